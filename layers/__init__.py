@@ -1,0 +1,39 @@
+"""GeoPandas layers of the city: schemas, validation, readers, coordinate systems.
+
+>>> import layers
+>>> layers.KINDS[:3]
+('districts', 'streets', 'communities')
+"""
+
+from layers import crs
+from layers.io import load, to_wgs84
+from layers.osm import from_osm
+from layers.schema import (
+    ADDRESS_FIELDS,
+    FACILITY_KINDS,
+    KINDS,
+    ROAD_CLASSES,
+    CRSError,
+    EmptyLayerError,
+    GeometryError,
+    LayerError,
+    SchemaError,
+    validate,
+)
+
+__all__ = [
+    "ADDRESS_FIELDS",
+    "FACILITY_KINDS",
+    "KINDS",
+    "ROAD_CLASSES",
+    "CRSError",
+    "EmptyLayerError",
+    "GeometryError",
+    "LayerError",
+    "SchemaError",
+    "crs",
+    "from_osm",
+    "load",
+    "to_wgs84",
+    "validate",
+]
