@@ -1,0 +1,13 @@
+"""CIM toolkit: the City Information Model of Chengdu's smart-city programme.
+
+>>> import cim
+>>> city = cim.sample_city()
+>>> city.router(profile="ambulance").profile.label
+'救护车'
+"""
+
+from cim import sample, views
+from cim.model import CityModel
+from cim.sample import sample_city
+
+__all__ = ["CityModel", "sample", "sample_city", "views"]

@@ -1,0 +1,198 @@
+"""The City Information Model: named, validated layers plus the road graph."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+import geopandas as gpd
+import networkx as nx
+import osmnx as ox
+
+import layers
+import routing
+from cim.atomic import atomic_dir
+
+__all__ = ["CityModel"]
+
+MANIFEST = "manifest.json"
+FORMAT = "cim-city/1"
+
+
+class CityModel:
+    """A city as named GeoDataFrame layers (EPSG:4326) and a routable road graph.
+
+    Every layer is validated against its kind's schema when added. The road graph is built
+    from the ``roads`` layer on first use unless one is given.
+
+    Parameters
+    ----------
+    layers : mapping of str to GeoDataFrame, optional
+        Layers by name; a name that is a layer kind (``"buildings"``) is that kind.
+    kinds : mapping of str to str, optional
+        Kind of each layer whose name is not a kind, e.g. ``{"fire_stations": "facilities"}``.
+    graph : networkx.MultiDiGraph, optional
+        Road graph to use instead of one built from ``roads``.
+    name : str
+        A label for the model.
+
+    Examples
+    --------
+    >>> import cim
+    >>> city = cim.sample_city()
+    >>> city.layer("buildings").crs.to_epsg()
+    4326
+    >>> "roads" in city.layers
+    True
+    """
+
+    def __init__(
+        self,
+        layers: Mapping[str, gpd.GeoDataFrame] | None = None,
+        *,
+        kinds: Mapping[str, str] | None = None,
+        graph: nx.MultiDiGraph | None = None,
+        name: str = "city",
+    ):
+        self.name = name
+        self._layers: dict[str, gpd.GeoDataFrame] = {}
+        self._kinds: dict[str, str] = {}
+        self._graph = graph
+        self._graph_given = graph is not None
+        self._routers: dict[str, routing.Router] = {}
+        items = dict(layers or {})
+        if "roads" in items:
+            items = {"roads": items.pop("roads"), **items}
+        for layer_name, gdf in items.items():
+            self.add_layer(layer_name, gdf, kind=(kinds or {}).get(layer_name))
+
+    @property
+    def layers(self) -> Mapping[str, gpd.GeoDataFrame]:
+        """Read-only mapping of layer name to GeoDataFrame."""
+        return MappingProxyType(self._layers)
+
+    def kind_of(self, name: str) -> str:
+        """The layer kind (a member of ``layers.KINDS``) of the layer called ``name``."""
+        self.layer(name)
+        return self._kinds[name]
+
+    def layer(self, name: str) -> gpd.GeoDataFrame:
+        """The validated layer called ``name`` (EPSG:4326)."""
+        if name not in self._layers:
+            have = ", ".join(self._layers) or "none"
+            raise KeyError(f"{self.name} has no layer {name!r}; it has: {have}")
+        return self._layers[name]
+
+    def add_layer(self, name: str, data, *, kind: str | None = None, source_crs=None) -> gpd.GeoDataFrame:
+        """Validate and add (or replace) a layer; ``data`` is a GeoDataFrame or a file path.
+
+        Layers other than ``roads`` are checked against the roads for GCJ-02 coordinates
+        labelled as WGS84.
+        """
+        kind = kind or name
+        if kind not in layers.KINDS:
+            raise layers.LayerError(
+                name, f"say which kind this layer is: kind= one of {', '.join(layers.KINDS)}"
+            )
+        reference = self._layers.get("roads") if name != "roads" else None
+        gdf = layers.load(kind, data, source_crs=source_crs, reference=reference)
+        self._layers[name], self._kinds[name] = gdf, kind
+        if name == "roads" and not self._graph_given:
+            self._graph = None
+            self._routers.clear()
+        return gdf
+
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        """The road graph (OSMnx-compatible ``MultiDiGraph``)."""
+        if self._graph is None:
+            if "roads" not in self._layers:
+                raise KeyError(f"{self.name} has no roads layer to build a road graph from")
+            self._graph = routing.graph_from_roads(self._layers["roads"])
+        return self._graph
+
+    def router(self, profile: str | routing.Profile = "car") -> routing.Router:
+        """A :class:`routing.Router` on the city's graph (compiled once per profile)."""
+        key = profile if isinstance(profile, str) else repr(profile)
+        if key not in self._routers:
+            self._routers[key] = routing.Router(self.graph, profile=profile)
+        return self._routers[key]
+
+    def __repr__(self) -> str:
+        lines = [f"CityModel {self.name!r}: {len(self._layers)} layers"]
+        width = max((len(n) for n in self._layers), default=0)
+        for layer_name, gdf in self._layers.items():
+            kind = self._kinds[layer_name]
+            label = "" if kind == layer_name else f" ({kind})"
+            lines.append(f"  {layer_name:<{width}}  {len(gdf):>6} rows  {gdf.crs.to_string()}{label}")
+        if self._graph is not None:
+            lines.append(
+                f"  graph: {self._graph.number_of_nodes()} nodes, {self._graph.number_of_edges()} edges"
+            )
+        return "\n".join(lines)
+
+    def save(self, path) -> Path:
+        """Write the model to a folder: one GeoParquet file per layer and ``manifest.json``.
+
+        The folder is replaced in one rename, so a failed save leaves the old one intact.
+        A graph that was given (not built from ``roads``) is saved as
+        ``graph_nodes.parquet`` / ``graph_edges.parquet``.
+
+        Examples
+        --------
+        >>> import cim, tempfile
+        >>> path = cim.sample_city().save(tempfile.mkdtemp() + "/city")
+        >>> sorted(p.name for p in path.iterdir())[:2]
+        ['addresses.parquet', 'buildings.parquet']
+        """
+        path = Path(path)
+        manifest = {"format": FORMAT, "name": self.name, "layers": {}, "graph": None}
+        with atomic_dir(path) as tmp:
+            for layer_name, gdf in self._layers.items():
+                gdf.to_parquet(tmp / f"{layer_name}.parquet")
+                manifest["layers"][layer_name] = {
+                    "kind": self._kinds[layer_name],
+                    "file": f"{layer_name}.parquet",
+                    "rows": len(gdf),
+                    "crs": gdf.crs.to_string(),
+                }
+            if self._graph_given:
+                nodes, edges = ox.graph_to_gdfs(self._graph)
+                nodes.to_parquet(tmp / "graph_nodes.parquet")
+                edges.to_parquet(tmp / "graph_edges.parquet")
+                manifest["graph"] = {"nodes": "graph_nodes.parquet", "edges": "graph_edges.parquet"}
+            (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path) -> CityModel:
+        """Read a model written by :meth:`save`.
+
+        Examples
+        --------
+        >>> import cim
+        >>> city = cim.CityModel.load(cim.sample.SAMPLE_DIR)
+        >>> city.name
+        'chengdu'
+        """
+        path = Path(path)
+        manifest_path = path / MANIFEST
+        if not manifest_path.exists():
+            raise FileNotFoundError(
+                f"{path} is not a saved city model (no {MANIFEST}); save one with CityModel.save"
+            )
+        manifest = json.loads(manifest_path.read_text("utf-8"))
+        if manifest.get("format") != FORMAT:
+            raise ValueError(f"{manifest_path}: unknown format {manifest.get('format')!r}, expected {FORMAT}")
+        graph = None
+        if manifest.get("graph"):
+            nodes = gpd.read_parquet(path / manifest["graph"]["nodes"])
+            edges = gpd.read_parquet(path / manifest["graph"]["edges"])
+            graph = ox.graph_from_gdfs(nodes, edges)
+        found = {
+            name: gpd.read_parquet(path / entry["file"]) for name, entry in manifest["layers"].items()
+        }
+        kinds = {name: entry["kind"] for name, entry in manifest["layers"].items()}
+        return cls(found, kinds=kinds, graph=graph, name=manifest.get("name", path.name))

@@ -1,0 +1,120 @@
+"""Dispatch-route reports: CSV, GeoJSON and a Markdown summary, each written atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from cim.atomic import atomic_path, write_text
+
+__all__ = ["FIRE_RESPONSE_S", "dispatch_summary", "write_dispatch_report"]
+
+FIRE_RESPONSE_S = 300  # 建标 152-2017: engines reach the edge of the station's district within 5 min
+
+
+def dispatch_summary(routes: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Per incident kind: incidents, how many got a unit, and ETA statistics of the first unit.
+
+    Examples
+    --------
+    >>> import cim
+    >>> from cim.response import dispatch_incidents
+    >>> summary = dispatch_summary(dispatch_incidents(cim.sample_city()))
+    >>> list(summary.columns)
+    ['incidents', 'dispatched', 'eta_mean_min', 'eta_p90_min', 'eta_max_min', 'within_5_min']
+    """
+    first = routes[routes["rank"].isna() | (routes["rank"] == 1)]
+    kind = first["incident_kind"].fillna("unknown") if "incident_kind" in first else "all"
+    minutes = first["eta_s"] / 60.0
+    grouped = first.assign(kind=kind, minutes=minutes).groupby("kind", sort=True)
+    summary = pd.DataFrame(
+        {
+            "incidents": grouped["incident_id"].nunique(),
+            "dispatched": grouped["eta_s"].count(),
+            "eta_mean_min": grouped["minutes"].mean(),
+            "eta_p90_min": grouped["minutes"].quantile(0.9),
+            "eta_max_min": grouped["minutes"].max(),
+            "within_5_min": grouped["eta_s"].apply(lambda s: (s <= FIRE_RESPONSE_S).sum()),
+        }
+    )
+    summary.index.name = "incident_kind"
+    return summary
+
+
+def _table(frame: pd.DataFrame) -> str:
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    rows = [
+        "| " + " | ".join("" if pd.isna(v) else (f"{v:.1f}" if isinstance(v, float) else str(v)) for v in row) + " |"
+        for row in frame.itertuples(index=False)
+    ]
+    return "\n".join([header, rule, *rows])
+
+
+def _markdown(routes: gpd.GeoDataFrame, title: str, notes: list[str]) -> str:
+    summary = dispatch_summary(routes).reset_index()
+    first = routes[routes["rank"].isna() | (routes["rank"] == 1)]
+    failed = routes[routes["reason"].notna()]
+    slowest = (
+        first.dropna(subset=["eta_s"])
+        .nlargest(10, "eta_s")
+        .assign(eta_min=lambda f: f["eta_s"] / 60.0, distance_km=lambda f: f["distance_m"] / 1000.0)
+    )
+    columns = [c for c in ("incident_id", "incident_kind", "resource_name", "eta_min", "distance_km") if c in slowest]
+    fire = first[first.get("incident_kind", pd.Series(dtype=object)) == "fire"]
+    lines = [
+        f"# {title}",
+        "",
+        f"{first['incident_id'].nunique()} incidents, {int(first['eta_s'].notna().sum())} dispatched, "
+        f"{len(failed)} without a route.",
+        "",
+        "## By incident kind (first unit)",
+        "",
+        _table(summary),
+        "",
+    ]
+    if len(fire):
+        within = int((fire["eta_s"] <= FIRE_RESPONSE_S).sum())
+        lines += [
+            "## Fire cover (建标 152-2017: 5 minutes)",
+            "",
+            f"{within} of {len(fire)} fire incidents are reached by the first engine within "
+            f"{FIRE_RESPONSE_S // 60} minutes of dispatch.",
+            "",
+        ]
+    lines += ["## Slowest dispatches", "", _table(slowest[columns]), ""]
+    if len(failed):
+        lines += ["## Incidents without a route", "", _table(failed[["incident_id", "reason"]]), ""]
+    if notes:
+        lines += ["## Notes", "", *[f"- {note}" for note in notes], ""]
+    return "\n".join(lines)
+
+
+def write_dispatch_report(
+    routes: gpd.GeoDataFrame,
+    out_dir,
+    *,
+    title: str = "Dispatch report 出警调度报告",
+    notes: list[str] | None = None,
+) -> dict[str, Path]:
+    """Write ``routes.csv``, ``routes.geojson`` and ``report.md`` into ``out_dir``.
+
+    Each file is written to a temporary name and renamed, so a crash never leaves a
+    half-written report.
+
+    Returns
+    -------
+    dict
+        ``{"csv", "geojson", "markdown"}`` → path.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"csv": out / "routes.csv", "geojson": out / "routes.geojson", "markdown": out / "report.md"}
+    with atomic_path(paths["csv"]) as tmp:
+        pd.DataFrame(routes.drop(columns="geometry")).to_csv(tmp, index=False)
+    with atomic_path(paths["geojson"]) as tmp:
+        routes.to_file(tmp, driver="GeoJSON")
+    write_text(paths["markdown"], _markdown(routes, title, notes or []))
+    return paths

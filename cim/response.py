@@ -1,0 +1,90 @@
+"""Who responds to what: incident kinds mapped to vehicle profiles, and city-wide dispatch."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+
+import routing
+from cim.model import CityModel
+
+__all__ = ["RESPONSE", "dispatch_incidents"]
+
+# incident kind -> vehicle profile; the profile's `stations` say which facilities send it
+RESPONSE = {
+    "fire": "fire_engine",
+    "medical": "ambulance",
+    "traffic": "police",
+    "public_security": "police",
+}
+
+
+def dispatch_incidents(
+    city: CityModel,
+    incidents: gpd.GeoDataFrame | None = None,
+    *,
+    k: int = 1,
+    objective: str = "time",
+    response: dict[str, str] | None = None,
+    progress: bool = False,
+) -> gpd.GeoDataFrame:
+    """Dispatch every incident with the vehicle its kind calls for, from the city's facilities.
+
+    Parameters
+    ----------
+    city : CityModel
+        Needs ``roads`` and ``facilities`` layers.
+    incidents : GeoDataFrame, optional
+        Incidents layer; the city's ``incidents`` layer by default.
+    k, objective, progress
+        As in :meth:`routing.Router.dispatch`.
+    response : dict, optional
+        Incident kind → profile name; :data:`RESPONSE` by default. Incidents of a kind not
+        in it get a row with the reason instead of a route.
+
+    Returns
+    -------
+    GeoDataFrame
+        The dispatch columns plus ``incident_kind``, ``priority``, ``resource_kind`` and
+        ``resource_name``, in the incidents' order.
+
+    Examples
+    --------
+    >>> import cim
+    >>> routes = dispatch_incidents(cim.sample_city())
+    >>> routes["eta_s"].notna().all()
+    np.True_
+    """
+    response = RESPONSE if response is None else response
+    incidents = city.layer("incidents") if incidents is None else incidents
+    facilities = city.layer("facilities")
+    parts = []
+    for kind, group in incidents.groupby("kind", sort=False):
+        if kind not in response:
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "incident_id": group["id"].to_numpy(),
+                        "reason": f"no responder is defined for incident kind {kind!r}",
+                    }
+                )
+            )
+            continue
+        profile = routing.get_profile(response[kind])
+        stations = facilities[facilities["kind"].isin(profile.stations)] if profile.stations else facilities
+        parts.append(
+            city.router(profile).dispatch(group, stations, k=k, objective=objective, progress=progress)
+        )
+    routes = pd.concat(parts, ignore_index=True)
+    routes["profile"] = routes["profile"].astype(object)
+    info = incidents.set_index("id")
+    routes["incident_kind"] = routes["incident_id"].map(info["kind"])
+    routes["priority"] = routes["incident_id"].map(info["priority"])
+    names = facilities.set_index("id")
+    routes["resource_kind"] = routes["resource_id"].map(names["kind"])
+    routes["resource_name"] = routes["resource_id"].map(names["name"])
+    order = {incident_id: i for i, incident_id in enumerate(incidents["id"])}
+    routes = routes.sort_values(
+        ["incident_id", "rank"], key=lambda s: s.map(order) if s.name == "incident_id" else s
+    )
+    return gpd.GeoDataFrame(routes.reset_index(drop=True), geometry="geometry", crs=4326)
