@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -40,35 +41,54 @@ def main() -> None:
 
 @app.command()
 def demo(
-    out: Path = typer.Option(Path("demo_output"), "--out", help="Folder for the report and map."),
-    k: int = typer.Option(1, "--k", min=1, help="Units ranked per incident."),
+    out: Annotated[Path, typer.Option(help="Folder for the report and map.")] = Path("demo_output"),
+    k: Annotated[int, typer.Option(min=1, help="Units ranked per incident.")] = 1,
 ) -> None:
     """Run the chain on the embedded Chengdu sample: load, route, dispatch, report, map."""
     started = time.perf_counter()
     try:
         with console.status("Loading the Chengdu sample city…"):
             city = sample_city()
-        console.print(f"[green]✓[/] loaded {city.name}: {', '.join(f'{n} {len(g)}' for n, g in city.layers.items())}")
+        console.print(
+            f"[green]✓[/] loaded {city.name}: {', '.join(f'{n} {len(g)}' for n, g in city.layers.items())}"
+        )
         with console.status("Building the road graph…"):
             graph = city.graph
-        console.print(f"[green]✓[/] road graph: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges")
+        console.print(
+            f"[green]✓[/] road graph: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges"
+        )
         routes = dispatch_incidents(city, k=k, progress=True)
         console.print(f"[green]✓[/] dispatched {routes['incident_id'].nunique()} incidents")
-        paths = write_dispatch_report(routes, out, title="出警调度报告 · 成都样例城市", notes=SAMPLE_NOTES)
+        paths = write_dispatch_report(
+            routes, out, title="出警调度报告 · 成都样例城市", notes=SAMPLE_NOTES
+        )
         with console.status("Rendering the offline map…"):
-            paths["map"] = export_html(city_view(city, routes=routes), out / "map.html", title="成都 CIM 出警调度")
-    except (layers.LayerError, FileNotFoundError, KeyError, ValueError) as err:
+            paths["map"] = export_html(
+                city_view(city, routes=routes), out / "map.html", title="成都 CIM 出警调度"
+            )
+    except (layers.LayerError, OSError, KeyError, ValueError) as err:
         console.print(f"[red]error:[/] {err}")
         raise typer.Exit(1) from None
 
     summary = dispatch_summary(routes)
     table = Table(title="First unit by incident kind")
-    for column in ("kind", "incidents", "dispatched", "mean ETA (min)", "max ETA (min)", f"≤ {FIRE_RESPONSE_S // 60} min"):
+    for column in (
+        "kind",
+        "incidents",
+        "dispatched",
+        "mean ETA (min)",
+        "max ETA (min)",
+        f"≤ {FIRE_RESPONSE_S // 60} min",
+    ):
         table.add_column(column, justify="right" if column != "kind" else "left")
     for row in summary.itertuples():
         table.add_row(
-            str(row.Index), str(row.incidents), str(row.dispatched),
-            f"{row.eta_mean_min:.1f}", f"{row.eta_max_min:.1f}", str(row.within_5_min),
+            str(row.Index),
+            str(row.incidents),
+            str(row.dispatched),
+            f"{row.eta_mean_min:.1f}",
+            f"{row.eta_max_min:.1f}",
+            str(row.within_5_min),
         )
     console.print(table)
     for name, path in paths.items():

@@ -85,7 +85,9 @@ class CityModel:
             raise KeyError(f"{self.name} has no layer {name!r}; it has: {have}")
         return self._layers[name]
 
-    def add_layer(self, name: str, data, *, kind: str | None = None, source_crs=None) -> gpd.GeoDataFrame:
+    def add_layer(
+        self, name: str, data, *, kind: str | None = None, source_crs=None
+    ) -> gpd.GeoDataFrame:
         """Validate and add (or replace) a layer; ``data`` is a GeoDataFrame or a file path.
 
         Layers other than ``roads`` are checked against the roads for GCJ-02 coordinates
@@ -126,7 +128,9 @@ class CityModel:
         for layer_name, gdf in self._layers.items():
             kind = self._kinds[layer_name]
             label = "" if kind == layer_name else f" ({kind})"
-            lines.append(f"  {layer_name:<{width}}  {len(gdf):>6} rows  {gdf.crs.to_string()}{label}")
+            lines.append(
+                f"  {layer_name:<{width}}  {len(gdf):>6} rows  {gdf.crs.to_string()}{label}"
+            )
         if self._graph is not None:
             lines.append(
                 f"  graph: {self._graph.number_of_nodes()} nodes, {self._graph.number_of_edges()} edges"
@@ -185,14 +189,17 @@ class CityModel:
             )
         manifest = json.loads(manifest_path.read_text("utf-8"))
         if manifest.get("format") != FORMAT:
-            raise ValueError(f"{manifest_path}: unknown format {manifest.get('format')!r}, expected {FORMAT}")
+            raise ValueError(
+                f"{manifest_path}: unknown format {manifest.get('format')!r}, expected {FORMAT}"
+            )
         graph = None
         if manifest.get("graph"):
             nodes = gpd.read_parquet(path / manifest["graph"]["nodes"])
             edges = gpd.read_parquet(path / manifest["graph"]["edges"])
             graph = ox.graph_from_gdfs(nodes, edges)
         found = {
-            name: gpd.read_parquet(path / entry["file"]) for name, entry in manifest["layers"].items()
+            name: gpd.read_parquet(path / entry["file"])
+            for name, entry in manifest["layers"].items()
         }
         kinds = {name: entry["kind"] for name, entry in manifest["layers"].items()}
         return cls(found, kinds=kinds, graph=graph, name=manifest.get("name", path.name))

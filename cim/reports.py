@@ -11,7 +11,9 @@ from cim.atomic import atomic_path, write_text
 
 __all__ = ["FIRE_RESPONSE_S", "dispatch_summary", "write_dispatch_report"]
 
-FIRE_RESPONSE_S = 300  # 建标 152-2017: engines reach the edge of the station's district within 5 min
+FIRE_RESPONSE_S = (
+    300  # 建标 152-2017: engines reach the edge of the station's district within 5 min
+)
 
 
 def dispatch_summary(routes: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -47,7 +49,11 @@ def _table(frame: pd.DataFrame) -> str:
     header = "| " + " | ".join(map(str, frame.columns)) + " |"
     rule = "|" + "---|" * len(frame.columns)
     rows = [
-        "| " + " | ".join("" if pd.isna(v) else (f"{v:.1f}" if isinstance(v, float) else str(v)) for v in row) + " |"
+        "| "
+        + " | ".join(
+            "" if pd.isna(v) else (f"{v:.1f}" if isinstance(v, float) else str(v)) for v in row
+        )
+        + " |"
         for row in frame.itertuples(index=False)
     ]
     return "\n".join([header, rule, *rows])
@@ -62,7 +68,11 @@ def _markdown(routes: gpd.GeoDataFrame, title: str, notes: list[str]) -> str:
         .nlargest(10, "eta_s")
         .assign(eta_min=lambda f: f["eta_s"] / 60.0, distance_km=lambda f: f["distance_m"] / 1000.0)
     )
-    columns = [c for c in ("incident_id", "incident_kind", "resource_name", "eta_min", "distance_km") if c in slowest]
+    columns = [
+        c
+        for c in ("incident_id", "incident_kind", "resource_name", "eta_min", "distance_km")
+        if c in slowest
+    ]
     fire = first[first.get("incident_kind", pd.Series(dtype=object)) == "fire"]
     lines = [
         f"# {title}",
@@ -111,7 +121,11 @@ def write_dispatch_report(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"csv": out / "routes.csv", "geojson": out / "routes.geojson", "markdown": out / "report.md"}
+    paths = {
+        "csv": out / "routes.csv",
+        "geojson": out / "routes.geojson",
+        "markdown": out / "report.md",
+    }
     with atomic_path(paths["csv"]) as tmp:
         pd.DataFrame(routes.drop(columns="geometry")).to_csv(tmp, index=False)
     with atomic_path(paths["geojson"]) as tmp:

@@ -71,9 +71,15 @@ def dispatch_incidents(
             )
             continue
         profile = routing.get_profile(response[kind])
-        stations = facilities[facilities["kind"].isin(profile.stations)] if profile.stations else facilities
+        stations = (
+            facilities[facilities["kind"].isin(profile.stations)]
+            if profile.stations
+            else facilities
+        )
         parts.append(
-            city.router(profile).dispatch(group, stations, k=k, objective=objective, progress=progress)
+            city.router(profile).dispatch(
+                group, stations, k=k, objective=objective, progress=progress
+            )
         )
     routes = pd.concat(parts, ignore_index=True)
     routes["profile"] = routes["profile"].astype(object)

@@ -103,8 +103,15 @@ def _district_layer(districts: gpd.GeoDataFrame) -> pdk.Layer:
         for ring in _rings(row.geometry)
     ]
     return pdk.Layer(
-        "PolygonLayer", data, id="districts", get_polygon="polygon", filled=True, stroked=True,
-        get_fill_color=[235, 238, 242, 255], get_line_color=[120, 130, 150], line_width_min_pixels=1,
+        "PolygonLayer",
+        data,
+        id="districts",
+        get_polygon="polygon",
+        filled=True,
+        stroked=True,
+        get_fill_color=[235, 238, 242, 255],
+        get_line_color=[120, 130, 150],
+        line_width_min_pixels=1,
         pickable=True,
     )
 
@@ -115,14 +122,23 @@ def _road_layer(roads: gpd.GeoDataFrame) -> pdk.Layer:
         {
             "path": _path(part),
             "width": widths.get(row.road_class, 1),
-            "tip": _tip(row.name if isinstance(row.name, str) else "道路", ("等级", row.road_class)),
+            "tip": _tip(
+                row.name if isinstance(row.name, str) else "道路", ("等级", row.road_class)
+            ),
         }
         for row in roads.itertuples()
         for part in getattr(row.geometry, "geoms", [row.geometry])
     ]
     return pdk.Layer(
-        "PathLayer", data, id="roads", get_path="path", get_width="width", width_units="'meters'",
-        width_min_pixels=1, get_color=[160, 166, 178], pickable=True,
+        "PathLayer",
+        data,
+        id="roads",
+        get_path="path",
+        get_width="width",
+        width_units="'meters'",
+        width_min_pixels=1,
+        get_color=[160, 166, 178],
+        pickable=True,
     )
 
 
@@ -140,9 +156,16 @@ def _building_layer(buildings: gpd.GeoDataFrame) -> pdk.Layer:
         for ring in _rings(row.geometry):
             data.append({"polygon": ring, "height": height, "color": color, "tip": tip})
     return pdk.Layer(
-        "PolygonLayer", data, id="buildings", get_polygon="polygon", extruded=True,
-        get_elevation="height", get_fill_color="color", get_line_color=[90, 90, 90],
-        pickable=True, auto_highlight=True,
+        "PolygonLayer",
+        data,
+        id="buildings",
+        get_polygon="polygon",
+        extruded=True,
+        get_elevation="height",
+        get_fill_color="color",
+        get_line_color=[90, 90, 90],
+        pickable=True,
+        auto_highlight=True,
     )
 
 
@@ -151,14 +174,24 @@ def _facility_layer(facilities: gpd.GeoDataFrame) -> pdk.Layer:
         {
             "position": _position(row.geometry),
             "color": FACILITY_COLORS.get(row.kind, [60, 60, 60]),
-            "tip": _tip(row.name, ("类型", _LABELS.get(row.kind, row.kind)), ("可派单位", row.units)),
+            "tip": _tip(
+                row.name, ("类型", _LABELS.get(row.kind, row.kind)), ("可派单位", row.units)
+            ),
         }
         for row in facilities.itertuples()
     ]
     return pdk.Layer(
-        "ScatterplotLayer", data, id="facilities", get_position="position", get_fill_color="color",
-        get_radius=60, radius_min_pixels=5, stroked=True, get_line_color=[255, 255, 255],
-        line_width_min_pixels=1, pickable=True,
+        "ScatterplotLayer",
+        data,
+        id="facilities",
+        get_position="position",
+        get_fill_color="color",
+        get_radius=60,
+        radius_min_pixels=5,
+        stroked=True,
+        get_line_color=[255, 255, 255],
+        line_width_min_pixels=1,
+        pickable=True,
     )
 
 
@@ -176,8 +209,14 @@ def _incident_layer(incidents: gpd.GeoDataFrame) -> pdk.Layer:
         for row in incidents.itertuples()
     ]
     return pdk.Layer(
-        "ScatterplotLayer", data, id="incidents", get_position="position", get_fill_color=INCIDENT_COLOR,
-        get_radius=45, radius_min_pixels=4, pickable=True,
+        "ScatterplotLayer",
+        data,
+        id="incidents",
+        get_position="position",
+        get_fill_color=INCIDENT_COLOR,
+        get_radius=45,
+        radius_min_pixels=4,
+        pickable=True,
     )
 
 
@@ -196,8 +235,16 @@ def _route_layer(routes: gpd.GeoDataFrame) -> pdk.Layer:
         for row in drawn.itertuples()
     ]
     return pdk.Layer(
-        "PathLayer", data, id="routes", get_path="path", get_color=ROUTE_COLOR, width_units="'pixels'",
-        get_width=5, cap_rounded=True, joint_rounded=True, pickable=True,
+        "PathLayer",
+        data,
+        id="routes",
+        get_path="path",
+        get_color=ROUTE_COLOR,
+        width_units="'pixels'",
+        get_width=5,
+        cap_rounded=True,
+        joint_rounded=True,
+        pickable=True,
     )
 
 
@@ -281,8 +328,14 @@ def city_view(
         bearing=bearing,
     )
     legend = [(_LABELS[k], c) for k, c in BUILDING_COLORS.items()]
-    legend += [(_LABELS[k], c) for k, c in FACILITY_COLORS.items() if k in ("fire_station", "hospital", "police", "ambulance_base")]
-    legend += [("事件", INCIDENT_COLOR)] + ([("出警路线", ROUTE_COLOR)] if routes is not None else [])
+    legend += [
+        (_LABELS[k], c)
+        for k, c in FACILITY_COLORS.items()
+        if k in ("fire_station", "hospital", "police", "ambulance_base")
+    ]
+    legend += [("事件", INCIDENT_COLOR)] + (
+        [("出警路线", ROUTE_COLOR)] if routes is not None else []
+    )
     note = "数据：© OpenStreetMap contributors (ODbL)；合成数据已标注"
     return pdk.Deck(
         layers=deck_layers,
@@ -306,7 +359,13 @@ def _deckgl_bundle() -> str:
 
 def _script_json(value) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for char, escape in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(char, escape)
     return text
 
@@ -382,7 +441,9 @@ def export_html(deck: pdk.Deck, path, *, title: str | None = None) -> Path:
         title=_esc(title or "CIM 城市信息模型"),
         bundle=_deckgl_bundle(),
         panel=deck.description or "",
-        json_input=_script_json({k: v for k, v in json.loads(deck.to_json()).items() if k != "description"}),
+        json_input=_script_json(
+            {k: v for k, v in json.loads(deck.to_json()).items() if k != "description"}
+        ),
         tooltip=_script_json(deck._tooltip),
     )
     return write_text(path, page)

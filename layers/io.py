@@ -13,7 +13,13 @@ from layers.schema import CRSError, SchemaError, validate
 
 __all__ = ["load", "to_wgs84"]
 
-_LONLAT_PAIRS = [("lon", "lat"), ("lng", "lat"), ("longitude", "latitude"), ("x", "y"), ("经度", "纬度")]
+_LONLAT_PAIRS = [
+    ("lon", "lat"),
+    ("lng", "lat"),
+    ("longitude", "latitude"),
+    ("x", "y"),
+    ("经度", "纬度"),
+]
 _WKT_COLUMNS = ("geometry", "wkt", "geom")
 
 
@@ -35,7 +41,8 @@ def _from_table(frame: pd.DataFrame, kind: str) -> gpd.GeoDataFrame:
                 kind,
                 f"columns {pair[0]!r}/{pair[1]!r} have missing or non-numeric coordinates in rows "
                 f"{', '.join(map(str, frame.index[bad][:5]))}; fix or drop those rows",
-                column=pair[0], rows=frame.index[bad],
+                column=pair[0],
+                rows=frame.index[bad],
             )
         return gpd.GeoDataFrame(
             frame.drop(columns=list(pair)), geometry=gpd.points_from_xy(lon, lat)
@@ -91,7 +98,7 @@ def to_wgs84(gdf: gpd.GeoDataFrame, source_crs=None, *, kind: str = "layer") -> 
     >>> amap = gpd.GeoDataFrame(geometry=[shapely.Point(104.0681, 30.6570)])
     >>> p = to_wgs84(amap, "gcj02").geometry.iloc[0]
     >>> round(p.x, 4), round(p.y, 4)
-    (104.0656, 30.6595)
+    (104.0656, 30.6594)
     """
     if source_crs is None:
         if gdf.crs is None:

@@ -18,16 +18,39 @@ __all__ = ["DEFAULT_UNITS", "from_osm"]
 
 DRIVABLE = frozenset(
     {
-        "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
-        "secondary", "secondary_link", "tertiary", "tertiary_link", "unclassified",
-        "residential", "living_street", "service", "road",
+        "motorway",
+        "motorway_link",
+        "trunk",
+        "trunk_link",
+        "primary",
+        "primary_link",
+        "secondary",
+        "secondary_link",
+        "tertiary",
+        "tertiary_link",
+        "unclassified",
+        "residential",
+        "living_street",
+        "service",
+        "road",
     }
 )
 _CLOSED_ACCESS = frozenset({"no", "private"})
 _CLOSED_SERVICE = frozenset({"parking", "parking_aisle", "private"})
 _ROAD_COLUMNS = [
-    "u", "v", "osmid", "highway", "name", "ref", "oneway", "maxspeed", "lanes",
-    "bridge", "tunnel", "junction", "geometry",
+    "u",
+    "v",
+    "osmid",
+    "highway",
+    "name",
+    "ref",
+    "oneway",
+    "maxspeed",
+    "lanes",
+    "bridge",
+    "tunnel",
+    "junction",
+    "geometry",
 ]
 
 # Vehicles or teams a facility is assumed to hold when OSM says nothing (it never does).
@@ -58,8 +81,19 @@ _BUILDING_USE = {
     "residential": {"residential", "apartments", "house", "dormitory", "detached", "terrace"},
     "commercial": {"commercial", "retail", "office", "hotel", "supermarket", "kiosk"},
     "public": {
-        "university", "school", "college", "kindergarten", "hospital", "public", "civic",
-        "government", "train_station", "transportation", "church", "temple", "stadium",
+        "university",
+        "school",
+        "college",
+        "kindergarten",
+        "hospital",
+        "public",
+        "civic",
+        "government",
+        "train_station",
+        "transportation",
+        "church",
+        "temple",
+        "stadium",
     },
     "industrial": {"industrial", "warehouse", "hangar", "factory", "manufacture"},
 }
@@ -125,7 +159,9 @@ def _first_number(value) -> float:
 
 def _osm_ids(features: gpd.GeoDataFrame) -> pd.Series:
     element, osmid = features.index.get_level_values(0), features.index.get_level_values(1)
-    return pd.Series([f"{e}/{i}" for e, i in zip(element, osmid)], index=features.index)
+    return pd.Series(
+        [f"{e}/{i}" for e, i in zip(element, osmid, strict=True)], index=features.index
+    )
 
 
 def _column(features: gpd.GeoDataFrame, name: str) -> pd.Series:
@@ -139,8 +175,7 @@ def _building_use(tags: pd.Series) -> pd.Series:
 
 def _buildings(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     rows = features[
-        _column(features, "building").notna()
-        & features.geom_type.isin(["Polygon", "MultiPolygon"])
+        _column(features, "building").notna() & features.geom_type.isin(["Polygon", "MultiPolygon"])
     ]
     height = _column(rows, "height").map(_first_number)
     floors = _column(rows, "building:levels").map(_first_number)
@@ -168,7 +203,9 @@ def _facilities(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         rows = features[_column(features, tag) == value]
         if rows.empty:
             continue
-        name = _column(rows, "name").fillna(_column(rows, "name:zh")).fillna(_column(rows, "name:en"))
+        name = (
+            _column(rows, "name").fillna(_column(rows, "name:zh")).fillna(_column(rows, "name:en"))
+        )
         frames.append(
             gpd.GeoDataFrame(
                 {
@@ -191,7 +228,9 @@ def _addresses(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     rows = features[features[has_address].notna().any(axis=1)]
     parts = {field: _column(rows, tag) for field, tag in _ADDRESS_TAGS.items()}
     parts["poi"] = _column(rows, "name")
-    text = pd.concat([parts[f] for f in ("province", "city", "district", "road", "road_no", "poi")], axis=1)
+    text = pd.concat(
+        [parts[f] for f in ("province", "city", "district", "road", "road_no", "poi")], axis=1
+    )
     data = {field: parts.get(field, pd.Series(None, index=rows.index)) for field in ADDRESS_FIELDS}
     addresses = gpd.GeoDataFrame(
         {
@@ -231,9 +270,9 @@ def from_osm(path) -> dict[str, gpd.GeoDataFrame]:
     Examples
     --------
     >>> import layers
-    >>> osm = layers.from_osm("../shared/data/chengdu_center_osm/chengdu_center.osm")  # doctest: +SKIP
-    >>> sorted(osm)  # doctest: +SKIP
-    ['addresses', 'buildings', 'facilities', 'roads']
+    >>> osm = layers.from_osm("tests/data/tiny.osm")
+    >>> sorted(osm), len(osm["roads"])
+    (['addresses', 'buildings', 'facilities', 'roads'], 2)
     """
     path = Path(path)
     if not path.exists():

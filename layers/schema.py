@@ -240,21 +240,23 @@ def _check_geometry(gdf: gpd.GeoDataFrame, kind: str, schema: Schema) -> None:
 def _check_coordinates(gdf: gpd.GeoDataFrame, kind: str) -> None:
     minx, miny, maxx, maxy = gdf.total_bounds
     bounds = f"x {minx:.4f}…{maxx:.4f}, y {miny:.4f}…{maxy:.4f}"
-    x_is_lat = -90 <= minx and maxx <= 90
-    if (miny < -90 or maxy > 90) and x_is_lat and -180 <= miny and maxy <= 180:
-        raise CRSError(kind, f"coordinates look like (lat, lon), not (lon, lat): {bounds}; swap them")
+    x_is_lat = minx >= -90 and maxx <= 90
+    if (miny < -90 or maxy > 90) and x_is_lat and miny >= -180 and maxy <= 180:
+        raise CRSError(
+            kind, f"coordinates look like (lat, lon), not (lon, lat): {bounds}; swap them"
+        )
     if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
         raise CRSError(
             kind,
             f"coordinates ({bounds}) are not degrees, so the CRS label EPSG:4326 is wrong; "
             "load with source_crs naming the real CRS, e.g. source_crs='EPSG:4544'",
         )
-    if 0.8 < minx and maxx < 55.9 and 72.0 < miny and maxy < 137.9:
+    if minx > 0.8 and maxx < 55.9 and miny > 72.0 and maxy < 137.9:
         raise CRSError(
             kind,
             f"coordinates look like (lat, lon) in China ({bounds}): x holds latitudes and y "
-            "longitudes; swap them, e.g. gdf.geometry = gdf.geometry.map(lambda g: "
-            "shapely.ops.transform(lambda x, y: (y, x), g))",
+            "longitudes; swap them, e.g. gdf.geometry = shapely.transform(gdf.geometry.values, "
+            "lambda xy: xy[:, ::-1])",
         )
 
 
@@ -334,8 +336,10 @@ def _check_values(gdf: gpd.GeoDataFrame, kind: str, schema: Schema) -> None:
         if values.isna().any():
             rows = gdf.index[values.isna()]
             raise SchemaError(
-                kind, f"column {schema.unique!r} is empty in rows {_rows(rows)}",
-                column=schema.unique, rows=rows,
+                kind,
+                f"column {schema.unique!r} is empty in rows {_rows(rows)}",
+                column=schema.unique,
+                rows=rows,
             )
         dup = values.duplicated(keep=False)
         if dup.any():
@@ -343,7 +347,8 @@ def _check_values(gdf: gpd.GeoDataFrame, kind: str, schema: Schema) -> None:
                 kind,
                 f"column {schema.unique!r} must be unique but {values[dup].nunique()} values repeat "
                 f"(e.g. {values[dup].iloc[0]!r}, rows {_rows(gdf.index[dup])})",
-                column=schema.unique, rows=gdf.index[dup],
+                column=schema.unique,
+                rows=gdf.index[dup],
             )
     for column in schema.nonnegative:
         if column not in gdf.columns:
@@ -353,12 +358,17 @@ def _check_values(gdf: gpd.GeoDataFrame, kind: str, schema: Schema) -> None:
         negative = values < 0
         bad = garbage | negative
         if bad.any():
-            what = f"{int(negative.sum())} negative" if negative.any() else f"{int(garbage.sum())} non-numeric"
+            what = (
+                f"{int(negative.sum())} negative"
+                if negative.any()
+                else f"{int(garbage.sum())} non-numeric"
+            )
             raise SchemaError(
                 kind,
                 f"column {column!r} has {what} values (rows {_rows(gdf.index[bad])}); "
                 f"{column} must be a number ≥ 0",
-                column=column, rows=gdf.index[bad],
+                column=column,
+                rows=gdf.index[bad],
             )
         gdf[column] = values
     for column, allowed in schema.categories.items():
@@ -368,7 +378,8 @@ def _check_values(gdf: gpd.GeoDataFrame, kind: str, schema: Schema) -> None:
                 kind,
                 f"column {column!r} has values outside {', '.join(allowed)}: "
                 f"{sorted(set(gdf.loc[bad, column].astype(str)))[:5]} (rows {_rows(gdf.index[bad])})",
-                column=column, rows=gdf.index[bad],
+                column=column,
+                rows=gdf.index[bad],
             )
     for column in schema.datetimes:
         parsed = pd.to_datetime(gdf[column], errors="coerce")
@@ -378,7 +389,8 @@ def _check_values(gdf: gpd.GeoDataFrame, kind: str, schema: Schema) -> None:
                 kind,
                 f"column {column!r} has missing or unreadable times (rows {_rows(gdf.index[bad])}); "
                 "use ISO 8601, e.g. 2026-07-15T08:30:00",
-                column=column, rows=gdf.index[bad],
+                column=column,
+                rows=gdf.index[bad],
             )
         gdf[column] = parsed
 
@@ -392,7 +404,8 @@ def _coerce_integers(gdf: gpd.GeoDataFrame, kind: str, schema: Schema) -> None:
                 kind,
                 f"column {column!r} must hold whole numbers ≥ {floor} "
                 f"(rows {_rows(gdf.index[bad])})",
-                column=column, rows=gdf.index[bad],
+                column=column,
+                rows=gdf.index[bad],
             )
         gdf[column] = values.astype("int64")
 
@@ -445,7 +458,9 @@ def validate(
             kind, f"expected a GeoDataFrame, got {type(gdf).__name__}; read files with layers.load"
         )
     if len(gdf) == 0:
-        raise EmptyLayerError(kind, "the layer is empty (0 rows); check the source file and filters")
+        raise EmptyLayerError(
+            kind, "the layer is empty (0 rows); check the source file and filters"
+        )
     _check_crs(gdf, kind)
     _check_geometry(gdf, kind, schema)
     _check_coordinates(gdf, kind)

@@ -71,7 +71,10 @@ class CompiledGraph:
         edge_v = np.fromiter((position[v] for _, v, _ in edges), dtype=np.int64, count=len(edges))
         length = np.array([d["length"] for *_, d in edges], dtype=float)
         speed = profile.speeds(
-            [d.get("speed_kph", length[i] / d["travel_time"] * 3.6) for i, (*_, d) in enumerate(edges)],
+            [
+                d.get("speed_kph", length[i] / d["travel_time"] * 3.6)
+                for i, (*_, d) in enumerate(edges)
+            ],
             [d.get("road_class", "other") for *_, d in edges],
         )
         geometries = np.array(
@@ -97,25 +100,27 @@ class CompiledGraph:
             first = np.ones(len(order), dtype=bool)
             first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
             kept = order[first]
-            matrix = csr_matrix(
-                (cost[kept], (self.edge_u[kept], self.edge_v[kept])), shape=(n, n)
+            matrix = csr_matrix((cost[kept], (self.edge_u[kept], self.edge_v[kept])), shape=(n, n))
+            self._weights[objective] = _Weights(
+                matrix, self.edge_u[kept] * n + self.edge_v[kept], kept
             )
-            self._weights[objective] = _Weights(matrix, self.edge_u[kept] * n + self.edge_v[kept], kept)
         return self._weights[objective]
 
     def shortest_paths(self, sources: np.ndarray, objective: str) -> tuple[np.ndarray, np.ndarray]:
         """Costs and predecessors from each source position to every node."""
-        return dijkstra(
-            self.weights(objective).matrix, indices=sources, return_predecessors=True
-        )
+        return dijkstra(self.weights(objective).matrix, indices=sources, return_predecessors=True)
 
-    def path_edges(self, predecessors: np.ndarray, source: int, target: int, objective: str) -> np.ndarray:
+    def path_edges(
+        self, predecessors: np.ndarray, source: int, target: int, objective: str
+    ) -> np.ndarray:
         """Edge positions of the path ``source → target`` from a predecessor row."""
         path = [target]
         while path[-1] != source:
             path.append(predecessors[path[-1]])
             if path[-1] < 0:
-                raise ValueError(f"node {self.nodes[target]} is not reachable from {self.nodes[source]}")
+                raise ValueError(
+                    f"node {self.nodes[target]} is not reachable from {self.nodes[source]}"
+                )
         path = np.array(path[::-1], dtype=np.int64)
         weights = self.weights(objective)
         keys = path[:-1] * len(self.nodes) + path[1:]

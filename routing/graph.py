@@ -107,7 +107,9 @@ def graph_from_roads(roads: gpd.GeoDataFrame) -> nx.MultiDiGraph:
     records = attributes.to_dict("records")
     edges = []
     for i, record in enumerate(records):
-        record.update(length=float(length[i]), speed_kph=float(speed[i]), travel_time=float(travel_time[i]))
+        record.update(
+            length=float(length[i]), speed_kph=float(speed[i]), travel_time=float(travel_time[i])
+        )
         edges.append((u[i], v[i], record))
         if not record["oneway"]:
             twin = dict(record, geometry=record["geometry"].reverse())
@@ -117,7 +119,10 @@ def graph_from_roads(roads: gpd.GeoDataFrame) -> nx.MultiDiGraph:
     graph.add_edges_from(edges)
     first = shapely.get_coordinates(shapely.get_point(roads.geometry.values, 0))
     last = shapely.get_coordinates(shapely.get_point(roads.geometry.values, -1))
-    coords = {**dict(zip(v, map(tuple, last))), **dict(zip(u, map(tuple, first)))}
+    coords = {
+        **dict(zip(v, map(tuple, last), strict=True)),
+        **dict(zip(u, map(tuple, first), strict=True)),
+    }
     nx.set_node_attributes(graph, {n: {"x": x, "y": y} for n, (x, y) in coords.items()})
     return graph
 
@@ -127,7 +132,8 @@ def graph_from_osm(path) -> nx.MultiDiGraph:
 
     Examples
     --------
-    >>> G = graph_from_osm("../shared/data/chengdu_center_osm/chengdu_center.osm")  # doctest: +SKIP
+    >>> G = graph_from_osm("tests/data/tiny.osm")
+    >>> G.number_of_nodes(), G.number_of_edges()
+    (3, 3)
     """
     return graph_from_roads(layers.from_osm(path)["roads"])
-

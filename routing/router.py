@@ -30,11 +30,15 @@ DISPATCH_COLUMNS = [
 
 def _points(gdf, role: str) -> gpd.GeoDataFrame:
     if not isinstance(gdf, gpd.GeoDataFrame):
-        raise layers.SchemaError(role, f"expected a GeoDataFrame of points, got {type(gdf).__name__}")
+        raise layers.SchemaError(
+            role, f"expected a GeoDataFrame of points, got {type(gdf).__name__}"
+        )
     if len(gdf) == 0:
         raise layers.EmptyLayerError(role, "no rows to dispatch")
     if "id" not in gdf.columns:
-        raise layers.SchemaError(role, "needs an 'id' column to name each row in the result", column="id")
+        raise layers.SchemaError(
+            role, "needs an 'id' column to name each row in the result", column="id"
+        )
     gdf = layers.to_wgs84(gdf, kind=role)
     not_point = (gdf.geom_type != "Point") | gdf.geometry.is_empty
     if not_point.any():
@@ -45,7 +49,9 @@ def _points(gdf, role: str) -> gpd.GeoDataFrame:
             rows=gdf.index[not_point],
         )
     if gdf["id"].duplicated().any():
-        raise layers.SchemaError(role, "column 'id' has repeated values; ids must be unique", column="id")
+        raise layers.SchemaError(
+            role, "column 'id' has repeated values; ids must be unique", column="id"
+        )
     return gdf
 
 
@@ -132,11 +138,18 @@ class Router:
         if "units" in resources.columns:
             resources = resources[pd.to_numeric(resources["units"], errors="coerce").fillna(0) > 0]
         engine = self.engine
-        inc_node, inc_snap = engine.nearest_nodes(incidents.geometry.x.values, incidents.geometry.y.values)
+        inc_node, inc_snap = engine.nearest_nodes(
+            incidents.geometry.x.values, incidents.geometry.y.values
+        )
         if len(resources) == 0:
-            rows = [_unreachable(i, s, "no resource with units > 0") for i, s in zip(incidents["id"], inc_snap)]
+            rows = [
+                _unreachable(i, s, "no resource with units > 0")
+                for i, s in zip(incidents["id"], inc_snap, strict=True)
+            ]
             return self._frame(rows)
-        res_node, res_snap = engine.nearest_nodes(resources.geometry.x.values, resources.geometry.y.values)
+        res_node, res_snap = engine.nearest_nodes(
+            resources.geometry.x.values, resources.geometry.y.values
+        )
         sources, source_row = np.unique(res_node, return_inverse=True)
         cost, predecessors = engine.shortest_paths(sources, objective)
         costs = cost[source_row][:, inc_node]
@@ -152,7 +165,9 @@ class Router:
                 reason = "no available resource can reach this point on the road graph"
                 rows.append(_unreachable(incident_id, inc_snap[j], reason))
             for rank, r in enumerate(best, start=1):
-                edges = engine.path_edges(predecessors[source_row[r]], res_node[r], inc_node[j], objective)
+                edges = engine.path_edges(
+                    predecessors[source_row[r]], res_node[r], inc_node[j], objective
+                )
                 rows.append(
                     (
                         incident_id,

@@ -1,0 +1,94 @@
+"""Shared fixtures: the sample city, and a real headless Chromium for the HTML tests."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cim
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def city() -> cim.CityModel:
+    return cim.sample_city()
+
+
+@dataclass
+class Rendered:
+    pixels: np.ndarray  # H x W x 3
+    requests: list[str]
+    errors: list[str]
+    title: str
+
+
+def _chromium() -> str | None:
+    for candidate in (
+        os.environ.get("CIM_CHROMIUM"),
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+    ):
+        if candidate and shutil.which(candidate):
+            return shutil.which(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = _chromium()
+    if executable is None:
+        message = "no Chromium found (apt-get install chromium, or set CIM_CHROMIUM)"
+        if os.environ.get("CIM_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def render(browser):
+    """Open an HTML file offline, wait for deck.gl's first frame, return pixels and requests."""
+    from PIL import Image
+
+    def _render(path: Path, *, width: int = 1000, height: int = 700) -> Rendered:
+        context = browser.new_context(offline=True, viewport={"width": width, "height": height})
+        requests: list[str] = []
+        errors: list[str] = []
+        context.on("request", lambda r: requests.append(r.url))
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(Path(path).resolve().as_uri())
+        page.wait_for_selector("body[data-rendered=true]", timeout=60_000)
+        page.wait_for_timeout(300)
+        png = page.screenshot()
+        title = page.title()
+        context.close()
+        pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+        return Rendered(pixels, requests, errors, title)
+
+    return _render
+
+
+def near_color(pixels: np.ndarray, color, tolerance: int = 40) -> int:
+    """How many pixels lie within ``tolerance`` (per channel) of ``color``."""
+    return int(np.all(np.abs(pixels.astype(int) - np.asarray(color)) <= tolerance, axis=2).sum())
