@@ -46,6 +46,8 @@ class CompiledGraph:
         CSR positions of each edge's ends, in ``graph.edges(keys=True)`` order.
     length, travel_time : ndarray
         Per edge, metres and seconds for the profile.
+    coords, offsets : ndarray
+        Edge geometries flattened: edge ``e`` runs along ``coords[offsets[e]:offsets[e + 1]]``.
     """
 
     nodes: np.ndarray
@@ -54,9 +56,10 @@ class CompiledGraph:
     edge_v: np.ndarray
     length: np.ndarray
     travel_time: np.ndarray
-    geometries: np.ndarray
+    coords: np.ndarray  # all edge vertices, edge after edge
+    offsets: np.ndarray  # edge e's vertices are coords[offsets[e]:offsets[e + 1]]
     _weights: dict[str, _Weights] = field(default_factory=dict, repr=False)
-    _tree: cKDTree | None = field(default=None, repr=False)
+    _snapper: tuple[Transformer, cKDTree] | None = field(default=None, repr=False)
 
     @classmethod
     def from_graph(cls, graph: nx.MultiDiGraph, profile: Profile) -> CompiledGraph:
@@ -86,7 +89,9 @@ class CompiledGraph:
             ],
             dtype=object,
         )
-        return cls(nodes, xy, edge_u, edge_v, length, length / (speed / 3.6), geometries)
+        coords, owner = shapely.get_coordinates(geometries, return_index=True)
+        offsets = np.searchsorted(owner, np.arange(len(edges) + 1))
+        return cls(nodes, xy, edge_u, edge_v, length, length / (speed / 3.6), coords, offsets)
 
     def weights(self, objective: str) -> _Weights:
         """CSR matrix of the cheapest edge per node pair for ``"time"`` or ``"distance"``."""
@@ -130,21 +135,18 @@ class CompiledGraph:
         """The LineString along the road geometry of consecutive edges."""
         if len(edges) == 0:
             return shapely.LineString([self.xy[source], self.xy[source]])
-        parts = [shapely.get_coordinates(self.geometries[e]) for e in edges]
-        coords = np.vstack([parts[0], *(p[1:] for p in parts[1:])])
-        return shapely.LineString(coords)
+        starts = self.offsets[edges] + np.r_[0, np.ones(len(edges) - 1, dtype=np.int64)]
+        index = np.concatenate(
+            [np.arange(a, b) for a, b in zip(starts, self.offsets[edges + 1], strict=True)]
+        )
+        return shapely.LineString(self.coords[index])
 
-    def nearest_nodes(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def nearest_nodes(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
         """Position of the nearest node to each point, and its distance in metres."""
-        crs = metric_crs(float(np.mean(self.xy[:, 0])))
-        if self._tree is None:
-            self._tree = cKDTree(_project(self.xy, crs))
-        points = _project(np.column_stack([lon, lat]), crs)
-        distance, index = self._tree.query(points)
+        if self._snapper is None:
+            crs = metric_crs(float(np.mean(self.xy[:, 0])))
+            transformer = Transformer.from_crs(4326, crs, always_xy=True)
+            self._snapper = transformer, cKDTree(np.column_stack(transformer.transform(*self.xy.T)))
+        transformer, tree = self._snapper
+        distance, index = tree.query(np.column_stack(transformer.transform(lon, lat)))
         return index.astype(np.int64), distance
-
-
-def _project(lonlat: np.ndarray, crs) -> np.ndarray:
-    transformer = Transformer.from_crs(4326, crs, always_xy=True)
-    x, y = transformer.transform(lonlat[:, 0], lonlat[:, 1])
-    return np.column_stack([x, y])

@@ -153,14 +153,15 @@ class Router:
         sources, source_row = np.unique(res_node, return_inverse=True)
         cost, predecessors = engine.shortest_paths(sources, objective)
         costs = cost[source_row][:, inc_node]
-        tie_break = np.argsort(np.argsort(resources["id"].astype(str).to_numpy(), kind="stable"))
+        resource_ids, incident_ids = resources["id"].to_numpy(), incidents["id"].to_numpy()
+        tie_break = np.argsort(np.argsort(resource_ids.astype(str), kind="stable"))
         rows = []
         for j in track(
             range(len(incidents)), f"dispatching {self.profile.name}", disable=not progress
         ):
             column = costs[:, j]
             best = [r for r in np.lexsort((tie_break, column))[:k] if np.isfinite(column[r])]
-            incident_id = incidents["id"].iloc[j]
+            incident_id = incident_ids[j]
             if not best:
                 reason = "no available resource can reach this point on the road graph"
                 rows.append(_unreachable(incident_id, inc_snap[j], reason))
@@ -171,7 +172,7 @@ class Router:
                 rows.append(
                     (
                         incident_id,
-                        resources["id"].iloc[r],
+                        resource_ids[r],
                         rank,
                         float(engine.travel_time[edges].sum()),
                         float(engine.length[edges].sum()),
