@@ -82,14 +82,18 @@ def interior_nodes(graph: nx.MultiDiGraph, margin_deg: float = 0.004) -> pd.Data
         columns=["node", "x", "y"],
     )
     x0, x1, y0, y1 = nodes.x.min(), nodes.x.max(), nodes.y.min(), nodes.y.max()
-    inside = nodes.x.between(x0 + margin_deg, x1 - margin_deg) & nodes.y.between(y0 + margin_deg, y1 - margin_deg)
+    inside = nodes.x.between(x0 + margin_deg, x1 - margin_deg) & nodes.y.between(
+        y0 + margin_deg, y1 - margin_deg
+    )
     return nodes[inside].reset_index(drop=True)
 
 
 def farthest_points(candidates: np.ndarray, existing: np.ndarray, count: int) -> list[int]:
     """Greedy farthest-point sampling: each pick is the candidate farthest from all before it."""
     scale = np.array([np.cos(np.radians(candidates[:, 1].mean())), 1.0])
-    gap = np.min(np.linalg.norm((candidates[:, None, :] - existing[None, :, :]) * scale, axis=2), axis=1)
+    gap = np.min(
+        np.linalg.norm((candidates[:, None, :] - existing[None, :, :]) * scale, axis=2), axis=1
+    )
     picks = []
     for _ in range(count):
         best = int(np.argmax(gap))
@@ -117,11 +121,15 @@ def synthetic_facilities(facilities: gpd.GeoDataFrame, nodes: pd.DataFrame) -> g
                 }
             )
     new = gpd.GeoDataFrame(rows, crs=4326)
-    combined = pd.concat([facilities.assign(synthetic=False), new.assign(synthetic=True)], ignore_index=True)
+    combined = pd.concat(
+        [facilities.assign(synthetic=False), new.assign(synthetic=True)], ignore_index=True
+    )
     return gpd.GeoDataFrame(combined, crs=4326)
 
 
-def incidents(buildings: gpd.GeoDataFrame, nodes: pd.DataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
+def incidents(
+    buildings: gpd.GeoDataFrame, nodes: pd.DataFrame, rng: np.random.Generator
+) -> gpd.GeoDataFrame:
     points = buildings.geometry.representative_point()
     x0, x1, y0, y1 = nodes.x.min(), nodes.x.max(), nodes.y.min(), nodes.y.max()
     inside = points[points.x.between(x0, x1) & points.y.between(y0, y1)]
