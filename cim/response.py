@@ -58,19 +58,20 @@ def dispatch_incidents(
     response = RESPONSE if response is None else response
     incidents = city.layer("incidents") if incidents is None else incidents
     facilities = city.layer("facilities")
-    parts = []
-    for kind, group in incidents.groupby("kind", sort=False):
-        if kind not in response:
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "incident_id": group["id"].to_numpy(),
-                        "reason": f"no responder is defined for incident kind {kind!r}",
-                    }
-                )
-            )
-            continue
-        profile = routing.get_profile(response[kind])
+    responders = incidents["kind"].map(response)
+    unknown = incidents[responders.isna()]
+    parts = [
+        pd.DataFrame(
+            {
+                "incident_id": unknown["id"].to_numpy(),
+                "reason": [
+                    f"no responder is defined for incident kind {k!r}" for k in unknown["kind"]
+                ],
+            }
+        )
+    ]
+    for name, group in incidents[responders.notna()].groupby(responders.dropna(), sort=False):
+        profile = routing.get_profile(name)
         stations = (
             facilities[facilities["kind"].isin(profile.stations)]
             if profile.stations
