@@ -64,7 +64,9 @@ def demo(
         )
         with console.status("Rendering the offline map…"):
             paths["map"] = export_html(
-                city_view(city, routes=routes), out / "map.html", title="成都 CIM 出警调度"
+                city_view(city, routes=routes, title="成都样例城市 · 出警调度"),
+                out / "map.html",
+                title="成都 CIM 出警调度",
             )
     except (layers.LayerError, OSError, KeyError, ValueError) as err:
         console.print(f"[red]error:[/] {err}")

@@ -327,6 +327,8 @@ def _normalise_roads(gdf: gpd.GeoDataFrame, kind: str) -> None:
     backwards = text.isin(_REVERSED)
     if backwards.any():
         gdf.loc[backwards, gdf.geometry.name] = gdf.geometry[backwards].reverse()
+        if {"u", "v"} <= set(gdf.columns):
+            gdf.loc[backwards, ["u", "v"]] = gdf.loc[backwards, ["v", "u"]].to_numpy()
     gdf["oneway"] = text.isin(_TRUE) | backwards
 
 

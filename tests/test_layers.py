@@ -182,6 +182,8 @@ def test_roads_are_normalised():
     assert gdf.geometry.iloc[1].coords[0] == line.coords[-1]
     with pytest.raises(layers.SchemaError, match="unknown values"):
         layers.validate(roads.assign(road_class=["高速", "支路"]), "roads")
+    with_nodes = layers.validate(roads.assign(u=[1, 1], v=[2, 2]), "roads")
+    assert with_nodes[["u", "v"]].values.tolist() == [[1, 2], [2, 1]]
 
 
 def test_blank_address_parts_become_none(city):
