@@ -91,6 +91,9 @@ def dispatch_incidents(
     routes["resource_kind"] = routes["resource_id"].map(names["kind"])
     routes["resource_name"] = routes["resource_id"].map(names["name"])
     order = {incident_id: i for i, incident_id in enumerate(incidents["id"])}
+    routes = routes[
+        [*routing.DISPATCH_COLUMNS, "incident_kind", "priority", "resource_kind", "resource_name"]
+    ]
     routes = routes.sort_values(
         ["incident_id", "rank"], key=lambda s: s.map(order) if s.name == "incident_id" else s
     )

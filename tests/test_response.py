@@ -26,6 +26,14 @@ def test_an_unknown_kind_is_reported_and_the_rest_still_finish(city):
     )
     assert routes["eta_s"].notna().sum() == len(incidents) - 2
     assert list(routes["incident_id"]) == list(incidents["id"])
+    assert list(routes.columns[:6]) == [
+        "incident_id",
+        "resource_id",
+        "rank",
+        "eta_s",
+        "distance_m",
+        "incident_snap_m",
+    ]
 
 
 def test_a_custom_response_table_is_honoured(city):
