@@ -9,6 +9,7 @@ import pandas as pd
 from pyproj import CRS
 
 from layers import crs as _crs
+from layers.osm import from_osm
 from layers.schema import CRSError, SchemaError, validate
 
 __all__ = ["load", "to_wgs84"]
@@ -72,8 +73,6 @@ def _read(kind: str, source, layer: str | None) -> gpd.GeoDataFrame:
     if suffix in (".csv", ".tsv", ".txt"):
         return _from_table(pd.read_csv(path, sep="\t" if suffix == ".tsv" else ","), kind)
     if suffix == ".osm":
-        from layers.osm import from_osm
-
         layers = from_osm(path)
         if kind not in layers:
             raise SchemaError(kind, f"OSM files give {', '.join(layers)}, not {kind}")
