@@ -9,18 +9,20 @@ from pathlib import Path
 
 from cim.model import CityModel
 
-__all__ = ["SAMPLE_DIR", "sample_city"]
+__all__ = ["DIVISIONS_CSV", "SAMPLE_DIR", "SAMPLE_ROOT", "sample_city"]
 
 
-def _sample_dir() -> Path:
+def _sample_root() -> Path:
     here = Path(__file__).resolve().parent
-    for candidate in (here / "sample_data" / "chengdu", here.parent / "sample_data" / "chengdu"):
-        if (candidate / "manifest.json").exists():
+    for candidate in (here / "sample_data", here.parent / "sample_data"):
+        if (candidate / "chengdu" / "manifest.json").exists():
             return candidate
-    return here.parent / "sample_data" / "chengdu"
+    return here.parent / "sample_data"
 
 
-SAMPLE_DIR = _sample_dir()
+SAMPLE_ROOT = _sample_root()
+SAMPLE_DIR = SAMPLE_ROOT / "chengdu"
+DIVISIONS_CSV = SAMPLE_ROOT / "divisions" / "divisions.csv"
 
 
 def sample_city() -> CityModel:
