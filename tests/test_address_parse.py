@@ -1,3 +1,4 @@
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -158,3 +159,12 @@ def test_fuzz_parse_never_raises(text):
     values = [v for v in result.as_dict().values() if v is not None]
     assert all(isinstance(v, str) and v for v in values)
     assert (result.error is None) == bool(values)
+
+
+def test_per_field_accuracy_on_the_hand_labelled_set():
+    labels = pd.read_csv("tests/data/address_labels.csv", dtype=str, keep_default_na=False)
+    got = parse_many(labels["text"].tolist())
+    for field in ADDRESS_FIELDS:
+        expected = labels[field].replace("", None)
+        agree = (expected.isna() & got[field].isna()) | (expected == got[field])
+        assert agree.mean() >= 0.97, f"{field}: {labels.text[~agree].tolist()[:5]}"

@@ -1,7 +1,9 @@
 """Address text clean-up: widths, noise, bilingual glosses and Chinese numerals.
 
 >>> clean("琴台路  Qintai Road 73号（青羊宫地铁站C口旁）")
-'琴台路73号'
+'琴台路 73号'
+>>> clean("Chengdu 文殊院巷 B6-6 Buddha Zen Hotel")
+'文殊院巷 B6-6'
 >>> clean("武侯区玉林北路三栋二单元五零一")
 '武侯区玉林北路3栋2单元501'
 >>> clean("人民南路4段1号")
@@ -36,10 +38,12 @@ _CN_NUMERAL = "零〇一二两三四五六七八九十百千"
 _DIGIT_CN = "零一二三四五六七八九"
 
 _BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】|〔[^〔〕]*〕")
-_LATIN_GLOSS = re.compile(
-    r"(?<=[\u4e00-\u9fff\d])\s+[A-Za-z][A-Za-z.'’\-]*(?:\s+[A-Za-z][A-Za-z.'’\-]*)*"
-)
-_DROP = re.compile(r"[^\u4e00-\u9fff0-9A-Za-z\-]+")
+# an English word standing alone between spaces or commas is a gloss (琴台路 Qintai Road);
+# letters inside a name stay (IFS国际金融中心, B座)
+_LATIN_WORD = re.compile(r"(?<![^\s,;])[A-Za-z][A-Za-z.'’]+[,;.]?(?![^\s,;])")
+_DROP = re.compile(r"[^\u4e00-\u9fff0-9A-Za-z\-\s]+")
+_STRAY_HYPHEN = re.compile(r"(?<!\d)-|-(?!\d)")
+_SPACES = re.compile(r"\s+")
 _INTERSECTION = re.compile(r"(?:与|和|跟|及).{1,20}?(?:交叉口|交汇处|交界处|路口|交口).*$")
 _DIRECTION_TAIL = re.compile(
     r"(?:[东西南北]{1,2}(?:侧|角|面|方向)?(?:约)?\d+米|[东西南北]{1,2}(?:侧|角))(?:处)?$"
@@ -85,11 +89,16 @@ def _numeral(match: re.Match) -> str:
 
 
 def clean(text: str) -> str:
-    """Normalise address text for parsing (see the module examples)."""
+    """Normalise address text for parsing (see the module examples).
+
+    Single spaces are kept where the text had blanks: they end a division name written
+    short (成都 青羊 文庙前街). The parser drops them after reading the divisions.
+    """
     text = unicodedata.normalize("NFKC", text)
     text = _BRACKETS.sub("", _BRACKETS.sub("", text))
-    text = _LATIN_GLOSS.sub("", text)
-    text = _DROP.sub("", text)
+    text = _LATIN_WORD.sub(" ", text)
+    text = _STRAY_HYPHEN.sub(" ", _DROP.sub(" ", text))
+    text = _SPACES.sub(" ", text).strip()
     text = _INTERSECTION.sub("", text)
     text = _DIRECTION_TAIL.sub("", text)
     text = _NOISE.sub("", text)

@@ -25,11 +25,11 @@ from layers.schema import ADDRESS_FIELDS
 
 __all__ = ["Address", "parse", "parse_many"]
 
-_ROAD_TOKEN = r"[\u4e00-\u9fffA-Za-z]{1,20}?(?:大道|大街|路|街(?!道)|巷|胡同)(?:[东西南北中]?[一二三四五六七八九十]+段|[东西南北中]段)?"
+_ROAD_TOKEN = r"[\u4e00-\u9fffA-Za-z]{1,20}?(?:大道|大街|路|街(?!道)|巷|胡同|环(?!路))(?:[东西南北中]?[一二三四五六七八九十]+段|[东西南北中]段)?"
 _DETAIL = re.compile(
     rf"""
     (?P<roads>(?:{_ROAD_TOKEN})+)?
-    (?P<road_no>[A-Z]?\d+(?:-\d+)?(?:号(?!楼)(?:附\d+号?)?|(?![\d\-栋幢单元层楼室座号])))?
+    (?P<road_no>[A-Z]?\d+(?:-\d+)?(?:号(?!楼)(?:附\d+号?)?|附\d+号?|(?![\d\-栋幢单元层楼室座号])))?
     (?P<poi>(?:(?![A-Z]\d*(?:栋|幢|座|号楼)|[A-Z]\d)[\u4e00-\u9fffA-Za-z])+)?
     (?:(?P<compact_building>\d+)-(?P<compact_unit>\d+)-(?P<compact_room>\d+)$)?
     (?:(?P<building>[A-Z]\d*|\d+[A-Z]?)(?P<building_kind>栋|幢|号楼|座))?
@@ -42,6 +42,7 @@ _DETAIL = re.compile(
 )
 _ROAD_SPLIT = re.compile(_ROAD_TOKEN)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-zＡ-Ｚａ-ｚ]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,16 +88,25 @@ _COLUMNS = [f.name for f in fields(Address)]
 _as_row = attrgetter(*_COLUMNS)
 
 
+def _skip_spaces(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] == " ":
+        pos += 1
+    return pos
+
+
 def _confirmed(index, level: str, text: str, start: int, end: int, code: str) -> bool:
     """Whether a short division name (成都, 锦江) really is that division here.
 
     It is not when a lower division's full name starts at the same place (成都高新技术产业开发区).
-    A short district needs a town or community after it (武侯祠大街 is a road); a short
-    province or city needs a lower division or a road (玉林小区 is a place, 成都横桥街 is not).
+    It is when a blank follows (成都 青羊 文庙前街). Otherwise a short district needs a town or
+    community after it (武侯祠大街 is a road), and a short province or city a lower division
+    or a road (玉林小区 is a place, 成都横桥街 is not).
     """
     lower = LEVELS[LEVELS.index(level) + 1 :]
     if any(index.match(nxt, text, start, None) for nxt in lower):
         return False
+    if text[end : end + 1] == " ":
+        return True
     if any(index.match(nxt, text, end, code) for nxt in lower):
         return True
     return level != "district" and _ROAD_SPLIT.match(text, end) is not None
@@ -107,7 +117,11 @@ def _divisions(text: str) -> tuple[dict[str, str], str | None, int]:
     found: dict[str, str] = {}
     within, pos, code = None, 0, None
     for level in LEVELS:
+        pos = _skip_spaces(text, pos)
         hit = index.match(level, text, pos, within)
+        if hit is None and within is not None and level in ("town", "community"):
+            # functional zones (天府新区) hold towns that belong to a district administratively
+            hit = index.match(level, text, pos, None)
         if hit is None:
             continue
         division, end, used_short = hit
@@ -129,10 +143,9 @@ def _details(rest: str) -> dict[str, str | None]:
     if g["roads"]:
         out["road"] = _ROAD_SPLIT.findall(g["roads"])[-1]
     if g["road_no"]:
+        number, _, annex = g["road_no"].partition("附")
         out["road_no"] = (
-            g["road_no"]
-            if g["road_no"].endswith("号") or "附" in g["road_no"]
-            else g["road_no"] + "号"
+            number.removesuffix("号") + "号" + (f"附{annex.removesuffix('号')}号" if annex else "")
         )
     out["poi"] = g["poi"]
     if g["compact_building"]:
@@ -161,14 +174,14 @@ def _parse(text) -> tuple:
     if len(text) > MAX_LENGTH * 4:
         return Address(error=f"too long for an address ({len(text)} characters)")
     cleaned = clean(text)
-    if not cleaned:
-        return Address(error="no address characters")
     if not _CJK.search(cleaned):
-        return Address(error="no Chinese characters: only Chinese addresses are parsed")
+        if _LATIN.search(text):
+            return Address(error="no Chinese characters: only Chinese addresses are parsed")
+        return Address(error="no address characters")
     if len(cleaned) > MAX_LENGTH:
         return Address(error=f"too long for an address ({len(cleaned)} characters after cleaning)")
     found, code, pos = _divisions(cleaned)
-    found.update(_details(cleaned[pos:]))
+    found.update(_details(cleaned[pos:].replace(" ", "")))
     if not any(found.get(f) for f in ADDRESS_FIELDS):
         return Address(error="no address parts recognised")
     return Address(**{f: found.get(f) for f in ADDRESS_FIELDS}, division_code=code)
