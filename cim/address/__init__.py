@@ -5,7 +5,16 @@
 '桂溪街道'
 """
 
+from cim.address.base import MATCH_LEVELS, AddressBase, LinkResult
 from cim.address.parser import Address, parse, parse_many
 from layers.schema import ADDRESS_FIELDS
 
-__all__ = ["ADDRESS_FIELDS", "Address", "parse", "parse_many"]
+__all__ = [
+    "ADDRESS_FIELDS",
+    "MATCH_LEVELS",
+    "Address",
+    "AddressBase",
+    "LinkResult",
+    "parse",
+    "parse_many",
+]
