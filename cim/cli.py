@@ -6,14 +6,20 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import geopandas as gpd
+import pandas as pd
 import typer
 from rich.console import Console
+from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 
 import layers
+from cim.address import AddressBase, parse_many
+from cim.model import CityModel
 from cim.reports import FIRE_RESPONSE_S, dispatch_summary, write_dispatch_report
 from cim.response import dispatch_incidents
 from cim.sample import sample_city
+from cim.tables import check_suffix, read_table, write_table
 from cim.views import city_view, export_html
 
 app = typer.Typer(
@@ -34,9 +40,149 @@ SAMPLE_NOTES = [
 ]
 
 
+address_app = typer.Typer(
+    help="Parse and geocode Chinese addresses (统一地名地址库).", no_args_is_help=True
+)
+app.add_typer(address_app, name="address")
+
+CHUNK = 5000
+ColumnOption = Annotated[str, typer.Option("--column", help="Column holding the address text.")]
+CityOption = Annotated[
+    Path | None,
+    typer.Option("--city", help="Saved city model folder; the Chengdu sample by default."),
+]
+
+
 @app.callback()
 def main() -> None:
     """CIM toolkit command line."""
+
+
+def _fail(err: Exception) -> None:
+    console.print(f"[red]error:[/] {err}")
+    raise typer.Exit(1) from None
+
+
+def _texts(path: Path, column: str, out: Path):
+    check_suffix(out)
+    frame = read_table(path)
+    if column not in frame.columns:
+        raise ValueError(
+            f"{path} has no column {column!r}; its columns are {', '.join(map(str, frame.columns))} (use --column)"
+        )
+    return frame, frame[column].tolist()
+
+
+def _in_chunks(texts: list, work, label: str) -> list:
+    parts = []
+    with Progress(
+        *Progress.get_default_columns(), MofNCompleteColumn(), console=console
+    ) as progress:
+        task = progress.add_task(label, total=len(texts))
+        for start in range(0, len(texts), CHUNK):
+            parts.append(work(texts[start : start + CHUNK]))
+            progress.advance(task, min(CHUNK, len(texts) - start))
+    return parts
+
+
+def _write_errors(out: Path, rows: pd.DataFrame) -> Path | None:
+    path = out.with_name(f"{out.stem}.errors.csv")
+    if rows.empty:
+        path.unlink(missing_ok=True)
+        return None
+    return write_table(rows, path)
+
+
+@address_app.command("parse")
+def address_parse(
+    source: Annotated[Path, typer.Argument(help="CSV or Parquet with an address column.")],
+    out: Annotated[
+        Path, typer.Argument(help="Output .csv or .parquet: the input plus the twelve fields.")
+    ],
+    column: ColumnOption = "address",
+) -> None:
+    """Parse addresses into province … room; unreadable rows go to OUT.errors.csv with the reason."""
+    try:
+        frame, texts = _texts(source, column, out)
+        parsed = (
+            pd.concat(_in_chunks(texts, parse_many, "parsing"), ignore_index=True)
+            if texts
+            else parse_many([])
+        )
+        parsed.index = frame.index
+        result = pd.concat(
+            [
+                frame,
+                parsed.drop(
+                    columns=[c for c in parsed.columns if c in frame.columns and c != column]
+                ),
+            ],
+            axis=1,
+        )
+        write_table(result, out)
+        failed = parsed["error"].notna()
+        errors = _write_errors(
+            out,
+            pd.DataFrame(
+                {
+                    "row": frame.index[failed],
+                    "text": frame.loc[failed, column],
+                    "reason": parsed.loc[failed, "error"],
+                }
+            ),
+        )
+    except (OSError, KeyError, ValueError) as err:
+        _fail(err)
+    console.print(
+        f"[green]✓[/] parsed {len(frame) - int(failed.sum())} of {len(frame)} addresses → {out}"
+    )
+    if errors:
+        console.print(f"[yellow]![/] {int(failed.sum())} rows could not be read → {errors}")
+
+
+@address_app.command("geocode")
+def address_geocode(
+    source: Annotated[Path, typer.Argument(help="CSV or Parquet with an address column.")],
+    out: Annotated[Path, typer.Argument(help="Output .csv (lon/lat) or .parquet (GeoParquet).")],
+    column: ColumnOption = "address",
+    city: CityOption = None,
+) -> None:
+    """Geocode addresses against the city's address base; unmatched rows go to OUT.errors.csv."""
+    try:
+        frame, texts = _texts(source, column, out)
+        with console.status("Building the address base…"):
+            model = CityModel.load(city) if city else sample_city()
+            base = AddressBase.from_city(model)
+        found = pd.concat(_in_chunks(texts, base.geocode, "geocoding"), ignore_index=True)
+        found.index = frame.index
+        result = gpd.GeoDataFrame(
+            pd.concat([frame, found.drop(columns=["text", "geometry"])], axis=1),
+            geometry=found.geometry,
+            crs=4326,
+        )
+        write_table(result, out)
+        failed = found["match_level"].eq("none")
+        errors = _write_errors(
+            out,
+            pd.DataFrame(
+                {
+                    "row": frame.index[failed],
+                    "text": frame.loc[failed, column],
+                    "reason": found.loc[failed, "reason"].fillna(
+                        "no part of it is in the address base"
+                    ),
+                }
+            ),
+        )
+    except (OSError, KeyError, ValueError, layers.LayerError) as err:
+        _fail(err)
+    levels = found["match_level"].value_counts()
+    console.print(
+        f"[green]✓[/] geocoded {len(frame)} addresses → {out}: "
+        + ", ".join(f"{k} {v}" for k, v in levels.items())
+    )
+    if errors:
+        console.print(f"[yellow]![/] {int(failed.sum())} rows not matched → {errors}")
 
 
 @app.command()
@@ -69,8 +215,7 @@ def demo(
                 title="成都 CIM 出警调度",
             )
     except (layers.LayerError, OSError, KeyError, ValueError) as err:
-        console.print(f"[red]error:[/] {err}")
-        raise typer.Exit(1) from None
+        _fail(err)
 
     summary = dispatch_summary(routes)
     table = Table(title="First unit by incident kind")
