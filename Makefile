@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint sample clean
+.PHONY: demo test lint sample bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 sample: $(STAMP)
+	$(BIN)/python sample_data/build_divisions.py
 	$(BIN)/python sample_data/build_sample.py
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet cpca jionlp
+	$(BIN)/python benchmarks/dispatch.py
+	$(BIN)/python benchmarks/address.py
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache

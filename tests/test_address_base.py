@@ -63,17 +63,26 @@ def test_geocode_falls_back_from_room_to_the_finest_known_unit(city, base):
             "成都市金牛区永陵路10号永陵公园",
             "成都市金牛区永陵路",
             "成都市锦江区",
+            "成都市",
             "四川省",
             "火星基地",
             None,
         ]
     )
-    assert found["match_level"].tolist() == ["road_no", "road", "district", "none", "none", "none"]
+    assert found["match_level"].tolist() == [
+        "road_no",
+        "road",
+        "district",
+        "city",
+        "none",
+        "none",
+        "none",
+    ]
     assert found["district"].iloc[0] == "金牛区"
     jinjiang = city.layer("districts").set_index("name").loc["锦江区", "geometry"]
     assert jinjiang.contains(found.geometry.iloc[2])
-    assert found["reason"].iloc[5] == "empty"
-    assert found.geometry.iloc[4] is None
+    assert found["reason"].iloc[6] == "empty"
+    assert found.geometry.iloc[5] is None
     assert found["score"].is_monotonic_decreasing
 
 

@@ -46,7 +46,12 @@ _KEYS = {
     "building": (("road", "road_no", "building"), ("poi", "building")),
     "road_no": (("road", "road_no", "poi"), ("road", "road_no"), ("poi",)),
 }
-_UNIT_LEVELS = (("community", "communities"), ("town", "streets"), ("district", "districts"))
+_UNIT_LEVELS = (
+    ("community", "communities"),
+    ("town", "streets"),
+    ("district", "districts"),
+    ("city", None),
+)
 _FIRST_NUMBER = re.compile(r"\d+")
 
 
@@ -87,8 +92,8 @@ class _Units:
 
     layers: dict[str, gpd.GeoDataFrame]
 
-    def centroid(self, layer: str, name: str):
-        gdf = self.layers.get(layer)
+    def centroid(self, layer: str | None, name: str):
+        gdf = self.layers.get(layer) if layer else None
         if gdf is None or "name" not in gdf.columns:
             return None
         hit = gdf[gdf["name"] == name]
