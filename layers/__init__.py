@@ -20,6 +20,7 @@ from layers.schema import (
     SchemaError,
     validate,
 )
+from layers.sumo import from_sumo
 
 __all__ = [
     "ADDRESS_FIELDS",
@@ -33,6 +34,7 @@ __all__ = [
     "SchemaError",
     "crs",
     "from_osm",
+    "from_sumo",
     "load",
     "to_wgs84",
     "validate",

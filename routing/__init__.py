@@ -6,7 +6,15 @@
 """
 
 from routing.compiled import CompiledGraph
-from routing.graph import CLASS_SPEED_KPH, graph_from_osm, graph_from_roads, parse_maxspeed
+from routing.graph import (
+    CLASS_SPEED_KPH,
+    UnreachableNodesWarning,
+    graph_from_osm,
+    graph_from_roads,
+    graph_from_sumo,
+    graph_from_tables,
+    parse_maxspeed,
+)
 from routing.profiles import PROFILES, Profile, get_profile
 from routing.router import DISPATCH_COLUMNS, Router
 
@@ -17,8 +25,11 @@ __all__ = [
     "CompiledGraph",
     "Profile",
     "Router",
+    "UnreachableNodesWarning",
     "get_profile",
     "graph_from_osm",
     "graph_from_roads",
+    "graph_from_sumo",
+    "graph_from_tables",
     "parse_maxspeed",
 ]
