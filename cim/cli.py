@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -198,11 +199,17 @@ def demo(
         console.print(
             f"[green]✓[/] loaded {city.name}: {', '.join(f'{n} {len(g)}' for n, g in city.layers.items())}"
         )
-        with console.status("Building the road graph…"):
+        with (
+            console.status("Building the road graph…"),
+            warnings.catch_warnings(record=True) as notes,
+        ):
+            warnings.simplefilter("always")
             graph = city.graph
         console.print(
             f"[green]✓[/] road graph: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges"
         )
+        for note in notes:
+            console.print(f"  [yellow]note:[/] {note.message}")
         routes = dispatch_incidents(city, k=k, progress=True)
         console.print(f"[green]✓[/] dispatched {routes['incident_id'].nunique()} incidents")
         paths = write_dispatch_report(
