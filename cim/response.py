@@ -26,7 +26,6 @@ def dispatch_incidents(
     k: int = 1,
     objective: str = "time",
     response: dict[str, str] | None = None,
-    progress: bool = False,
 ) -> gpd.GeoDataFrame:
     """Dispatch every incident with the vehicle its kind calls for, from the city's facilities.
 
@@ -36,7 +35,7 @@ def dispatch_incidents(
         Needs ``roads`` and ``facilities`` layers.
     incidents : GeoDataFrame, optional
         Incidents layer; the city's ``incidents`` layer by default.
-    k, objective, progress
+    k, objective
         As in :meth:`routing.Router.dispatch`.
     response : dict, optional
         Incident kind → profile name; :data:`RESPONSE` by default. Incidents of a kind not
@@ -77,11 +76,7 @@ def dispatch_incidents(
             if profile.stations
             else facilities
         )
-        parts.append(
-            city.router(profile).dispatch(
-                group, stations, k=k, objective=objective, progress=progress
-            )
-        )
+        parts.append(city.router(profile).dispatch(group, stations, k=k, objective=objective))
     routes = pd.concat(parts, ignore_index=True)
     routes["profile"] = routes["profile"].astype(object)
     info = incidents.set_index("id")

@@ -1,8 +1,13 @@
 """The road graph compiled to CSR arrays for bulk shortest paths with scipy.sparse.csgraph.
 
-networkx stays the model and the reference; this is the engine. Parallel edges collapse
-to the cheapest one per objective (as networkx's shortest paths on a MultiDiGraph do), and
-the chosen edge is remembered so that routes follow its geometry.
+networkx stays the model and the reference; this is the engine. Parallel edges collapse to
+the cheapest one per objective (as networkx's shortest paths on a MultiDiGraph do).
+
+Points are snapped to the nearest edge, not node: a point part-way along an edge becomes a
+virtual node joined to the edge's ends (and, on a two-way street, to its twin's) by the
+matching share of the edge's cost, so the offsets along the edge count. One Dijkstra call
+from all sources answers a whole batch; paths and route lines are then assembled for all
+routes at once with array operations.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 import shapely
 from pyproj import Transformer
 from scipy.sparse import csr_matrix
@@ -20,9 +26,10 @@ from scipy.spatial import cKDTree
 from layers.crs import metric_crs
 from routing.profiles import Profile
 
-__all__ = ["CompiledGraph"]
+__all__ = ["CompiledGraph", "RouteBatch", "Snapped"]
 
 OBJECTIVES = ("time", "distance")
+_AT_NODE_M = 0.01  # a snapped point this close to an edge's end is at the node
 
 
 @dataclass
@@ -30,6 +37,27 @@ class _Weights:
     matrix: csr_matrix
     pair_key: np.ndarray  # sorted u * n + v of the kept (cheapest) edges
     edge: np.ndarray  # edge position kept for each pair_key
+
+
+@dataclass
+class Snapped:
+    """Points snapped onto edges: the directed edge, the fraction along it, and the gap."""
+
+    edge: np.ndarray
+    fraction: np.ndarray
+    distance_m: np.ndarray
+
+
+@dataclass
+class RouteBatch:
+    """The chosen routes of a batch, one entry per (target, rank)."""
+
+    target: np.ndarray  # target position
+    source: np.ndarray  # source position
+    rank: np.ndarray
+    eta_s: np.ndarray
+    distance_m: np.ndarray
+    geometry: np.ndarray  # LineStrings, EPSG:4326
 
 
 @dataclass
@@ -46,8 +74,8 @@ class CompiledGraph:
         CSR positions of each edge's ends, in ``graph.edges(keys=True)`` order.
     length, travel_time : ndarray
         Per edge, metres and seconds for the profile.
-    coords, offsets : ndarray
-        Edge geometries flattened: edge ``e`` runs along ``coords[offsets[e]:offsets[e + 1]]``.
+    twin : ndarray
+        Per edge, the reverse edge along the same road (two-way streets), else -1.
     """
 
     nodes: np.ndarray
@@ -56,10 +84,14 @@ class CompiledGraph:
     edge_v: np.ndarray
     length: np.ndarray
     travel_time: np.ndarray
-    coords: np.ndarray  # all edge vertices, edge after edge
-    offsets: np.ndarray  # edge e's vertices are coords[offsets[e]:offsets[e + 1]]
+    twin: np.ndarray
+    lines: np.ndarray  # edge geometries in the metric CRS
+    to_metric: Transformer
+    to_lonlat: Transformer
     _weights: dict[str, _Weights] = field(default_factory=dict, repr=False)
-    _snapper: tuple[Transformer, cKDTree] | None = field(default=None, repr=False)
+    _vertex: tuple | None = field(default=None, repr=False)
+    _edge_tree: shapely.STRtree | None = field(default=None, repr=False)
+    _node_tree: cKDTree | None = field(default=None, repr=False)
 
     @classmethod
     def from_graph(cls, graph: nx.MultiDiGraph, profile: Profile) -> CompiledGraph:
@@ -80,25 +112,41 @@ class CompiledGraph:
             ],
             [d.get("road_class", "other") for *_, d in edges],
         )
-        geometries = np.array(
-            [
-                d["geometry"]
-                if d.get("geometry") is not None
-                else shapely.LineString([xy[edge_u[i]], xy[edge_v[i]]])
-                for i, (*_, d) in enumerate(edges)
-            ],
-            dtype=object,
+        crs = metric_crs(float(np.mean(xy[:, 0])))
+        to_metric = Transformer.from_crs(4326, crs, always_xy=True)
+        lonlat = [
+            d["geometry"]
+            if d.get("geometry") is not None
+            else shapely.LineString([xy[edge_u[i]], xy[edge_v[i]]])
+            for i, (*_, d) in enumerate(edges)
+        ]
+        lines = shapely.transform(
+            np.array(lonlat, dtype=object),
+            lambda c: np.column_stack(to_metric.transform(c[:, 0], c[:, 1])),
         )
-        coords, owner = shapely.get_coordinates(geometries, return_index=True)
-        offsets = np.searchsorted(owner, np.arange(len(edges) + 1))
-        return cls(nodes, xy, edge_u, edge_v, length, length / (speed / 3.6), coords, offsets)
+        return cls(
+            nodes=nodes,
+            xy=xy,
+            edge_u=edge_u,
+            edge_v=edge_v,
+            length=length,
+            travel_time=length / (speed / 3.6),
+            twin=_twins(edge_u, edge_v, length),
+            lines=lines,
+            to_metric=to_metric,
+            to_lonlat=Transformer.from_crs(crs, 4326, always_xy=True),
+        )
 
-    def weights(self, objective: str) -> _Weights:
-        """CSR matrix of the cheapest edge per node pair for ``"time"`` or ``"distance"``."""
+    def cost(self, objective: str) -> np.ndarray:
+        """Per-edge cost for ``"time"`` (s) or ``"distance"`` (m)."""
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, not {objective!r}")
+        return self.travel_time if objective == "time" else self.length
+
+    def weights(self, objective: str) -> _Weights:
+        """CSR matrix of the cheapest edge per node pair for ``objective``."""
+        cost = self.cost(objective)
         if objective not in self._weights:
-            cost = self.travel_time if objective == "time" else self.length
             n = len(self.nodes)
             order = np.lexsort((np.arange(len(cost)), cost, self.edge_v, self.edge_u))
             u, v = self.edge_u[order], self.edge_v[order]
@@ -111,42 +159,341 @@ class CompiledGraph:
             )
         return self._weights[objective]
 
-    def shortest_paths(self, sources: np.ndarray, objective: str) -> tuple[np.ndarray, np.ndarray]:
-        """Costs and predecessors from each source position to every node."""
-        return dijkstra(self.weights(objective).matrix, indices=sources, return_predecessors=True)
-
-    def path_edges(
-        self, predecessors: np.ndarray, source: int, target: int, objective: str
-    ) -> np.ndarray:
-        """Edge positions of the path ``source → target`` from a predecessor row."""
-        path = [target]
-        while path[-1] != source:
-            path.append(predecessors[path[-1]])
-            if path[-1] < 0:
-                raise ValueError(
-                    f"node {self.nodes[target]} is not reachable from {self.nodes[source]}"
-                )
-        path = np.array(path[::-1], dtype=np.int64)
-        weights = self.weights(objective)
-        keys = path[:-1] * len(self.nodes) + path[1:]
-        return weights.edge[np.searchsorted(weights.pair_key, keys)]
-
-    def route_line(self, edges: np.ndarray, source: int) -> shapely.LineString:
-        """The LineString along the road geometry of consecutive edges."""
-        if len(edges) == 0:
-            return shapely.LineString([self.xy[source], self.xy[source]])
-        starts = self.offsets[edges] + np.r_[0, np.ones(len(edges) - 1, dtype=np.int64)]
-        index = np.concatenate(
-            [np.arange(a, b) for a, b in zip(starts, self.offsets[edges + 1], strict=True)]
-        )
-        return shapely.LineString(self.coords[index])
+    # -- snapping ------------------------------------------------------------------------
 
     def nearest_nodes(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
         """Position of the nearest node to each point, and its distance in metres."""
-        if self._snapper is None:
-            crs = metric_crs(float(np.mean(self.xy[:, 0])))
-            transformer = Transformer.from_crs(4326, crs, always_xy=True)
-            self._snapper = transformer, cKDTree(np.column_stack(transformer.transform(*self.xy.T)))
-        transformer, tree = self._snapper
-        distance, index = tree.query(np.column_stack(transformer.transform(lon, lat)))
+        if self._node_tree is None:
+            self._node_tree = cKDTree(
+                np.column_stack(self.to_metric.transform(self.xy[:, 0], self.xy[:, 1]))
+            )
+        distance, index = self._node_tree.query(np.column_stack(self.to_metric.transform(lon, lat)))
         return index.astype(np.int64), distance
+
+    def snap(self, lon, lat) -> Snapped:
+        """Snap points to their nearest edge (self-loops excluded); ties go to the lower edge."""
+        if self._edge_tree is None:
+            usable = np.flatnonzero(self.edge_u != self.edge_v)
+            self._usable = usable
+            self._edge_tree = shapely.STRtree(self.lines[usable])
+        points = shapely.points(
+            np.column_stack(
+                self.to_metric.transform(np.asarray(lon, float), np.asarray(lat, float))
+            )
+        )
+        (where, found), distance = self._edge_tree.query_nearest(
+            points, return_distance=True, all_matches=False
+        )
+        edge = np.empty(len(points), dtype=np.int64)
+        edge[where] = self._usable[found]
+        gap = np.empty(len(points))
+        gap[where] = distance
+        fraction = shapely.line_locate_point(self.lines[edge], points, normalized=True)
+        return Snapped(edge, np.nan_to_num(fraction), gap)
+
+    # -- batch routing -------------------------------------------------------------------
+
+    def route(
+        self, sources: Snapped, targets: Snapped, *, k: int, objective: str, tie_rank: np.ndarray
+    ) -> tuple[RouteBatch, np.ndarray]:
+        """The ``k`` cheapest sources for every target, with their routes.
+
+        Returns the batch and, per target, how many sources can reach it.
+        """
+        cost = self.cost(objective)
+        n, s_count, t_count = len(self.nodes), len(sources.edge), len(targets.edge)
+        links, direct = self._links(sources, targets, cost)
+        base = self.weights(objective).matrix.tocoo()
+        rows = np.concatenate([base.row, links["row"].to_numpy()])
+        cols = np.concatenate([base.col, links["col"].to_numpy()])
+        vals = np.concatenate([base.data, links["cost"].to_numpy()])
+        size = n + s_count + t_count
+        graph = csr_matrix((vals, (rows, cols)), shape=(size, size))
+        distances, predecessors = dijkstra(
+            graph, indices=n + np.arange(s_count), return_predecessors=True
+        )
+        reach = distances[:, n + s_count :]  # sources x targets
+        order = np.lexsort(
+            (np.broadcast_to(tie_rank[None, :], (t_count, s_count)), reach.T), axis=-1
+        )[:, :k]
+        chosen_cost = np.take_along_axis(reach.T, order, axis=1)
+        target_ix, rank_ix = np.nonzero(np.isfinite(chosen_cost))
+        source_ix = order[target_ix, rank_ix]
+        batch = self._assemble(
+            predecessors, sources, target_ix, source_ix, rank_ix + 1, direct, objective
+        )
+        return batch, np.isfinite(reach).sum(axis=0)
+
+    def _links(
+        self, sources: Snapped, targets: Snapped, cost: np.ndarray
+    ) -> tuple[pd.DataFrame, dict]:
+        """Virtual edges joining snapped points to the graph, with the edge piece each one is."""
+        n, s_count = len(self.nodes), len(sources.edge)
+        parts = []
+        e, s = sources.edge, sources.fraction
+        parts.append(
+            pd.DataFrame(
+                {
+                    "row": n + np.arange(s_count),
+                    "col": self.edge_v[e],
+                    "cost": (1 - s) * cost[e],
+                    "edge": e,
+                    "start": s,
+                    "end": 1.0,
+                }
+            )
+        )
+        has = self.twin[e] >= 0
+        tw = self.twin[e[has]]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "row": n + np.flatnonzero(has),
+                    "col": self.edge_v[tw],
+                    "cost": s[has] * cost[tw],
+                    "edge": tw,
+                    "start": 1 - s[has],
+                    "end": 1.0,
+                }
+            )
+        )
+        f, t = targets.edge, targets.fraction
+        target_node = n + s_count + np.arange(len(f))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "row": self.edge_u[f],
+                    "col": target_node,
+                    "cost": t * cost[f],
+                    "edge": f,
+                    "start": 0.0,
+                    "end": t,
+                }
+            )
+        )
+        has = self.twin[f] >= 0
+        tw = self.twin[f[has]]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "row": self.edge_u[tw],
+                    "col": target_node[has],
+                    "cost": (1 - t[has]) * cost[tw],
+                    "edge": tw,
+                    "start": 0.0,
+                    "end": 1 - t[has],
+                }
+            )
+        )
+        # a point on a node (either end of its edge) starts or ends there, whatever the direction
+        for snapped, is_source in ((sources, True), (targets, False)):
+            metres = snapped.fraction * self.length[snapped.edge]
+            for at_end, near in (
+                (0.0, metres <= _AT_NODE_M),
+                (1.0, self.length[snapped.edge] - metres <= _AT_NODE_M),
+            ):
+                which = np.flatnonzero(near)
+                node = (self.edge_u if at_end == 0.0 else self.edge_v)[snapped.edge[which]]
+                virtual = n + which if is_source else n + s_count + which
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "row": virtual if is_source else node,
+                            "col": node if is_source else virtual,
+                            "cost": 0.0,
+                            "edge": snapped.edge[which],
+                            "start": at_end,
+                            "end": at_end,
+                        }
+                    )
+                )
+        parts.append(self._direct(sources, targets, cost))
+        links = pd.concat(parts, ignore_index=True).astype(
+            {
+                "row": np.int64,
+                "col": np.int64,
+                "cost": float,
+                "edge": np.int64,
+                "start": float,
+                "end": float,
+            }
+        )
+        links = links.sort_values(["row", "col", "cost"], kind="stable").drop_duplicates(
+            ["row", "col"]
+        )
+        pieces = {
+            (r, c): (edge, a, b)
+            for r, c, edge, a, b in links[links["row"] >= n][
+                ["row", "col", "edge", "start", "end"]
+            ].itertuples(index=False)
+        }
+        pieces.update(
+            {
+                (r, c): (edge, a, b)
+                for r, c, edge, a, b in links[links["col"] >= n][
+                    ["row", "col", "edge", "start", "end"]
+                ].itertuples(index=False)
+            }
+        )
+        return links, pieces
+
+    def _direct(self, sources: Snapped, targets: Snapped, cost: np.ndarray) -> pd.DataFrame:
+        """Links between a source and a target on the same road segment, along it."""
+        n, s_count = len(self.nodes), len(sources.edge)
+        segment = np.where(
+            self.twin >= 0,
+            np.minimum(np.arange(len(self.twin)), self.twin),
+            np.arange(len(self.twin)),
+        )
+
+        def on_segment(snapped: Snapped) -> pd.DataFrame:
+            flipped = segment[snapped.edge] != snapped.edge
+            return pd.DataFrame(
+                {
+                    "segment": segment[snapped.edge],
+                    "at": np.where(flipped, 1 - snapped.fraction, snapped.fraction),
+                }
+            )
+
+        pairs = (
+            on_segment(sources)
+            .reset_index(names="s")
+            .merge(on_segment(targets).reset_index(names="t"), on="segment")
+        )
+        if pairs.empty:
+            return pd.DataFrame(columns=["row", "col", "cost", "edge", "start", "end"])
+        seg, a, b = pairs["segment"].to_numpy(), pairs["at_x"].to_numpy(), pairs["at_y"].to_numpy()
+        forward = b >= a
+        back = self.twin[seg]
+        usable = forward | (back >= 0)
+        edge = np.where(forward, seg, back)
+        start, end = np.where(forward, a, 1 - a), np.where(forward, b, 1 - b)
+        frame = pd.DataFrame(
+            {
+                "row": n + pairs["s"].to_numpy(),
+                "col": n + s_count + pairs["t"].to_numpy(),
+                "cost": (end - start) * cost[edge],
+                "edge": edge,
+                "start": start,
+                "end": end,
+            }
+        )
+        return frame[usable]
+
+    def _assemble(
+        self, predecessors, sources, target_ix, source_ix, rank, pieces, objective
+    ) -> RouteBatch:
+        n, s_count = len(self.nodes), len(sources.edge)
+        # walk all predecessor chains at once, from each target back to its source
+        route_ids, nodes, steps = [], [], []
+        active = np.arange(len(source_ix))
+        current = n + s_count + target_ix
+        step = 0
+        route_ids.append(active)
+        nodes.append(current)
+        steps.append(np.zeros(len(active), dtype=np.int64))
+        while active.size:
+            previous = predecessors[source_ix[active], current]
+            going = previous >= 0
+            active, current = active[going], previous[going]
+            step += 1
+            route_ids.append(active)
+            nodes.append(current)
+            steps.append(np.full(len(active), step))
+        route_ids, nodes, steps = map(np.concatenate, (route_ids, nodes, steps))
+        order = np.lexsort((-steps, route_ids))
+        route_ids, nodes = route_ids[order], nodes[order]
+        same = route_ids[1:] == route_ids[:-1]
+        hop_route, hop_from, hop_to = route_ids[1:][same], nodes[:-1][same], nodes[1:][same]
+
+        # each hop is one piece of one edge: virtual hops are part edges, the rest whole edges
+        real = (hop_from < n) & (hop_to < n)
+        edge = np.empty(len(hop_from), dtype=np.int64)
+        start, end = np.zeros(len(hop_from)), np.ones(len(hop_from))
+        weights = self.weights(objective)
+        keys = hop_from[real] * n + hop_to[real]
+        edge[real] = weights.edge[np.searchsorted(weights.pair_key, keys)]
+        for i in np.flatnonzero(~real):
+            edge[i], start[i], end[i] = pieces[(hop_from[i], hop_to[i])]
+        share = end - start
+        count = len(source_ix)
+        eta = np.bincount(hop_route, weights=share * self.travel_time[edge], minlength=count)
+        distance = np.bincount(hop_route, weights=share * self.length[edge], minlength=count)
+        lines = self._lines(hop_route, edge, start, end, count)
+        return RouteBatch(target_ix, source_ix, rank, eta, distance, lines)
+
+    def _vertices(self):
+        """All edge vertices (metric), each with ``edge + fraction along it``, and edge offsets."""
+        if self._vertex is None:
+            coords, owner = shapely.get_coordinates(self.lines, return_index=True)
+            offsets = np.searchsorted(owner, np.arange(len(self.lines) + 1))
+            step = np.zeros(len(coords))
+            step[1:] = np.hypot(*(coords[1:] - coords[:-1]).T)
+            step[offsets[:-1]] = 0.0
+            cumulative = np.cumsum(step)
+            start_of = cumulative[offsets[:-1]]
+            total = np.maximum(cumulative[offsets[1:] - 1] - start_of, 1e-12)
+            fraction = np.clip((cumulative - start_of[owner]) / total[owner], 0.0, 1.0)
+            self._vertex = (coords, owner + fraction, offsets)
+        return self._vertex
+
+    def _lines(self, route, edge, start, end, count) -> np.ndarray:
+        """LineStrings along the edge pieces of each route, built in one go."""
+        coords, key, offsets = self._vertices()
+        second, last = (
+            offsets[edge] + 1,
+            offsets[edge + 1] - 1,
+        )  # every edge has two vertices or more
+
+        def inside(at, side):
+            return np.clip(np.searchsorted(key, edge + at, side=side), second, last)
+
+        def point_at(at):
+            hi = inside(at, "left")  # the vertex ending the segment that holds `at`
+            lo = hi - 1
+            span = key[hi] - key[lo]
+            w = np.where(span > 0, (edge + at - key[lo]) / np.where(span > 0, span, 1), 0.0)
+            return coords[lo] + (coords[hi] - coords[lo]) * w[:, None]
+
+        first, stop = inside(start, "right"), inside(end, "left")  # vertices strictly between
+        stop = np.maximum(stop, first)
+        head, tail = point_at(start), point_at(end)
+        inner = stop - first
+        per_piece = inner + 2
+        piece_of = np.repeat(np.arange(len(edge)), per_piece)
+        position = np.arange(len(piece_of)) - np.repeat(np.cumsum(per_piece) - per_piece, per_piece)
+        out = np.empty((len(piece_of), 2))
+        is_head = position == 0
+        is_tail = position == per_piece[piece_of] - 1
+        out[is_head] = head
+        out[is_tail] = tail
+        middle = ~is_head & ~is_tail
+        out[middle] = coords[first[piece_of[middle]] + position[middle] - 1]
+        owner = route[piece_of]
+        # consecutive pieces share their joint; keep it once
+        keep = ~(is_head & np.r_[False, owner[1:] == owner[:-1]])
+        out, owner = out[keep], owner[keep]
+        lon, lat = self.to_lonlat.transform(out[:, 0], out[:, 1])
+        lines = np.empty(count, dtype=object)
+        present = np.unique(owner)
+        lines[present] = shapely.linestrings(
+            np.column_stack([lon, lat]), indices=np.searchsorted(present, owner)
+        )
+        return lines
+
+
+def _twins(edge_u: np.ndarray, edge_v: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """For each edge, the reverse edge of the same length (the other direction of a street)."""
+    table = pd.DataFrame(
+        {
+            "u": edge_u,
+            "v": edge_v,
+            "mm": np.round(length * 1000).astype(np.int64),
+            "edge": np.arange(len(edge_u)),
+        }
+    )
+    reverse = table.rename(columns={"u": "v", "v": "u", "edge": "twin"})
+    matched = table.merge(reverse, on=["u", "v", "mm"], how="left").drop_duplicates("edge")
+    twin = matched.sort_values("edge")["twin"].fillna(-1).to_numpy(dtype=np.int64)
+    twin[edge_u == edge_v] = -1
+    return twin

@@ -6,7 +6,6 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
-from rich.progress import track
 
 import layers
 from routing.compiled import CompiledGraph
@@ -103,13 +102,15 @@ class Router:
         *,
         k: int = 1,
         objective: str = "time",
-        progress: bool = False,
     ) -> gpd.GeoDataFrame:
         """The ``k`` best resources for each incident, with their routes.
 
-        Incidents and resources are snapped to their nearest graph node (the straight-line
-        gaps are reported as ``incident_snap_m`` / ``resource_snap_m`` and not added to the
-        route). Resources with ``units`` ≤ 0 are not available. Ties break by resource id.
+        Incidents and resources are snapped to their nearest road edge; the distance along
+        the edge to its ends counts, and on a two-way street both directions may be taken.
+        The straight gap from each point to the road is reported (``incident_snap_m``,
+        ``resource_snap_m``) but not added to the route. Resources with ``units`` ≤ 0 are
+        not available. Ties break by resource id. One Dijkstra call from all resources
+        answers the whole batch.
 
         Parameters
         ----------
@@ -119,8 +120,6 @@ class Router:
             How many resources to rank per incident.
         objective : {"time", "distance"}
             Fastest route (``eta_s``) or shortest route (``distance_m``).
-        progress : bool
-            Show a progress bar over incidents.
 
         Returns
         -------
@@ -138,51 +137,48 @@ class Router:
         if "units" in resources.columns:
             resources = resources[pd.to_numeric(resources["units"], errors="coerce").fillna(0) > 0]
         engine = self.engine
-        inc_node, inc_snap = engine.nearest_nodes(
-            incidents.geometry.x.values, incidents.geometry.y.values
-        )
+        inc = engine.snap(incidents.geometry.x.values, incidents.geometry.y.values)
+        incident_ids = incidents["id"].to_numpy()
         if len(resources) == 0:
             rows = [
-                _unreachable(i, s, "no resource with units > 0")
-                for i, s in zip(incidents["id"], inc_snap, strict=True)
+                _unreachable(i, gap, "no resource with units > 0")
+                for i, gap in zip(incident_ids, inc.distance_m, strict=True)
             ]
             return self._frame(rows)
-        res_node, res_snap = engine.nearest_nodes(
-            resources.geometry.x.values, resources.geometry.y.values
+        res = engine.snap(resources.geometry.x.values, resources.geometry.y.values)
+        resource_ids = resources["id"].to_numpy()
+        tie_rank = np.argsort(np.argsort(resource_ids.astype(str), kind="stable"))
+        batch, reachable = engine.route(res, inc, k=k, objective=objective, tie_rank=tie_rank)
+        found = pd.DataFrame(
+            {
+                "incident_id": incident_ids[batch.target],
+                "resource_id": resource_ids[batch.source],
+                "rank": batch.rank,
+                "eta_s": batch.eta_s,
+                "distance_m": batch.distance_m,
+                "incident_snap_m": inc.distance_m[batch.target],
+                "resource_snap_m": res.distance_m[batch.source],
+                "reason": None,
+                "geometry": batch.geometry,
+                "_order": batch.target,
+            }
         )
-        sources, source_row = np.unique(res_node, return_inverse=True)
-        cost, predecessors = engine.shortest_paths(sources, objective)
-        costs = cost[source_row][:, inc_node]
-        resource_ids, incident_ids = resources["id"].to_numpy(), incidents["id"].to_numpy()
-        tie_break = np.argsort(np.argsort(resource_ids.astype(str), kind="stable"))
-        rows = []
-        for j in track(
-            range(len(incidents)), f"dispatching {self.profile.name}", disable=not progress
-        ):
-            column = costs[:, j]
-            best = [r for r in np.lexsort((tie_break, column))[:k] if np.isfinite(column[r])]
-            incident_id = incident_ids[j]
-            if not best:
-                reason = "no available resource can reach this point on the road graph"
-                rows.append(_unreachable(incident_id, inc_snap[j], reason))
-            for rank, r in enumerate(best, start=1):
-                edges = engine.path_edges(
-                    predecessors[source_row[r]], res_node[r], inc_node[j], objective
+        stranded = np.flatnonzero(reachable == 0)
+        lost = pd.DataFrame(
+            [
+                _unreachable(
+                    incident_ids[j],
+                    inc.distance_m[j],
+                    "no available resource can reach this point on the road graph",
                 )
-                rows.append(
-                    (
-                        incident_id,
-                        resource_ids[r],
-                        rank,
-                        float(engine.travel_time[edges].sum()),
-                        float(engine.length[edges].sum()),
-                        inc_snap[j],
-                        res_snap[r],
-                        None,
-                        engine.route_line(edges, res_node[r]),
-                    )
-                )
-        return self._frame(rows)
+                for j in stranded
+            ],
+            columns=[c for c in DISPATCH_COLUMNS if c != "profile"],
+        ).assign(_order=stranded)
+        rows = pd.concat([found, lost], ignore_index=True).sort_values(
+            ["_order", "rank"], kind="stable"
+        )
+        return self._frame(list(rows.drop(columns="_order").itertuples(index=False, name=None)))
 
     def _frame(self, rows: list[tuple]) -> gpd.GeoDataFrame:
         frame = pd.DataFrame(rows, columns=[c for c in DISPATCH_COLUMNS if c != "profile"])

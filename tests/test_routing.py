@@ -243,3 +243,53 @@ def test_bad_dispatch_options_are_explained(grid):
         router.dispatch(incidents, resources, objective="cheapest")
     with pytest.raises(ValueError, match="k must be at least 1"):
         router.dispatch(incidents, resources, k=0)
+
+
+def street_lengths(grid):
+    graph = routing.graph_from_roads(grid)
+    return {d["name"]: d["length"] for *_, d in graph.edges(data=True)}, graph
+
+
+def test_offsets_along_the_edge_count(grid):
+    lengths, graph = street_lengths(grid)
+    west = lengths["西街"]
+    routes = routing.Router(graph).dispatch(
+        points("i", [(104.0601, 30.655)]), points("r", [(104.0599, 30.650)]), objective="distance"
+    )
+    row = routes.iloc[0]
+    assert row.distance_m == pytest.approx(west / 2, rel=1e-4)
+    assert row.incident_snap_m == pytest.approx(9.6, abs=0.2)  # 0.0001 degrees of longitude
+    assert row.eta_s == pytest.approx(west / 2 / (50 / 3.6), rel=1e-4)
+    start, end = row.geometry.coords[0], row.geometry.coords[-1]
+    assert start == pytest.approx((104.060, 30.650), abs=1e-7) and end == pytest.approx(
+        (104.060, 30.655), abs=1e-6
+    )
+
+
+def test_two_points_on_one_street_go_straight_along_it(grid):
+    lengths, graph = street_lengths(grid)
+    routes = routing.Router(graph).dispatch(
+        points("i", [(104.060, 30.658)]), points("r", [(104.060, 30.652)]), objective="distance"
+    )
+    assert routes["distance_m"].iloc[0] == pytest.approx(0.6 * lengths["西街"], rel=1e-4)
+    back = routing.Router(graph).dispatch(
+        points("i", [(104.060, 30.652)]), points("r", [(104.060, 30.658)]), objective="distance"
+    )
+    assert back["distance_m"].iloc[0] == pytest.approx(0.6 * lengths["西街"], rel=1e-4)
+
+
+def test_a_one_way_street_is_not_driven_backwards_even_between_two_points_on_it(grid):
+    lengths, graph = street_lengths(grid)
+    # on the eastbound one-way 北横街: the unit at 3/4, the incident at 1/4 must go round the block
+    routes = routing.Router(graph).dispatch(
+        points("i", [(104.0625, 30.660)]), points("r", [(104.0675, 30.660)]), objective="distance"
+    )
+    around = (
+        0.25 * lengths["北横街"]
+        + lengths["东街"]
+        + lengths["南横街"]
+        + lengths["西街"]
+        + 0.25 * lengths["北横街"]
+    )
+    assert routes["distance_m"].iloc[0] == pytest.approx(around, rel=1e-4)
+    assert routes.to_crs(4544).geometry.length.iloc[0] == pytest.approx(around, rel=1e-4)
