@@ -440,24 +440,27 @@ class CompiledGraph:
     def _lines(self, route, edge, start, end, count) -> np.ndarray:
         """LineStrings along the edge pieces of each route, built in one go."""
         coords, key, offsets = self._vertices()
-        second, last = (
-            offsets[edge] + 1,
-            offsets[edge + 1] - 1,
-        )  # every edge has two vertices or more
+        # every edge has two vertices or more; whole edges (most pieces) run from the first to
+        # the last, and only the part edges at either end of a route need a search
+        second, last = offsets[edge] + 1, offsets[edge + 1] - 1
+        first, stop = second.copy(), last.copy()
+        head, tail = coords[offsets[edge]], coords[last]
+        part = np.flatnonzero((start > 0) | (end < 1))
+        e, lo_bound, hi_bound = edge[part], second[part], last[part]
 
         def inside(at, side):
-            return np.clip(np.searchsorted(key, edge + at, side=side), second, last)
+            return np.clip(np.searchsorted(key, e + at, side=side), lo_bound, hi_bound)
 
         def point_at(at):
             hi = inside(at, "left")  # the vertex ending the segment that holds `at`
             lo = hi - 1
             span = key[hi] - key[lo]
-            w = np.where(span > 0, (edge + at - key[lo]) / np.where(span > 0, span, 1), 0.0)
+            w = np.where(span > 0, (e + at - key[lo]) / np.where(span > 0, span, 1), 0.0)
             return coords[lo] + (coords[hi] - coords[lo]) * w[:, None]
 
-        first, stop = inside(start, "right"), inside(end, "left")  # vertices strictly between
+        first[part], stop[part] = inside(start[part], "right"), inside(end[part], "left")
         stop = np.maximum(stop, first)
-        head, tail = point_at(start), point_at(end)
+        head[part], tail[part] = point_at(start[part]), point_at(end[part])
         inner = stop - first
         per_piece = inner + 2
         piece_of = np.repeat(np.arange(len(edge)), per_piece)
