@@ -5,6 +5,7 @@
 ['ambulance', 'car', 'fire_engine', 'police']
 """
 
+from routing.allocation import Allocation
 from routing.compiled import CompiledGraph
 from routing.graph import (
     CLASS_SPEED_KPH,
@@ -16,16 +17,18 @@ from routing.graph import (
     parse_maxspeed,
 )
 from routing.profiles import PROFILES, Profile, get_profile
-from routing.router import DISPATCH_COLUMNS, Router
+from routing.router import DISPATCH_COLUMNS, Router, compare_dispatch
 
 __all__ = [
     "CLASS_SPEED_KPH",
     "DISPATCH_COLUMNS",
     "PROFILES",
+    "Allocation",
     "CompiledGraph",
     "Profile",
     "Router",
     "UnreachableNodesWarning",
+    "compare_dispatch",
     "get_profile",
     "graph_from_osm",
     "graph_from_roads",

@@ -49,6 +49,19 @@ class Snapped:
 
 
 @dataclass
+class _Search:
+    distances: np.ndarray  # sources x (nodes + sources + targets)
+    predecessors: np.ndarray
+    pieces: dict
+    sources: int
+    objective: str
+
+    def reach(self, n: int) -> np.ndarray:
+        """Cost from each source to each target (sources x targets); inf where unreachable."""
+        return self.distances[:, n + self.sources :]
+
+
+@dataclass
 class RouteBatch:
     """The chosen routes of a batch, one entry per (target, rank)."""
 
@@ -193,16 +206,11 @@ class CompiledGraph:
 
     # -- batch routing -------------------------------------------------------------------
 
-    def route(
-        self, sources: Snapped, targets: Snapped, *, k: int, objective: str, tie_rank: np.ndarray
-    ) -> tuple[RouteBatch, np.ndarray]:
-        """The ``k`` cheapest sources for every target, with their routes.
-
-        Returns the batch and, per target, how many sources can reach it.
-        """
+    def search(self, sources: Snapped, targets: Snapped, objective: str) -> _Search:
+        """One Dijkstra from every source over the graph joined to the snapped points."""
         cost = self.cost(objective)
         n, s_count, t_count = len(self.nodes), len(sources.edge), len(targets.edge)
-        links, direct = self._links(sources, targets, cost)
+        links, pieces = self._links(sources, targets, cost)
         base = self.weights(objective).matrix.tocoo()
         rows = np.concatenate([base.row, links["row"].to_numpy()])
         cols = np.concatenate([base.col, links["col"].to_numpy()])
@@ -212,17 +220,43 @@ class CompiledGraph:
         distances, predecessors = dijkstra(
             graph, indices=n + np.arange(s_count), return_predecessors=True
         )
-        reach = distances[:, n + s_count :]  # sources x targets
+        return _Search(distances, predecessors, pieces, s_count, objective)
+
+    def route(
+        self, sources: Snapped, targets: Snapped, *, k: int, objective: str, tie_rank: np.ndarray
+    ) -> tuple[RouteBatch, np.ndarray]:
+        """The ``k`` cheapest sources for every target, with their routes.
+
+        Returns the batch and, per target, how many sources can reach it.
+        """
+        found = self.search(sources, targets, objective)
+        reach = found.reach(len(self.nodes))
+        t_count, s_count = reach.shape[1], reach.shape[0]
         order = np.lexsort(
             (np.broadcast_to(tie_rank[None, :], (t_count, s_count)), reach.T), axis=-1
         )[:, :k]
         chosen_cost = np.take_along_axis(reach.T, order, axis=1)
         target_ix, rank_ix = np.nonzero(np.isfinite(chosen_cost))
         source_ix = order[target_ix, rank_ix]
-        batch = self._assemble(
-            predecessors, sources, target_ix, source_ix, rank_ix + 1, direct, objective
+        return self.assemble(found, source_ix, target_ix, rank_ix + 1), np.isfinite(reach).sum(
+            axis=0
         )
-        return batch, np.isfinite(reach).sum(axis=0)
+
+    def restricted(self, closed: np.ndarray, factor: np.ndarray) -> CompiledGraph:
+        """A copy without the ``closed`` edges and with travel times multiplied by ``factor``."""
+        keep = ~closed
+        return CompiledGraph(
+            nodes=self.nodes,
+            xy=self.xy,
+            edge_u=self.edge_u[keep],
+            edge_v=self.edge_v[keep],
+            length=self.length[keep],
+            travel_time=(self.travel_time * factor)[keep],
+            twin=_twins(self.edge_u[keep], self.edge_v[keep], self.length[keep]),
+            lines=self.lines[keep],
+            to_metric=self.to_metric,
+            to_lonlat=self.to_lonlat,
+        )
 
     def _links(
         self, sources: Snapped, targets: Snapped, cost: np.ndarray
@@ -380,10 +414,10 @@ class CompiledGraph:
         )
         return frame[usable]
 
-    def _assemble(
-        self, predecessors, sources, target_ix, source_ix, rank, pieces, objective
-    ) -> RouteBatch:
-        n, s_count = len(self.nodes), len(sources.edge)
+    def assemble(self, found: _Search, source_ix, target_ix, rank) -> RouteBatch:
+        """Routes for chosen (source, target) pairs of a search: ETA, distance and lines."""
+        n, s_count = len(self.nodes), found.sources
+        predecessors, pieces, objective = found.predecessors, found.pieces, found.objective
         # walk all predecessor chains at once, from each target back to its source
         route_ids, nodes, steps = [], [], []
         active = np.arange(len(source_ix))
@@ -419,7 +453,7 @@ class CompiledGraph:
         count = len(source_ix)
         eta = np.bincount(hop_route, weights=share * self.travel_time[edge], minlength=count)
         distance = np.bincount(hop_route, weights=share * self.length[edge], minlength=count)
-        lines = self._lines(hop_route, edge, start, end, count)
+        lines = self.lines_along(hop_route, edge, start, end, count)
         return RouteBatch(target_ix, source_ix, rank, eta, distance, lines)
 
     def _vertices(self):
@@ -437,8 +471,9 @@ class CompiledGraph:
             self._vertex = (coords, owner + fraction, offsets)
         return self._vertex
 
-    def _lines(self, route, edge, start, end, count) -> np.ndarray:
-        """LineStrings along the edge pieces of each route, built in one go."""
+    def lines_along(self, route, edge, start, end, count, *, lonlat: bool = True) -> np.ndarray:
+        """LineStrings along edge pieces (``edge`` from fraction ``start`` to ``end``), one per
+        ``route`` id, built in one go; in EPSG:4326, or in the metric CRS with ``lonlat=False``."""
         coords, key, offsets = self._vertices()
         # every edge has two vertices or more; whole edges (most pieces) run from the first to
         # the last, and only the part edges at either end of a route need a search
@@ -476,12 +511,11 @@ class CompiledGraph:
         # consecutive pieces share their joint; keep it once
         keep = ~(is_head & np.r_[False, owner[1:] == owner[:-1]])
         out, owner = out[keep], owner[keep]
-        lon, lat = self.to_lonlat.transform(out[:, 0], out[:, 1])
+        if lonlat:
+            out = np.column_stack(self.to_lonlat.transform(out[:, 0], out[:, 1]))
         lines = np.empty(count, dtype=object)
         present = np.unique(owner)
-        lines[present] = shapely.linestrings(
-            np.column_stack([lon, lat]), indices=np.searchsorted(present, owner)
-        )
+        lines[present] = shapely.linestrings(out, indices=np.searchsorted(present, owner))
         return lines
 
 

@@ -6,12 +6,16 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
+import shapely
 
 import layers
+from routing.allocation import Allocation, assign_greedy, assign_optimal, priority_weights
+from routing.closures import closure_effect
 from routing.compiled import CompiledGraph
 from routing.profiles import Profile, get_profile
+from routing.service_areas import coverage_times, service_area_polygons
 
-__all__ = ["DISPATCH_COLUMNS", "Router"]
+__all__ = ["DISPATCH_COLUMNS", "Router", "compare_dispatch"]
 
 DISPATCH_COLUMNS = [
     "incident_id",
@@ -54,6 +58,39 @@ def _points(gdf, role: str) -> gpd.GeoDataFrame:
     return gdf
 
 
+def compare_dispatch(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> pd.DataFrame:
+    """First-unit ETA per incident before and after a change (closures, new stations …).
+
+    Returns
+    -------
+    DataFrame
+        ``incident_id, resource_before, resource_after, eta_before_s, eta_after_s, delay_s,
+        rerouted`` (the route or the unit changed), one row per incident.
+    """
+
+    def first(routes):
+        head = routes[routes["rank"].isna() | (routes["rank"] == 1)]
+        return head.set_index("incident_id")[["resource_id", "eta_s", "geometry"]]
+
+    a, b = first(before), first(after)
+    joined = a.join(b, lsuffix="_before", rsuffix="_after", how="outer")
+    same_route = [
+        x is not None and y is not None and shapely.equals(x, y)
+        for x, y in zip(joined["geometry_before"], joined["geometry_after"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "incident_id": joined.index,
+            "resource_before": joined["resource_id_before"].to_numpy(),
+            "resource_after": joined["resource_id_after"].to_numpy(),
+            "eta_before_s": joined["eta_s_before"].to_numpy(),
+            "eta_after_s": joined["eta_s_after"].to_numpy(),
+            "delay_s": (joined["eta_s_after"] - joined["eta_s_before"]).to_numpy(),
+            "rerouted": ~np.array(same_route, dtype=bool),
+        }
+    )
+
+
 def _unreachable(incident_id, snap_m: float, reason: str) -> tuple:
     return (incident_id, None, pd.NA, np.nan, np.nan, snap_m, np.nan, reason, None)
 
@@ -88,6 +125,180 @@ class Router:
         self.graph = graph
         self.profile = get_profile(profile)
         self.engine = CompiledGraph.from_graph(graph, self.profile)
+        self.closures: pd.DataFrame | None = None
+
+    def with_closures(self, barriers: gpd.GeoDataFrame, *, buffer_m: float = 5.0) -> Router:
+        """A new Router with flooded or closed areas applied (this one is unchanged).
+
+        Parameters
+        ----------
+        barriers : GeoDataFrame
+            Points, lines or polygons. ``depth_cm`` (water depth) closes the roads they touch
+            only for profiles that cannot pass it (fire engines pass deeper water than cars);
+            ``factor`` multiplies travel time instead of closing; neither closes.
+        buffer_m : float
+            How far a point or line barrier reaches (a row's ``buffer_m`` overrides).
+
+        Returns
+        -------
+        Router
+            With ``closures``: one row per barrier, the edges it touched and whether it
+            ``closes`` them for this profile.
+        """
+        closed, factor, report = closure_effect(
+            self.engine, barriers, self.profile, buffer_m=buffer_m
+        )
+        derived = object.__new__(Router)
+        derived.graph, derived.profile = self.graph, self.profile
+        derived.engine = self.engine.restricted(closed, factor)
+        derived.closures = report.assign(closed_edges=int(closed.sum()))
+        return derived
+
+    def allocate(
+        self,
+        incidents: gpd.GeoDataFrame,
+        resources: gpd.GeoDataFrame,
+        *,
+        objective: str = "time",
+        weights: dict[int, float] | None = None,
+    ) -> Allocation:
+        """Assign scarce units to competing incidents: the optimum beside the greedy plan.
+
+        Each resource can send as many vehicles as its ``units``. The optimal plan serves as
+        many incidents as possible (the most urgent first when units run short) with the
+        least total priority-weighted ETA (:data:`routing.allocation.PRIORITY_WEIGHT`:
+        priority 1 weighs 4, 2 weighs 2, lower 1). The greedy plan takes incidents by
+        priority (then report time, then id) and sends each the nearest free unit.
+
+        Returns
+        -------
+        Allocation
+            ``plan`` (incident, method, unit, ETA, route) and ``totals`` per method.
+        """
+        incidents = _points(incidents, "incidents")
+        resources = _points(resources, "resources")
+        priority = (
+            incidents["priority"]
+            if "priority" in incidents.columns
+            else pd.Series(1, index=incidents.index)
+        )
+        weight = priority_weights(priority, weights)
+        units = (
+            pd.to_numeric(resources["units"], errors="coerce")
+            .fillna(0)
+            .clip(lower=0)
+            .astype(int)
+            .to_numpy()
+            if "units" in resources.columns
+            else np.ones(len(resources), dtype=int)
+        )
+        engine = self.engine
+        res = engine.snap(resources.geometry.x.values, resources.geometry.y.values)
+        inc = engine.snap(incidents.geometry.x.values, incidents.geometry.y.values)
+        found = engine.search(res, inc, objective)
+        eta = found.reach(len(engine.nodes))
+        by = [priority.to_numpy(), incidents["id"].astype(str).to_numpy()]
+        if "reported_at" in incidents.columns:
+            by.insert(1, pd.to_datetime(incidents["reported_at"]).to_numpy())
+        order = np.lexsort(by[::-1])
+        plans = {
+            "optimal": assign_optimal(eta, weight, units),
+            "greedy": assign_greedy(eta, order, units),
+        }
+        frames, totals = [], []
+        for method, chosen in plans.items():
+            served = np.flatnonzero(chosen >= 0)
+            batch = engine.assemble(found, chosen[served], served, np.ones(len(served), dtype=int))
+            frame = pd.DataFrame(
+                {
+                    "incident_id": incidents["id"].to_numpy(),
+                    "method": method,
+                    "priority": priority.to_numpy(),
+                    "weight": weight,
+                    "resource_id": None,
+                    "eta_s": np.nan,
+                    "distance_m": np.nan,
+                    "geometry": None,
+                }
+            )
+            frame.loc[served, "resource_id"] = resources["id"].to_numpy()[chosen[served]]
+            frame.loc[served, "eta_s"] = batch.eta_s
+            frame.loc[served, "distance_m"] = batch.distance_m
+            frame.loc[served, "geometry"] = batch.geometry
+            frames.append(frame)
+            totals.append(
+                {
+                    "method": method,
+                    "served": len(served),
+                    "unserved": len(incidents) - len(served),
+                    "weighted_eta_s": float((weight[served] * batch.eta_s).sum()),
+                    "eta_s": float(batch.eta_s.sum()),
+                }
+            )
+        plan = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=4326)
+        return Allocation(plan, pd.DataFrame(totals).set_index("method"))
+
+    def service_areas(
+        self,
+        resources: gpd.GeoDataFrame,
+        cutoffs=(300, 600),
+        *,
+        buffer_m: float = 25.0,
+        objective: str = "time",
+    ) -> gpd.GeoDataFrame:
+        """Reachable-area polygons per resource and cutoff (seconds, or metres for distance).
+
+        Built from the road actually reached (buffered by ``buffer_m``), not a convex hull.
+
+        Returns
+        -------
+        GeoDataFrame
+            ``resource_id, cutoff, area_km2, geometry`` (EPSG:4326).
+        """
+        resources = _points(resources, "resources")
+        snapped = self.engine.snap(resources.geometry.x.values, resources.geometry.y.values)
+        rows = [
+            {"resource_id": resources["id"].iat[source], "cutoff": cutoff, "geometry": polygon}
+            for source, cutoff, polygon in service_area_polygons(
+                self.engine, snapped, cutoffs, objective, buffer_m=buffer_m
+            )
+        ]
+        areas = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
+        areas.insert(2, "area_km2", areas.to_crs(self.engine.to_metric.target_crs).area / 1e6)
+        return areas
+
+    def coverage(
+        self, units: gpd.GeoDataFrame, targets: gpd.GeoDataFrame, *, cutoff: float = 300.0
+    ) -> gpd.GeoDataFrame:
+        """Which targets (buildings, grid cells …) the units reach within ``cutoff`` seconds.
+
+        The default is the 5-minute rule of 建标 152-2017 for fire stations.
+
+        Returns
+        -------
+        GeoDataFrame
+            ``targets`` with ``eta_s`` from the nearest unit (NaN where none can reach it),
+            ``unit_id`` and ``covered``; the gaps are the rows with ``covered`` False.
+        """
+        units = _points(units, "units")
+        if len(targets) == 0:
+            raise layers.EmptyLayerError("targets", "nothing to cover")
+        targets = layers.to_wgs84(targets, kind="targets")
+        points = targets.geometry.representative_point()
+        engine = self.engine
+        found = coverage_times(
+            engine,
+            engine.snap(units.geometry.x.values, units.geometry.y.values),
+            engine.snap(points.x.values, points.y.values),
+            "time",
+        )
+        out = targets.copy()
+        out["eta_s"] = np.where(np.isfinite(found["cost"]), found["cost"], np.nan)
+        out["unit_id"] = np.where(
+            found["source"] >= 0, units["id"].to_numpy()[found["source"].clip(lower=0)], None
+        )
+        out["covered"] = out["eta_s"] <= cutoff
+        return out
 
     def __repr__(self) -> str:
         return (
