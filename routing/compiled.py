@@ -107,8 +107,10 @@ class CompiledGraph:
     _node_tree: cKDTree | None = field(default=None, repr=False)
 
     @classmethod
-    def from_graph(cls, graph: nx.MultiDiGraph, profile: Profile) -> CompiledGraph:
-        """Compile ``graph`` with edge travel times for ``profile``."""
+    def from_graph(
+        cls, graph: nx.MultiDiGraph, profile: Profile, *, hour: int | None = None
+    ) -> CompiledGraph:
+        """Compile ``graph`` with edge travel times for ``profile`` (at ``hour`` of day, if given)."""
         if graph.number_of_edges() == 0:
             raise ValueError("the road graph has no edges; build it from a non-empty roads layer")
         nodes = np.array(list(graph.nodes), dtype=object)
@@ -124,6 +126,7 @@ class CompiledGraph:
                 for i, (*_, d) in enumerate(edges)
             ],
             [d.get("road_class", "other") for *_, d in edges],
+            hour=hour,
         )
         crs = metric_crs(float(np.mean(xy[:, 0])))
         to_metric = Transformer.from_crs(4326, crs, always_xy=True)

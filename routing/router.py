@@ -109,6 +109,9 @@ class Router:
     profile : str or Profile
         ``"car"``, ``"fire_engine"``, ``"ambulance"``, ``"police"`` or a custom
         :class:`routing.Profile`.
+    hour : int, optional
+        Hour of day (0-23) whose congestion factor applies (``Profile.congestion``);
+        free-flow speeds when None.
 
     Examples
     --------
@@ -121,10 +124,13 @@ class Router:
     ['incident_id', 'resource_id', 'rank', 'eta_s', 'distance_m', 'incident_snap_m']
     """
 
-    def __init__(self, graph: nx.MultiDiGraph, *, profile: str | Profile = "car"):
+    def __init__(
+        self, graph: nx.MultiDiGraph, *, profile: str | Profile = "car", hour: int | None = None
+    ):
         self.graph = graph
         self.profile = get_profile(profile)
-        self.engine = CompiledGraph.from_graph(graph, self.profile)
+        self.hour = hour
+        self.engine = CompiledGraph.from_graph(graph, self.profile, hour=hour)
         self.closures: pd.DataFrame | None = None
 
     def with_closures(self, barriers: gpd.GeoDataFrame, *, buffer_m: float = 5.0) -> Router:
@@ -149,7 +155,7 @@ class Router:
             self.engine, barriers, self.profile, buffer_m=buffer_m
         )
         derived = object.__new__(Router)
-        derived.graph, derived.profile = self.graph, self.profile
+        derived.graph, derived.profile, derived.hour = self.graph, self.profile, self.hour
         derived.engine = self.engine.restricted(closed, factor)
         derived.closures = report.assign(closed_edges=int(closed.sum()))
         return derived

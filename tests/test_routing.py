@@ -293,3 +293,21 @@ def test_a_one_way_street_is_not_driven_backwards_even_between_two_points_on_it(
     )
     assert routes["distance_m"].iloc[0] == pytest.approx(around, rel=1e-4)
     assert routes.to_crs(4544).geometry.length.iloc[0] == pytest.approx(around, rel=1e-4)
+
+
+def test_rush_hour_slows_cars_more_than_emergency_vehicles(grid):
+    graph = routing.graph_from_roads(grid)
+    incidents, resources = points("i", [(104.060, 30.659)]), points("r", [(104.060, 30.651)])
+
+    def eta(profile, hour):
+        return (
+            routing.Router(graph, profile=profile, hour=hour)
+            .dispatch(incidents, resources)["eta_s"]
+            .iat[0]
+        )
+
+    assert eta("car", 8) == pytest.approx(1.4 * eta("car", None))
+    assert eta("ambulance", 8) == pytest.approx(1.15 * eta("ambulance", None))
+    assert eta("car", 3) == pytest.approx(eta("car", None))
+    with pytest.raises(ValueError, match="hour must be 0-23"):
+        routing.Router(graph, hour=25)
