@@ -59,7 +59,13 @@ def _table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *rows])
 
 
-def _markdown(routes: gpd.GeoDataFrame, title: str, notes: list[str]) -> str:
+def _markdown(
+    routes: gpd.GeoDataFrame,
+    title: str,
+    notes: list[str],
+    bad_rows: pd.DataFrame | None = None,
+    comparison: pd.DataFrame | None = None,
+) -> str:
     summary = dispatch_summary(routes).reset_index()
     first = routes[routes["rank"].isna() | (routes["rank"] == 1)]
     failed = routes[routes["reason"].notna()]
@@ -97,6 +103,19 @@ def _markdown(routes: gpd.GeoDataFrame, title: str, notes: list[str]) -> str:
     lines += ["## Slowest dispatches", "", _table(slowest[columns]), ""]
     if len(failed):
         lines += ["## Incidents without a route", "", _table(failed[["incident_id", "reason"]]), ""]
+    if comparison is not None and len(comparison):
+        changed = comparison[comparison["rerouted"]]
+        lines += [
+            "## Closures: before / after",
+            "",
+            f"{len(changed)} of {len(comparison)} incidents get another route or unit; mean delay "
+            f"{comparison['delay_s'].mean():.0f} s, largest {comparison['delay_s'].max():.0f} s.",
+            "",
+            _table(changed.nlargest(10, "delay_s")),
+            "",
+        ]
+    if bad_rows is not None and len(bad_rows):
+        lines += [f"## Input rows left out ({len(bad_rows)})", "", _table(bad_rows), ""]
     if notes:
         lines += ["## Notes", "", *[f"- {note}" for note in notes], ""]
     return "\n".join(lines)
@@ -108,16 +127,20 @@ def write_dispatch_report(
     *,
     title: str = "Dispatch report 出警调度报告",
     notes: list[str] | None = None,
+    bad_rows: pd.DataFrame | None = None,
+    comparison: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Write ``routes.csv``, ``routes.geojson`` and ``report.md`` into ``out_dir``.
 
+    ``bad_rows`` (input rows left out, with the reason) also go to ``bad_rows.csv``;
+    ``comparison`` (from :func:`routing.compare_dispatch`) adds a before / after section.
     Each file is written to a temporary name and renamed, so a crash never leaves a
     half-written report.
 
     Returns
     -------
     dict
-        ``{"csv", "geojson", "markdown"}`` → path.
+        ``{"csv", "geojson", "markdown"}`` (and ``"bad_rows"``) → path.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -130,5 +153,9 @@ def write_dispatch_report(
         pd.DataFrame(routes.drop(columns="geometry")).to_csv(tmp, index=False)
     with atomic_path(paths["geojson"]) as tmp:
         routes.to_file(tmp, driver="GeoJSON")
-    write_text(paths["markdown"], _markdown(routes, title, notes or []))
+    if bad_rows is not None and len(bad_rows):
+        paths["bad_rows"] = out / "bad_rows.csv"
+        with atomic_path(paths["bad_rows"]) as tmp:
+            bad_rows.to_csv(tmp, index=False)
+    write_text(paths["markdown"], _markdown(routes, title, notes or [], bad_rows, comparison))
     return paths

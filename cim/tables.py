@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
+import layers
 from cim.atomic import atomic_path
+from layers.io import lonlat_columns
 
-__all__ = ["check_suffix", "read_table", "write_table"]
+__all__ = ["check_suffix", "read_points", "read_table", "write_table"]
 
 SUFFIXES = (".csv", ".parquet")
 
@@ -50,3 +53,67 @@ def write_table(frame: pd.DataFrame, path) -> Path:
                 )
             frame.to_csv(tmp, index=False, encoding="utf-8")
     return path
+
+
+def read_points(
+    path, role: str, *, crs: str = "EPSG:4326"
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Read point rows for a batch job, keeping the good rows and listing the bad ones.
+
+    CSV needs ``id`` and lon/lat columns whose coordinates are in ``crs`` (EPSG:4326 unless
+    told, e.g. ``gcj02`` for Amap); GeoJSON, GeoPackage and GeoParquet carry their own CRS.
+
+    Returns
+    -------
+    (GeoDataFrame, DataFrame)
+        The usable rows in EPSG:4326, and ``file, row, id, reason`` for every row left out.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such {role} file: {path}")
+    if path.suffix.lower() == ".csv":
+        table = read_table(path)
+        pair = lonlat_columns(table)
+        if pair is None:
+            raise ValueError(
+                f"{path}: needs lon/lat (or lng/lat, x/y, 经度/纬度) columns; it has {', '.join(table.columns)}"
+            )
+        lon, lat = (pd.to_numeric(table[c], errors="coerce") for c in pair)
+        frame = gpd.GeoDataFrame(
+            table.drop(columns=list(pair)), geometry=gpd.points_from_xy(lon, lat)
+        )
+        frame = layers.to_wgs84(frame, crs, kind=role)
+    else:
+        frame = gpd.read_parquet(path) if path.suffix.lower() == ".parquet" else gpd.read_file(path)
+        frame = layers.to_wgs84(frame, kind=role)
+    if "id" not in frame.columns:
+        raise ValueError(f"{path}: needs an 'id' column naming each {role} row")
+    geometry = frame.geometry
+    x, y = (
+        geometry.x.where(geometry.geom_type == "Point"),
+        geometry.y.where(geometry.geom_type == "Point"),
+    )
+    checks = [
+        (frame["id"].isna(), "no id"),
+        (frame["id"].duplicated() & frame["id"].notna(), "id repeats an earlier row"),
+        (
+            geometry.isna()
+            | geometry.is_empty
+            | ((geometry.geom_type == "Point") & (x.isna() | y.isna())),
+            "no coordinates",
+        ),
+        (geometry.notna() & ~geometry.is_empty & (geometry.geom_type != "Point"), "not a point"),
+        (~(x.between(-180, 180) & y.between(-90, 90)) & x.notna(), "coordinates out of range"),
+    ]
+    reason = pd.Series(None, index=frame.index, dtype=object)
+    for bad, why in checks:
+        reason = reason.where(reason.notna() | ~bad.fillna(False), why)
+    bad_rows = pd.DataFrame(
+        {
+            "file": path.name,
+            "row": np.flatnonzero(reason.notna()),
+            "id": frame.loc[reason.notna(), "id"].to_numpy(),
+            "reason": reason.dropna().to_numpy(),
+        }
+    )
+    return frame[reason.isna()].reset_index(drop=True).set_crs(4326, allow_override=True), bad_rows

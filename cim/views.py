@@ -201,9 +201,9 @@ def _incident_layer(incidents: gpd.GeoDataFrame) -> pdk.Layer:
             "position": _position(row.geometry),
             "tip": _tip(
                 f"事件 {row.id}",
-                ("类型", _LABELS.get(row.kind, row.kind)),
-                ("优先级", row.priority),
-                ("报警时间", row.reported_at),
+                ("类型", _LABELS.get(getattr(row, "kind", None), getattr(row, "kind", None))),
+                ("优先级", getattr(row, "priority", None)),
+                ("报警时间", getattr(row, "reported_at", None)),
             ),
         }
         for row in incidents.itertuples()

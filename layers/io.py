@@ -12,7 +12,7 @@ from layers import crs as _crs
 from layers.osm import from_osm
 from layers.schema import CRSError, SchemaError, validate
 
-__all__ = ["load", "to_wgs84"]
+__all__ = ["load", "lonlat_columns", "to_wgs84"]
 
 _LONLAT_PAIRS = [
     ("lon", "lat"),
@@ -24,7 +24,8 @@ _LONLAT_PAIRS = [
 _WKT_COLUMNS = ("geometry", "wkt", "geom")
 
 
-def _lonlat_columns(frame: pd.DataFrame) -> tuple[str, str] | None:
+def lonlat_columns(frame: pd.DataFrame) -> tuple[str, str] | None:
+    """The longitude and latitude columns of a table (lon/lat, lng/lat, x/y, 经度/纬度 …), if any."""
     lower = {str(c).strip().lower(): c for c in frame.columns}
     for lon, lat in _LONLAT_PAIRS:
         if lon in lower and lat in lower:
@@ -33,7 +34,7 @@ def _lonlat_columns(frame: pd.DataFrame) -> tuple[str, str] | None:
 
 
 def _from_table(frame: pd.DataFrame, kind: str) -> gpd.GeoDataFrame:
-    pair = _lonlat_columns(frame)
+    pair = lonlat_columns(frame)
     if pair is not None:
         lon, lat = (pd.to_numeric(frame[c], errors="coerce") for c in pair)
         bad = lon.isna() | lat.isna()

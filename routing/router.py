@@ -44,11 +44,14 @@ def _points(gdf, role: str) -> gpd.GeoDataFrame:
         )
     gdf = layers.to_wgs84(gdf, kind=role)
     not_point = (gdf.geom_type != "Point") | gdf.geometry.is_empty
+    not_point |= ~np.isfinite(gdf.geometry.x.where(~not_point, 0.0)) | ~np.isfinite(
+        gdf.geometry.y.where(~not_point, 0.0)
+    )
     if not_point.any():
         raise layers.GeometryError(
             role,
-            f"{int(not_point.sum())} rows are not points (ids {list(gdf.loc[not_point, 'id'][:5])}); "
-            "use gdf.representative_point() for polygons",
+            f"{int(not_point.sum())} rows are not points with coordinates (ids {list(gdf.loc[not_point, 'id'][:5])}); "
+            "drop rows without coordinates, and use gdf.representative_point() for polygons",
             rows=gdf.index[not_point],
         )
     if gdf["id"].duplicated().any():
@@ -75,7 +78,7 @@ def compare_dispatch(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> pd.Da
     a, b = first(before), first(after)
     joined = a.join(b, lsuffix="_before", rsuffix="_after", how="outer")
     same_route = [
-        x is not None and y is not None and shapely.equals(x, y)
+        (x is None and y is None) or (x is not None and y is not None and shapely.equals(x, y))
         for x, y in zip(joined["geometry_before"], joined["geometry_after"], strict=True)
     ]
     return pd.DataFrame(

@@ -114,3 +114,83 @@ def test_address_parse_refuses_an_unknown_output_format_before_working(address_t
     result = run("address", "parse", str(address_table), str(tmp_path / "out.txt"))
     assert result.returncode == 1 and "use a .csv or .parquet file" in result.stdout
     assert "parsing" not in result.stdout
+
+
+@pytest.fixture(scope="module")
+def dispatch_inputs(city, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("dispatch_in")
+    incidents = city.layer("incidents").head(10)
+    table = pd.DataFrame(
+        {
+            "id": incidents["id"],
+            "kind": incidents["kind"],
+            "lon": incidents.geometry.x,
+            "lat": incidents.geometry.y,
+        }
+    )
+    broken = pd.DataFrame(
+        {
+            "id": [None, incidents["id"].iat[0], "BAD-1"],
+            "kind": "fire",
+            "lon": [104.07, 104.07, "east"],
+            "lat": [30.67, 30.67, 30.67],
+        }
+    )
+    pd.concat([table, broken]).to_csv(folder / "incidents.csv", index=False)
+    stations = city.layer("facilities").query("kind == 'fire_station'")
+    stations[["id", "name", "units", "geometry"]].to_file(folder / "stations.geojson")
+    route = city.router("car").dispatch(incidents.head(1), stations).geometry.iat[0]
+    middle = gpd.GeoSeries([route], crs=4326).to_crs(4544).iloc[0].interpolate(0.5, normalized=True)
+    gpd.GeoDataFrame({"depth_cm": [40]}, geometry=[middle.buffer(40)], crs=4544).to_crs(
+        4326
+    ).to_file(folder / "flood.geojson")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def dispatched(dispatch_inputs, tmp_path_factory):
+    out = tmp_path_factory.mktemp("dispatch_out") / "run"
+    result = run(
+        "dispatch",
+        "--incidents", str(dispatch_inputs / "incidents.csv"),
+        "--resources", str(dispatch_inputs / "stations.geojson"),
+        "--closures", str(dispatch_inputs / "flood.geojson"),
+        "--k", "2",
+        "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out, result.stdout
+
+
+def test_dispatch_lists_bad_rows_and_routes_the_rest(dispatched):
+    out, stdout = dispatched
+    routes = pd.read_csv(out / "routes.csv")
+    assert routes["incident_id"].nunique() == 10 and routes["rank"].max() == 2
+    bad = pd.read_csv(out / "bad_rows.csv")
+    assert bad["reason"].tolist() == ["no id", "id repeats an earlier row", "no coordinates"]
+    report = (out / "report.md").read_text("utf-8")
+    assert "## Input rows left out (3)" in report and "## Closures: before / after" in report
+    assert "left out: incidents.csv row 12" in stdout and "road segments closed for car" in stdout
+    assert len(gpd.read_file(out / "routes.geojson")) == len(routes)
+
+
+@pytest.mark.browser
+def test_dispatch_map_renders_offline(dispatched, render):
+    out, _ = dispatched
+    shown = render(out / "map.html")
+    assert shown.errors == [] and all(url.startswith("file://") for url in shown.requests)
+
+
+def test_dispatch_refuses_inputs_with_nothing_usable(tmp_path, dispatch_inputs):
+    empty = tmp_path / "none.csv"
+    pd.DataFrame({"id": [None], "lon": [104.0], "lat": [30.6]}).to_csv(empty, index=False)
+    result = run(
+        "dispatch",
+        "--incidents",
+        str(empty),
+        "--resources",
+        str(dispatch_inputs / "stations.geojson"),
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.returncode == 1 and "nothing to dispatch" in result.stdout
