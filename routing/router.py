@@ -44,9 +44,8 @@ def _points(gdf, role: str) -> gpd.GeoDataFrame:
         )
     gdf = layers.to_wgs84(gdf, kind=role)
     not_point = (gdf.geom_type != "Point") | gdf.geometry.is_empty
-    not_point |= ~np.isfinite(gdf.geometry.x.where(~not_point, 0.0)) | ~np.isfinite(
-        gdf.geometry.y.where(~not_point, 0.0)
-    )
+    values = gdf.geometry.values
+    not_point |= ~(np.isfinite(shapely.get_x(values)) & np.isfinite(shapely.get_y(values)))
     if not_point.any():
         raise layers.GeometryError(
             role,
