@@ -6,6 +6,7 @@
 """
 
 from layers import crs
+from layers.grid import unit_grid
 from layers.io import load, to_wgs84
 from layers.osm import from_osm
 from layers.schema import (
@@ -37,5 +38,6 @@ __all__ = [
     "from_sumo",
     "load",
     "to_wgs84",
+    "unit_grid",
     "validate",
 ]

@@ -2,8 +2,10 @@
 
 Real data: the central Chengdu OpenStreetMap extract and the Amap district boundaries
 (converted from GCJ-02 to WGS84). Synthetic data, generated here with a fixed seed and
-marked ``synthetic=True``: extra fire stations and ambulance bases, a day of incidents, and
-building heights where OSM has none (``height_source='synthetic:estimate'``).
+marked ``synthetic=True``: extra fire stations and ambulance bases, a day of incidents,
+building heights where OSM has none (``height_source='synthetic:estimate'``), street (街道)
+and community (社区) polygons for the real names and codes (Voronoi cells around seeds,
+clipped to the real district), the unit grid over the extract, and IoT sensors.
 
 Run from the repository root: ``python sample_data/build_sample.py [--shared ../shared/data]``.
 """
@@ -11,11 +13,13 @@ Run from the repository root: ``python sample_data/build_sample.py [--shared ../
 from __future__ import annotations
 
 import argparse
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import osmnx as ox
 import pandas as pd
 import shapely
 
@@ -25,6 +29,22 @@ from cim.model import CityModel
 from cim.response import RESPONSE
 
 SEED = 20260715
+EXTRACT_BBOX = (
+    104.0421,
+    30.6528,
+    104.1296,
+    30.7279,
+)  # the OSM extract, see ../shared/data/SOURCES.md
+CENTRAL_DISTRICTS = ("510104000000", "510105000000", "510106000000", "510107000000", "510108000000")
+# kind: (count, range_m); cameras and manholes line the roads, smoke detectors sit in buildings
+SENSORS = {
+    "camera": (700, 50.0),
+    "manhole": (350, 30.0),
+    "smoke": (250, 20.0),
+    "water_level": (40, 100.0),
+    "air": (25, 500.0),
+    "rain_gauge": (12, 1500.0),
+}
 DAY = pd.Timestamp("2026-07-15")
 HERE = Path(__file__).resolve().parent
 CHENGDU_CODE = "510100000000"
@@ -157,6 +177,126 @@ def incidents(
     return layers.validate(frame, "incidents")
 
 
+def random_points_in(polygon, count: int, rng: np.random.Generator) -> list[shapely.Point]:
+    minx, miny, maxx, maxy = polygon.bounds
+    points: list[shapely.Point] = []
+    while len(points) < count:
+        candidates = shapely.points(
+            rng.uniform(minx, maxx, 4 * count), rng.uniform(miny, maxy, 4 * count)
+        )
+        points.extend(candidates[shapely.contains(polygon, candidates)][: count - len(points)])
+    return points
+
+
+def voronoi_cells(seeds: gpd.GeoDataFrame, region) -> gpd.GeoSeries:
+    """The Voronoi cell of each seed (metric CRS), clipped to ``region``."""
+    cells = shapely.voronoi_polygons(shapely.MultiPoint(list(seeds.geometry)), extend_to=region)
+    pieces = gpd.GeoDataFrame(geometry=list(cells.geoms), crs=seeds.crs)
+    owner = gpd.sjoin(seeds[["geometry"]], pieces, predicate="within", how="left")["index_right"]
+    return gpd.GeoSeries(
+        pieces.geometry.loc[owner].to_numpy(), index=seeds.index, crs=seeds.crs
+    ).intersection(region)
+
+
+def divided(
+    parents: gpd.GeoDataFrame, children: pd.DataFrame, anchors: dict[str, shapely.Point], rng
+) -> gpd.GeoDataFrame:
+    """Polygons for ``children`` (code, name, parent_code): Voronoi cells of seeds in their parent.
+
+    A child whose name has an anchor (a real place of that name inside the parent) is seeded
+    there; the others at random points of the parent. ``seed_source`` says which.
+    """
+    metric = parents.to_crs(4544)
+    rows = []
+    for parent_code, group in children.groupby("parent_code"):
+        if parent_code not in set(metric["code"]):
+            continue
+        region = metric.set_index("code").geometry[parent_code]
+        spots = random_points_in(region, len(group), rng)
+        seeds, sources = [], []
+        for name, spot in zip(group["name"], spots, strict=True):
+            anchor = anchors.get(name)
+            inside = anchor is not None and region.contains(anchor)
+            seeds.append(anchor if inside else spot)
+            sources.append("real place of that name" if inside else "random point (synthetic)")
+        seeds = gpd.GeoDataFrame(group.assign(seed_source=sources), geometry=seeds, crs=4544)
+        seeds = seeds.drop_duplicates(subset="geometry")
+        rows.append(seeds.set_geometry(voronoi_cells(seeds, region)))
+    result = pd.concat(rows, ignore_index=True).to_crs(4326)
+    result.geometry = result.geometry.make_valid()
+    return gpd.GeoDataFrame(result.assign(synthetic=True), crs=4326)
+
+
+def streets_and_communities(
+    districts, roads, places, rng
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    table = pd.read_csv(
+        HERE / "divisions" / "divisions.csv", dtype={"code": str, "parent_code": str}
+    )
+    official = table[
+        (table["source"] == "NBS 2023")
+        & (table["level"] == "town")
+        & table["parent_code"].isin(CENTRAL_DISTRICTS)
+    ]
+    named_roads = roads[roads["name"].notna()].to_crs(4544)
+    anchors = {}
+    for town in official.itertuples():
+        hit = named_roads[named_roads["name"] == town.short_name]
+        if len(hit):
+            anchors[town.name] = shapely.line_merge(
+                shapely.union_all(hit.geometry.values)
+            ).representative_point()
+    streets = divided(districts, official[["code", "name", "parent_code"]], anchors, rng)
+    communities_table = table[
+        (table["level"] == "community") & table["parent_code"].isin(streets["code"])
+    ]
+    place_anchors = dict(zip(places["name"], places.to_crs(4544).geometry, strict=True))
+    communities = divided(
+        streets, communities_table[["code", "name", "parent_code"]], place_anchors, rng
+    )
+    return layers.validate(streets, "streets"), layers.validate(communities, "communities")
+
+
+def sensors(roads, buildings, area, rng) -> gpd.GeoDataFrame:
+    """Synthetic IoT sensors: denser in the south-east, thin in the north-west (to show gaps)."""
+    x0, y0, x1, y1 = area
+    road_points = (
+        roads.to_crs(4544)
+        .geometry.interpolate(rng.random(len(roads)), normalized=True)
+        .to_crs(4326)
+    )
+    road_points = road_points[road_points.x.between(x0, x1) & road_points.y.between(y0, y1)]
+    build_points = buildings.geometry.representative_point()
+    build_points = build_points[build_points.x.between(x0, x1) & build_points.y.between(y0, y1)]
+    rows = []
+    for kind, (count, range_m) in SENSORS.items():
+        pool = build_points if kind == "smoke" else road_points
+        # thinning: keep a candidate with a probability that grows towards the south-east
+        weight = ((pool.x - x0) / (x1 - x0) + (y1 - pool.y) / (y1 - y0)) / 2
+        chosen = rng.choice(
+            len(pool),
+            size=min(count, len(pool)),
+            replace=False,
+            p=(weight**2 / (weight**2).sum()).to_numpy(),
+        )
+        for i, point in enumerate(pool.iloc[chosen]):
+            rows.append(
+                {
+                    "id": f"synthetic/{kind}/{i + 1}",
+                    "kind": kind,
+                    "range_m": range_m,
+                    "status": "offline" if rng.random() < 0.05 else "online",
+                    "geometry": point,
+                }
+            )
+    return layers.validate(gpd.GeoDataFrame(rows, crs=4326).assign(synthetic=True), "sensors")
+
+
+def grid_over_extract(communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    extract = gpd.GeoDataFrame(geometry=[shapely.box(*EXTRACT_BBOX)], crs=4326)
+    return layers.unit_grid(extract, 100, units=communities).assign(synthetic=True)
+
+
 def build(shared: Path, out: Path) -> CityModel:
     rng = np.random.default_rng(SEED)
     osm = layers.from_osm(shared / "chengdu_center_osm" / "chengdu_center.osm")
@@ -164,10 +304,25 @@ def build(shared: Path, out: Path) -> CityModel:
     graph = routing.graph_from_roads(roads)
     nodes = interior_nodes(graph)
     buildings = estimate_heights(osm["buildings"], rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        places = ox.features_from_xml(
+            shared / "chengdu_center_osm" / "chengdu_center.osm", tags={"place": True}
+        )
+    places = places[places["name"].notna() & (places.geom_type == "Point")]
+    district_layer = districts(shared)
+    # each synthetic part draws from its own stream, so adding one leaves the others unchanged
+    streets, communities = streets_and_communities(
+        district_layer, roads, places, np.random.default_rng([SEED, 1])
+    )
     city = CityModel(
         {
             "roads": roads,
-            "districts": districts(shared),
+            "districts": district_layer,
+            "streets": streets,
+            "communities": communities,
+            "grid": grid_over_extract(communities),
+            "sensors": sensors(roads, buildings, EXTRACT_BBOX, np.random.default_rng([SEED, 2])),
             "buildings": buildings,
             "facilities": synthetic_facilities(osm["facilities"], nodes),
             "incidents": incidents(buildings, nodes, rng),

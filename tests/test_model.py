@@ -1,4 +1,5 @@
 import json
+import re
 
 import geopandas as gpd
 import numpy as np
@@ -13,14 +14,8 @@ from layers import crs
 
 
 def test_sample_city_has_the_real_and_synthetic_layers(city):
-    assert set(city.layers) == {
-        "roads",
-        "districts",
-        "buildings",
-        "facilities",
-        "incidents",
-        "addresses",
-    }
+    expected = {"roads", "districts", "streets", "communities", "grid", "sensors"}
+    assert set(city.layers) == expected | {"buildings", "facilities", "incidents", "addresses"}
     facilities = city.layer("facilities")
     real = facilities[~facilities["synthetic"]]
     assert (real["kind"] == "fire_station").sum() == 3 and (real["kind"] == "hospital").sum() == 28
@@ -41,8 +36,8 @@ def test_districts_were_converted_from_gcj02(city):
 
 def test_repr_lists_layers_with_rows_and_crs(city):
     text = repr(city)
-    assert text.startswith("CityModel 'chengdu': 6 layers")
-    assert "buildings      800 rows  EPSG:4326" in text
+    assert text.startswith("CityModel 'chengdu': 10 layers")
+    assert re.search(r"\n  buildings +800 rows  EPSG:4326\n", text)
 
 
 def test_save_and_load_round_trip_without_loss(city, tmp_path):
@@ -106,8 +101,8 @@ def test_add_layer_catches_gcj02_labelled_as_wgs84(city):
 
 
 def test_unknown_layer_names_are_explained(city):
-    with pytest.raises(KeyError, match="has no layer 'sensors'; it has: roads"):
-        city.layer("sensors")
+    with pytest.raises(KeyError, match="has no layer 'shelters'; it has: roads"):
+        city.layer("shelters")
     with pytest.raises(layers.LayerError, match="say which kind"):
         cim.CityModel().add_layer("stations", city.layer("facilities"))
 
@@ -115,3 +110,51 @@ def test_unknown_layer_names_are_explained(city):
 def test_routers_are_compiled_once_per_profile(city):
     assert city.router("ambulance") is city.router("ambulance")
     assert city.router("ambulance") is not city.router("police")
+
+
+def test_synthetic_streets_and_communities_nest_in_the_real_districts(city):
+    districts = city.layer("districts").set_index("code").to_crs(4544)
+    streets = city.layer("streets").to_crs(4544)
+    assert streets["synthetic"].all() and streets["code"].str.fullmatch(r"5101\d{5}000").all()
+    for district_code, group in streets.groupby("parent_code"):
+        district = districts.geometry[district_code]
+        assert group.union_all().difference(district.buffer(1)).area < 1
+        assert group.area.sum() == pytest.approx(district.area, rel=1e-3)
+    communities = city.layer("communities").to_crs(4544)
+    parents = streets.set_index("code").geometry
+    inside = [
+        parents[p].buffer(1).contains(g)
+        for p, g in zip(communities["parent_code"], communities.geometry, strict=True)
+    ]
+    assert all(inside)
+    assert set(communities["seed_source"]) == {
+        "real place of that name",
+        "random point (synthetic)",
+    }
+
+
+def test_the_unit_grid_codes_cells_under_their_community(city):
+    grid = city.layer("grid")
+    assert grid["code"].str.len().eq(16).all() and grid["code"].is_unique
+    assert (grid["code"].str[:12] == grid["community_code"]).all()
+    assert grid["area_m2"].max() == pytest.approx(10_000, rel=1e-6)
+    assert grid["area_m2"].median() == pytest.approx(10_000, rel=1e-6)
+    communities = city.layer("communities").set_index("code").geometry
+    sample = grid.sample(50, random_state=1)
+    assert all(
+        communities[c].contains(g.representative_point())
+        for c, g in zip(sample["community_code"], sample.geometry, strict=True)
+    )
+
+
+def test_sensors_are_synthetic_and_of_every_kind(city):
+    sensors = city.layer("sensors")
+    assert set(sensors["kind"]) == {
+        "camera",
+        "manhole",
+        "smoke",
+        "water_level",
+        "air",
+        "rain_gauge",
+    }
+    assert sensors["synthetic"].all() and set(sensors["status"]) == {"online", "offline"}
