@@ -21,7 +21,14 @@ import shapely
 from cim.atomic import write_text
 from cim.model import CityModel
 
-__all__ = ["BUILDING_COLORS", "FACILITY_COLORS", "city_view", "export_html"]
+__all__ = [
+    "BUILDING_COLORS",
+    "FACILITY_COLORS",
+    "SENSOR_COLORS",
+    "city_view",
+    "coverage_view",
+    "export_html",
+]
 
 PRECISION = 6  # decimal degrees ≈ 0.1 m
 BUILDING_COLORS = {
@@ -39,6 +46,14 @@ FACILITY_COLORS = {
     "shelter": [110, 190, 40],
     "depot": [120, 90, 60],
 }
+SENSOR_COLORS = {
+    "camera": [33, 102, 172],
+    "manhole": [140, 81, 10],
+    "smoke": [178, 24, 43],
+    "water_level": [0, 150, 200],
+    "air": [90, 174, 97],
+    "rain_gauge": [118, 42, 131],
+}
 ROUTE_COLOR = [220, 20, 60]
 INCIDENT_COLOR = [180, 0, 90]
 _LABELS = {
@@ -53,6 +68,12 @@ _LABELS = {
     "ambulance_base": "急救站",
     "shelter": "避难场所",
     "depot": "物资库",
+    "camera": "摄像头",
+    "manhole": "井盖",
+    "smoke": "烟感",
+    "water_level": "水位计",
+    "air": "空气监测",
+    "rain_gauge": "雨量计",
     "fire": "火灾",
     "medical": "医疗急救",
     "traffic": "交通事故",
@@ -344,6 +365,119 @@ def city_view(
         map_style=None,
         tooltip={"html": "{tip}", "style": _TOOLTIP_STYLE},
         description=_legend(title or f"{city.name} 城市信息模型", legend, note),
+    )
+
+
+def _share_color(share: float) -> list[int]:
+    """Red (0) through yellow to green (1)."""
+    share = 0.0 if not np.isfinite(share) else float(np.clip(share, 0, 1))
+    low, mid, high = np.array([215, 48, 39]), np.array([254, 224, 139]), np.array([26, 152, 80])
+    color = low + (mid - low) * share * 2 if share < 0.5 else mid + (high - mid) * (share - 0.5) * 2
+    return [int(c) for c in color] + [170]
+
+
+def coverage_view(city: CityModel, table, *, level: str = "grid", pitch: float = 0.0) -> pdk.Deck:
+    """A 2D map of sensor coverage: units coloured by covered share, sensors by kind.
+
+    Parameters
+    ----------
+    city : CityModel
+        With ``sensors`` and the unit layer of ``level``.
+    table : DataFrame
+        From :func:`cim.coverage.sensor_coverage`.
+    level : str
+        Which units to draw (``grid``, ``community``, ``street``, ``district``).
+
+    Examples
+    --------
+    >>> import cim
+    >>> from cim.coverage import sensor_coverage
+    >>> city = cim.sample_city()
+    >>> deck = coverage_view(city, sensor_coverage(city, levels=["street"]), level="street")
+    >>> [layer.id for layer in deck.layers]
+    ['districts', 'units', 'sensors']
+    """
+    from cim.coverage import LEVELS
+
+    units = city.layer(LEVELS[level])
+    stats = table[table["level"] == level].set_index("unit_code")
+    data = []
+    for row in units.itertuples():
+        stat = stats.loc[str(row.code)] if str(row.code) in stats.index else None
+        share = np.nan if stat is None else stat["covered_share"]
+        tip = _tip(
+            getattr(row, "name", None) or row.code,
+            ("编码", row.code),
+            ("传感器", None if stat is None else int(stat["sensors"])),
+            ("密度 /km²", None if stat is None else f"{stat['density_per_km2']:.1f}"),
+            ("覆盖面积", None if stat is None else f"{share:.0%}"),
+        )
+        for ring in _rings(row.geometry):
+            data.append({"polygon": ring, "color": _share_color(share), "tip": tip})
+    unit_layer = pdk.Layer(
+        "PolygonLayer",
+        data,
+        id="units",
+        get_polygon="polygon",
+        get_fill_color="color",
+        stroked=True,
+        get_line_color=[255, 255, 255, 120],
+        line_width_min_pixels=0.5,
+        pickable=True,
+    )
+    sensors = city.layer("sensors")
+    sensor_layer = pdk.Layer(
+        "ScatterplotLayer",
+        [
+            {
+                "position": _position(row.geometry),
+                "color": SENSOR_COLORS.get(row.kind, [60, 60, 60])
+                + ([255] if row.status == "online" else [80]),
+                "tip": _tip(
+                    _LABELS.get(row.kind, row.kind),
+                    ("编号", row.id),
+                    ("范围", f"{row.range_m:.0f} m"),
+                    ("状态", row.status),
+                ),
+            }
+            for row in sensors.itertuples()
+        ],
+        id="sensors",
+        get_position="position",
+        get_fill_color="color",
+        get_radius=12,
+        radius_min_pixels=2,
+        pickable=True,
+    )
+    bounds = units.cx[
+        slice(*sensors.total_bounds[[0, 2]]), slice(*sensors.total_bounds[[1, 3]])
+    ].total_bounds
+    span = max(bounds[2] - bounds[0], bounds[3] - bounds[1], 1e-4)
+    view = pdk.ViewState(
+        longitude=(bounds[0] + bounds[2]) / 2,
+        latitude=(bounds[1] + bounds[3]) / 2,
+        zoom=float(np.log2(360.0 / span) + 1.4),
+        pitch=pitch,
+    )
+    legend = [
+        ("覆盖 0%", _share_color(0)[:3]),
+        ("覆盖 50%", _share_color(0.5)[:3]),
+        ("覆盖 100%", _share_color(1)[:3]),
+    ]
+    legend += [(_LABELS[k], c) for k, c in SENSOR_COLORS.items()]
+    return pdk.Deck(
+        layers=[_district_layer(city.layer("districts")), unit_layer, sensor_layer]
+        if "districts" in city.layers
+        else [unit_layer, sensor_layer],
+        initial_view_state=view,
+        map_provider=None,
+        map_style=None,
+        tooltip={"html": "{tip}", "style": _TOOLTIP_STYLE},
+        description=_legend(
+            f"{city.name} 物联感知覆盖（{level}）",
+            legend,
+            "传感器为合成数据；覆盖 = 在线传感器的作用半径",
+        ),
     )
 
 

@@ -194,3 +194,36 @@ def test_dispatch_refuses_inputs_with_nothing_usable(tmp_path, dispatch_inputs):
         str(tmp_path / "o"),
     )
     assert result.returncode == 1 and "nothing to dispatch" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def covered(tmp_path_factory):
+    out = tmp_path_factory.mktemp("coverage") / "run"
+    result = run("coverage", "--out", str(out), "--target-density", "20", "--level", "community")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out, result.stdout
+
+
+def test_coverage_writes_the_table_per_unit(covered, city):
+    out, stdout = covered
+    table = pd.read_csv(out / "coverage_by_unit.csv", dtype={"unit_code": str})
+    required = ["unit_code", "level", "area_km2", "sensors", "density_per_km2", "covered_share"]
+    assert list(table.columns[: len(required) + 1]) == [*required[:2], "name", *required[2:]]
+    assert set(table["level"]) == {"grid", "community", "street", "district"}
+    assert (table["below_target"] == (table["density_per_km2"] < 20)).all()
+    assert len(table[table["level"] == "community"]) == len(city.layer("communities"))
+    assert "Sensor coverage (target 20 per km²)" in stdout
+
+
+@pytest.mark.browser
+def test_coverage_map_renders_offline(covered, render):
+    out, _ = covered
+    shown = render(out / "map.html")
+    assert shown.errors == [] and all(url.startswith("file://") for url in shown.requests)
+    background = np.array([247, 248, 250])
+    assert (np.abs(shown.pixels.astype(int) - background).max(axis=2) > 30).sum() > 20_000
+
+
+def test_coverage_rejects_an_unknown_level(tmp_path):
+    result = run("coverage", "--out", str(tmp_path / "o"), "--level", "province")
+    assert result.returncode == 1 and "--level must be one of grid" in result.stdout
