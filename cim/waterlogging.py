@@ -1,0 +1,256 @@
+"""Waterlogging (内涝): depressions of a DEM, ponding in a rainfall scenario, roads it closes.
+
+A DEM GeoTIFF is read with rasterio; depressions (sinks) are found by filling the surface
+with morphological reconstruction (scikit-image, the method pysheds uses) and measured:
+depth and storage volume. A rainfall scenario (intensity, duration, runoff coefficient,
+drainage capacity) sends each cell's excess runoff to its nearest depression (a planning
+simplification of flow routing) and fills it along its own elevation-volume curve. Roads
+under water get the depth found along them; a road deeper than a profile's
+``max_water_depth_cm`` is closed for it (GB 51222-2017 calls a lane waterlogged above 15 cm).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import rasterio.features
+import shapely
+from pyproj import CRS
+from scipy import ndimage
+from skimage.morphology import reconstruction
+
+import routing
+
+__all__ = ["DEM", "WATERLOGGED_CM", "depressions", "ponding", "read_dem", "road_closures"]
+
+WATERLOGGED_CM = 15.0  # GB 51222-2017: deeper water on a lane is waterlogging
+
+
+class DEMError(ValueError):
+    """The elevation model cannot be used as it is."""
+
+
+@dataclass
+class DEM:
+    """Elevations (metres; NaN where unknown) on a square grid in a metric CRS."""
+
+    elevation: np.ndarray
+    transform: rasterio.Affine
+    crs: CRS
+
+    @property
+    def cell_m(self) -> float:
+        return abs(self.transform.a)
+
+    @property
+    def cell_area(self) -> float:
+        return abs(self.transform.a * self.transform.e)
+
+
+def read_dem(path) -> DEM:
+    """Read a single-band DEM GeoTIFF.
+
+    Nodata cells become NaN and act as outlets (water reaching them leaves the map). The DEM
+    must carry a projected CRS with square pixels; reproject others first, e.g.
+    ``gdalwarp -t_srs EPSG:4544 -tr 5 5 in.tif out.tif``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such DEM: {path}")
+    with rasterio.open(path) as source:
+        if source.crs is None:
+            raise DEMError(
+                f"{path}: the DEM has no CRS; assign one before use (gdal_edit.py -a_srs EPSG:4544)"
+            )
+        crs = CRS.from_user_input(source.crs.to_wkt())
+        if not crs.is_projected:
+            raise DEMError(
+                f"{path}: the DEM is in {crs.name}, not a projected CRS in metres; reproject it (gdalwarp -t_srs EPSG:4544)"
+            )
+        a, e = source.transform.a, source.transform.e
+        if not np.isclose(abs(a), abs(e), rtol=1e-6) or source.transform.b or source.transform.d:
+            raise DEMError(
+                f"{path}: pixels are {abs(a):g} x {abs(e):g} m or rotated; resample to square pixels (gdalwarp -tr)"
+            )
+        elevation = source.read(1, masked=True).astype(float).filled(np.nan)
+    if np.isnan(elevation).all():
+        raise DEMError(f"{path}: every cell is nodata")
+    return DEM(elevation, source.transform, crs)
+
+
+def _filled(dem: DEM) -> np.ndarray:
+    """The DEM with every depression filled to its spill level; nodata and the edge drain."""
+    z = np.where(np.isnan(dem.elevation), -1e6, dem.elevation)
+    seed = np.full_like(z, z.max())
+    drains = np.isnan(dem.elevation)
+    drains[[0, -1], :] = True
+    drains[:, [0, -1]] = True
+    seed[drains] = z[drains]
+    filled = reconstruction(seed, z, method="erosion")
+    return np.where(np.isnan(dem.elevation), np.nan, filled)
+
+
+def depressions(dem: DEM, *, min_depth_m: float = 0.05) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """Depressions deeper than ``min_depth_m``: id, depth, area, storage volume, polygon.
+
+    Returns the depressions (EPSG:4326) and a label raster (0 outside depressions).
+    """
+    depth = _filled(dem) - dem.elevation
+    labels, count = ndimage.label(np.nan_to_num(depth) > 1e-9)
+    if count:
+        deepest = ndimage.maximum(depth, labels, index=np.arange(1, count + 1))
+        keep = np.flatnonzero(deepest >= min_depth_m) + 1
+        labels = np.where(np.isin(labels, keep), labels, 0)
+        labels, count = ndimage.label(labels > 0)
+    index = np.arange(1, count + 1)
+    frame = pd.DataFrame(
+        {
+            "id": index,
+            "max_depth_m": ndimage.maximum(depth, labels, index) if count else [],
+            "area_m2": ndimage.sum(np.ones_like(depth), labels, index) * dem.cell_area
+            if count
+            else [],
+            "storage_m3": ndimage.sum(np.nan_to_num(depth), labels, index) * dem.cell_area
+            if count
+            else [],
+        }
+    )
+    shapes = {
+        int(v): shapely.geometry.shape(g)
+        for g, v in rasterio.features.shapes(
+            labels.astype(np.int32), mask=labels > 0, transform=dem.transform
+        )
+    }
+    geometry = [shapes.get(i, shapely.Polygon()) for i in index]
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=dem.crs).to_crs(4326), labels
+
+
+def ponding(
+    dem: DEM,
+    *,
+    rain_mm_h: float,
+    hours: float,
+    runoff: float = 0.9,
+    drainage_mm_h: float = 30.0,
+    min_depth_m: float = 0.05,
+) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """Water standing in each depression after a rainfall scenario.
+
+    Excess rain ``(rain_mm_h * runoff - drainage_mm_h) * hours`` (never negative) falls on
+    every cell and runs to the nearest depression, which fills up to its storage volume.
+
+    Returns
+    -------
+    (GeoDataFrame, ndarray)
+        Per depression: ``inflow_m3``, ``water_m3``, ``level_m``, ``depth_cm`` (deepest water)
+        and the flooded extent as geometry (EPSG:4326); and the water-depth raster (metres).
+    """
+    for name, value in (
+        ("rain_mm_h", rain_mm_h),
+        ("hours", hours),
+        ("drainage_mm_h", drainage_mm_h),
+    ):
+        if value < 0:
+            raise ValueError(f"{name} must be ≥ 0, not {value}")
+    if not 0 <= runoff <= 1:
+        raise ValueError(f"runoff is a coefficient between 0 and 1, not {runoff}")
+    found, labels = depressions(dem, min_depth_m=min_depth_m)
+    water = np.zeros_like(dem.elevation)
+    excess_m = max(0.0, rain_mm_h * runoff - drainage_mm_h) * hours / 1000.0
+    if found.empty or excess_m == 0:
+        found = found.assign(inflow_m3=0.0, water_m3=0.0, level_m=np.nan, depth_cm=0.0)
+        return found, water
+    _, nearest = ndimage.distance_transform_edt(labels == 0, return_indices=True)
+    catchment = labels[nearest[0], nearest[1]]
+    valid = ~np.isnan(dem.elevation)
+    inflow = np.bincount(catchment[valid], minlength=len(found) + 1)[1:] * dem.cell_area * excess_m
+    levels, stored = np.full(len(found), np.nan), np.zeros(len(found))
+    for k in range(len(found)):
+        cells = labels == k + 1
+        z = np.sort(dem.elevation[cells])
+        volume = np.minimum(inflow[k], found["storage_m3"].iat[k])
+        # volume below level h with the j lowest cells wet: A * (j * h - sum(z[:j]))
+        cumulative = np.cumsum(z)
+        j = np.arange(1, len(z) + 1)
+        reach = dem.cell_area * (j * np.append(z[1:], np.inf) - cumulative)
+        wet = int(np.searchsorted(reach, volume)) + 1
+        level = (volume / dem.cell_area + cumulative[wet - 1]) / wet
+        levels[k], stored[k] = level, volume
+        water[cells] = np.maximum(0.0, level - dem.elevation[cells])
+    extent = {
+        int(v): shapely.geometry.shape(g)
+        for g, v in rasterio.features.shapes(
+            labels.astype(np.int32), mask=water > 0, transform=dem.transform
+        )
+    }
+    depth_cm = ndimage.maximum(water, labels, np.arange(1, len(found) + 1)) * 100
+    ponds = found.assign(inflow_m3=inflow, water_m3=stored, level_m=levels, depth_cm=depth_cm)
+    ponds = ponds.set_geometry(
+        gpd.GeoSeries([extent.get(i, shapely.Polygon()) for i in ponds["id"]], crs=dem.crs)
+        .to_crs(4326)
+        .values
+    )
+    return ponds, water
+
+
+def road_closures(
+    roads: gpd.GeoDataFrame, dem: DEM, water: np.ndarray, *, profiles=None
+) -> gpd.GeoDataFrame:
+    """Road segments under water, with the deepest water along them and who cannot pass.
+
+    Returns
+    -------
+    GeoDataFrame
+        The flooded part of each affected road (EPSG:4326) with ``depth_cm``,
+        ``waterlogged`` (deeper than 15 cm) and ``closed_for`` (profiles whose
+        ``max_water_depth_cm`` is exceeded); usable as barriers for
+        :meth:`routing.Router.with_closures`.
+    """
+    profiles = (
+        list(routing.PROFILES.values())
+        if profiles is None
+        else [routing.get_profile(p) for p in profiles]
+    )
+    wet_shapes = [
+        shapely.geometry.shape(g)
+        for g, v in rasterio.features.shapes(
+            np.uint8(water > 0), mask=water > 0, transform=dem.transform
+        )
+    ]
+    columns = ["name", "highway", "depth_cm", "waterlogged", "closed_for"]
+    if not wet_shapes:
+        return gpd.GeoDataFrame(columns=columns, geometry=[], crs=4326)
+    wet = shapely.union_all(wet_shapes)
+    metric = roads.to_crs(dem.crs)
+    lines = shapely.intersection(metric.geometry.values, wet)
+    hit = ~shapely.is_empty(lines)
+    rows = []
+    inverse = ~dem.transform
+    for i in np.flatnonzero(hit):
+        part = lines[i]
+        steps = np.arange(0, part.length + dem.cell_m / 2, dem.cell_m / 2)
+        points = shapely.get_coordinates(shapely.line_interpolate_point(part, steps))
+        cols, rows_ = inverse * (points[:, 0], points[:, 1])
+        r = np.clip(np.floor(rows_).astype(int), 0, water.shape[0] - 1)
+        c = np.clip(np.floor(cols).astype(int), 0, water.shape[1] - 1)
+        depth_cm = float(water[r, c].max() * 100)
+        if depth_cm <= 0:
+            continue
+        rows.append(
+            {
+                "name": metric["name"].iat[i] if "name" in metric.columns else None,
+                "highway": metric["highway"].iat[i] if "highway" in metric.columns else None,
+                "depth_cm": round(depth_cm, 1),
+                "waterlogged": depth_cm > WATERLOGGED_CM,
+                "closed_for": [p.name for p in profiles if depth_cm > p.max_water_depth_cm],
+                "geometry": part,
+            }
+        )
+    if not rows:
+        return gpd.GeoDataFrame(columns=columns, geometry=[], crs=4326)
+    return gpd.GeoDataFrame(rows, crs=dem.crs).to_crs(4326)
