@@ -26,6 +26,7 @@ def dispatch_incidents(
     k: int = 1,
     objective: str = "time",
     response: dict[str, str] | None = None,
+    closures: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Dispatch every incident with the vehicle its kind calls for, from the city's facilities.
 
@@ -40,6 +41,9 @@ def dispatch_incidents(
     response : dict, optional
         Incident kind → profile name; :data:`RESPONSE` by default. Incidents of a kind not
         in it get a row with the reason instead of a route.
+    closures : GeoDataFrame, optional
+        Barriers (e.g. flooded roads with ``depth_cm``) applied to each vehicle's router
+        (see :meth:`routing.Router.with_closures`).
 
     Returns
     -------
@@ -76,7 +80,10 @@ def dispatch_incidents(
             if profile.stations
             else facilities
         )
-        parts.append(city.router(profile).dispatch(group, stations, k=k, objective=objective))
+        router = city.router(profile)
+        if closures is not None and len(closures):
+            router = router.with_closures(closures, buffer_m=0.5)
+        parts.append(router.dispatch(group, stations, k=k, objective=objective))
     routes = pd.concat(parts, ignore_index=True)
     routes["profile"] = routes["profile"].astype(object)
     info = incidents.set_index("id")

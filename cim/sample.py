@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cim.model import CityModel
 
-__all__ = ["DIVISIONS_CSV", "SAMPLE_DIR", "SAMPLE_ROOT", "sample_city"]
+__all__ = ["DIVISIONS_CSV", "SAMPLE_DEM", "SAMPLE_DIR", "SAMPLE_ROOT", "sample_city"]
 
 
 def _sample_root() -> Path:
@@ -23,6 +23,9 @@ def _sample_root() -> Path:
 SAMPLE_ROOT = _sample_root()
 SAMPLE_DIR = SAMPLE_ROOT / "chengdu"
 DIVISIONS_CSV = SAMPLE_ROOT / "divisions" / "divisions.csv"
+SAMPLE_DEM = (
+    SAMPLE_ROOT / "chengdu_dem_synthetic.tif"
+)  # synthetic: no real DEM of Chengdu is available
 
 
 def sample_city() -> CityModel:

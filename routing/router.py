@@ -17,6 +17,8 @@ from routing.service_areas import coverage_times, service_area_polygons
 
 __all__ = ["DISPATCH_COLUMNS", "Router", "compare_dispatch"]
 
+_SAME_ROUTE_DEG = 1e-5  # about a metre: routes closer than this everywhere are the same route
+
 DISPATCH_COLUMNS = [
     "incident_id",
     "resource_id",
@@ -67,7 +69,8 @@ def compare_dispatch(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> pd.Da
     -------
     DataFrame
         ``incident_id, resource_before, resource_after, eta_before_s, eta_after_s, delay_s,
-        rerouted`` (the route or the unit changed), one row per incident.
+        rerouted`` (another unit, or a route that departs from the old one by more than about
+        a metre), one row per incident.
     """
 
     def first(routes):
@@ -77,9 +80,13 @@ def compare_dispatch(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> pd.Da
     a, b = first(before), first(after)
     joined = a.join(b, lsuffix="_before", rsuffix="_after", how="outer")
     same_route = [
-        (x is None and y is None) or (x is not None and y is not None and shapely.equals(x, y))
+        (x is None and y is None)
+        or (x is not None and y is not None and x.hausdorff_distance(y) < _SAME_ROUTE_DEG)
         for x, y in zip(joined["geometry_before"], joined["geometry_after"], strict=True)
     ]
+    same_route = np.array(same_route) & (
+        joined["resource_id_before"].to_numpy() == joined["resource_id_after"].to_numpy()
+    )
     return pd.DataFrame(
         {
             "incident_id": joined.index,
@@ -88,7 +95,7 @@ def compare_dispatch(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> pd.Da
             "eta_before_s": joined["eta_s_before"].to_numpy(),
             "eta_after_s": joined["eta_s_after"].to_numpy(),
             "delay_s": (joined["eta_s_after"] - joined["eta_s_before"]).to_numpy(),
-            "rerouted": ~np.array(same_route, dtype=bool),
+            "rerouted": ~same_route,
         }
     )
 

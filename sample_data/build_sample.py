@@ -21,7 +21,11 @@ import networkx as nx
 import numpy as np
 import osmnx as ox
 import pandas as pd
+import rasterio
+import rasterio.features
+import rasterio.transform
 import shapely
+from scipy import ndimage
 
 import layers
 import routing
@@ -297,6 +301,121 @@ def grid_over_extract(communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return layers.unit_grid(extract, 100, units=communities).assign(synthetic=True)
 
 
+def flood_points(shared: Path, roads: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Reported flooded places (news bulletins) placed by the road names in their text.
+
+    Two road names (a junction such as 青龙路与东裕路交叉口) give the point where the roads
+    meet; one name gives a point on that road. Places outside the extract, or whose roads
+    are missing or do not meet, are returned as unlocated with the reason.
+    """
+    reports = pd.read_csv(shared / "chengdu_events" / "chengdu_waterlogging_events_news.csv")
+    named = roads[roads["name"].notna()].to_crs(4544)
+    lines = {
+        n: shapely.line_merge(shapely.union_all(g.geometry.values))
+        for n, g in named.groupby("name")
+    }
+    names = sorted((n for n in lines if len(n) >= 2), key=len, reverse=True)
+    extract = gpd.GeoSeries([shapely.box(*EXTRACT_BBOX)], crs=4326).to_crs(4544).iloc[0]
+    located, unlocated = [], []
+    for place, group in reports.groupby("location", sort=False):
+        text, found = place, []
+        for name in names:
+            if name in text:
+                found.append(name)
+                text = text.replace(name, "|")
+        reason = None
+        if not found:
+            reason = "no road of that name in the extract"
+        elif len(found) >= 2:
+            gap = shapely.shortest_line(lines[found[0]], lines[found[1]])
+            point = gap.interpolate(0.5, normalized=True)
+            reason = "the named roads do not meet" if gap.length > 50 else None
+        else:
+            point = lines[found[0]].interpolate(0.5, normalized=True)
+        if reason is None and not extract.contains(point):
+            reason = "outside the extract"
+        first = group.iloc[0]
+        if reason:
+            unlocated.append(
+                {"location": place, "event_date": first["event_date"], "reason": reason}
+            )
+            continue
+        located.append(
+            {
+                "id": f"news/{len(located) + 1}",
+                "name": place,
+                "kind": first["kind"],
+                "depth_cm": np.nan,  # the bulletins give places, not depths
+                "observed_at": pd.Timestamp(group["event_date"].max()),
+                "reports": len(group),
+                "source_url": first["source_url"],
+                "located_by": " + ".join(found[:2]),
+                "geometry": point,
+            }
+        )
+    points = gpd.GeoDataFrame(located, crs=4544).to_crs(4326).assign(synthetic=False)
+    return layers.validate(points, "waterlogging_points"), pd.DataFrame(unlocated)
+
+
+def synthetic_dem(
+    roads: gpd.GeoDataFrame, rivers: gpd.GeoDataFrame, sinks: gpd.GeoSeries, path: Path, rng
+) -> Path:
+    """A plausible DEM of the extract (10 m cells, EPSG:4544), labelled synthetic.
+
+    The Chengdu plain falls gently to the south-east (512 m to 496 m here); the Jinjiang and
+    Fu rivers run in shallow valleys; smooth noise adds relief; sinks up to 1.2 m deep sit
+    at the reported flooded places and at a few random street points.
+    """
+    cell = 10.0
+    x0, y0, x1, y1 = gpd.GeoSeries([shapely.box(*EXTRACT_BBOX)], crs=4326).to_crs(4544).total_bounds
+    x0, y0, x1, y1 = (
+        np.floor(x0 / cell) * cell - 200,
+        np.floor(y0 / cell) * cell - 200,
+        np.ceil(x1 / cell) * cell + 200,
+        np.ceil(y1 / cell) * cell + 200,
+    )
+    cols, rows = int((x1 - x0) / cell), int((y1 - y0) / cell)
+    transform = rasterio.transform.from_origin(x0, y1, cell, cell)
+    gx, gy = np.meshgrid(x0 + (np.arange(cols) + 0.5) * cell, y1 - (np.arange(rows) + 0.5) * cell)
+    z = 512.0 - 16.0 * (((gx - x0) / (x1 - x0)) + ((y1 - gy) / (y1 - y0))) / 2
+    river = rasterio.features.rasterize(
+        [(g, 1) for g in rivers.to_crs(4544).geometry],
+        out_shape=(rows, cols),
+        transform=transform,
+        fill=0,
+    )
+    distance = ndimage.distance_transform_edt(river == 0) * cell
+    z -= 4.0 * np.exp(-distance / 120.0)
+    z += ndimage.gaussian_filter(rng.normal(size=(rows, cols)), sigma=25) * 15.0
+    street = (
+        roads.to_crs(4544)
+        .sample(6, random_state=int(rng.integers(1 << 30)))
+        .geometry.interpolate(0.5, normalized=True)
+    )
+    for point, depth in [*((p, 1.2) for p in sinks.to_crs(4544)), *((p, 0.8) for p in street)]:
+        r = np.hypot(gx - point.x, gy - point.y)
+        z -= np.where(r < 60, depth * np.cos(np.clip(r / 60, 0, 1) * np.pi / 2) ** 2, 0.0)
+    profile = {
+        "driver": "GTiff",
+        "height": rows,
+        "width": cols,
+        "count": 1,
+        "dtype": "float32",
+        "crs": "EPSG:4544",
+        "transform": transform,
+        "nodata": -9999.0,
+        "compress": "deflate",
+        "predictor": 3,
+    }
+    with rasterio.open(path, "w", **profile) as target:
+        target.write(np.round(z, 2).astype(np.float32), 1)
+        target.update_tags(
+            SYNTHETIC="yes",
+            DESCRIPTION="synthetic DEM of central Chengdu for the CIM sample; not survey data",
+        )
+    return path
+
+
 def build(shared: Path, out: Path) -> CityModel:
     rng = np.random.default_rng(SEED)
     osm = layers.from_osm(shared / "chengdu_center_osm" / "chengdu_center.osm")
@@ -311,6 +430,22 @@ def build(shared: Path, out: Path) -> CityModel:
         )
     places = places[places["name"].notna() & (places.geom_type == "Point")]
     district_layer = districts(shared)
+    flooded, unlocated = flood_points(shared, roads)
+    unlocated.to_csv(HERE / "waterlogging_unlocated.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        waterways = ox.features_from_xml(
+            shared / "chengdu_center_osm" / "chengdu_center.osm",
+            tags={"waterway": ["river", "canal"]},
+        )
+    rivers = waterways[waterways.geom_type.isin(["LineString", "MultiLineString"])]
+    synthetic_dem(
+        roads,
+        rivers,
+        flooded.geometry,
+        HERE / "chengdu_dem_synthetic.tif",
+        np.random.default_rng([SEED, 3]),
+    )
     # each synthetic part draws from its own stream, so adding one leaves the others unchanged
     streets, communities = streets_and_communities(
         district_layer, roads, places, np.random.default_rng([SEED, 1])
@@ -323,6 +458,7 @@ def build(shared: Path, out: Path) -> CityModel:
             "communities": communities,
             "grid": grid_over_extract(communities),
             "sensors": sensors(roads, buildings, EXTRACT_BBOX, np.random.default_rng([SEED, 2])),
+            "waterlogging_points": flooded,
             "buildings": buildings,
             "facilities": synthetic_facilities(osm["facilities"], nodes),
             "incidents": incidents(buildings, nodes, rng),

@@ -227,3 +227,47 @@ def test_coverage_map_renders_offline(covered, render):
 def test_coverage_rejects_an_unknown_level(tmp_path):
     result = run("coverage", "--out", str(tmp_path / "o"), "--level", "province")
     assert result.returncode == 1 and "--level must be one of grid" in result.stdout
+
+
+def test_flood_writes_ponds_closures_and_the_before_after_report(tmp_path):
+    out = tmp_path / "flood"
+    result = run("flood", "--rain-mm-h", "60", "--hours", "1", "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    ponds = gpd.read_file(out / "ponding.geojson")
+    closures = gpd.read_file(out / "closures.geojson")
+    assert len(ponds) > 0 and (ponds["depth_cm"] > 0).all()
+    assert {"depth_cm", "closed_for"} <= set(closures.columns) and len(closures) > 0
+    deep = closures[closures["depth_cm"] > 50]
+    assert deep["closed_for"].str.contains("fire_engine").all()
+    between = closures[(closures["depth_cm"] > 30) & (closures["depth_cm"] <= 50)]
+    assert (
+        between["closed_for"].str.contains("car").all()
+        and not between["closed_for"].str.contains("fire_engine").any()
+    )
+    report = (out / "report.md").read_text("utf-8")
+    assert (
+        "## Flooded roads by vehicle" in report
+        and "## Dispatch before / after" in report
+        and "synthetic" in report
+    )
+
+
+def test_flood_refuses_a_bad_dem(tmp_path):
+    bad = tmp_path / "dem.tif"
+    bad.write_text("not a raster")
+    result = run(
+        "flood",
+        "--rain-mm-h",
+        "60",
+        "--hours",
+        "1",
+        "--dem",
+        str(bad),
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert (
+        result.returncode == 1
+        and "error:" in result.stdout
+        and "Traceback" not in result.stdout + result.stderr
+    )

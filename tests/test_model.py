@@ -14,7 +14,15 @@ from layers import crs
 
 
 def test_sample_city_has_the_real_and_synthetic_layers(city):
-    expected = {"roads", "districts", "streets", "communities", "grid", "sensors"}
+    expected = {
+        "roads",
+        "districts",
+        "streets",
+        "communities",
+        "grid",
+        "sensors",
+        "waterlogging_points",
+    }
     assert set(city.layers) == expected | {"buildings", "facilities", "incidents", "addresses"}
     facilities = city.layer("facilities")
     real = facilities[~facilities["synthetic"]]
@@ -36,7 +44,7 @@ def test_districts_were_converted_from_gcj02(city):
 
 def test_repr_lists_layers_with_rows_and_crs(city):
     text = repr(city)
-    assert text.startswith("CityModel 'chengdu': 10 layers")
+    assert text.startswith("CityModel 'chengdu': 11 layers")
     assert re.search(r"\n  buildings +800 rows  EPSG:4326\n", text)
 
 
@@ -158,3 +166,10 @@ def test_sensors_are_synthetic_and_of_every_kind(city):
         "rain_gauge",
     }
     assert sensors["synthetic"].all() and set(sensors["status"]) == {"online", "offline"}
+
+
+def test_reported_flood_points_keep_their_source_and_how_they_were_placed(city):
+    points = city.layer("waterlogging_points")
+    assert len(points) >= 5 and points["source_url"].str.startswith("http").all()
+    assert points["located_by"].str.len().gt(0).all() and points["depth_cm"].isna().all()
+    assert not points["synthetic"].any()
