@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -26,7 +27,16 @@ from skimage.morphology import reconstruction
 
 import routing
 
-__all__ = ["DEM", "WATERLOGGED_CM", "depressions", "ponding", "read_dem", "road_closures"]
+__all__ = [
+    "DEM",
+    "WATERLOGGED_CM",
+    "Readings",
+    "classify_readings",
+    "depressions",
+    "ponding",
+    "read_dem",
+    "road_closures",
+]
 
 WATERLOGGED_CM = 15.0  # GB 51222-2017: deeper water on a lane is waterlogging
 
@@ -254,3 +264,89 @@ def road_closures(
     if not rows:
         return gpd.GeoDataFrame(columns=columns, geometry=[], crs=4326)
     return gpd.GeoDataFrame(rows, crs=dem.crs).to_crs(4326)
+
+
+class Readings(NamedTuple):
+    """Classified water-level readings, a summary per sensor, and the rows left out."""
+
+    readings: pd.DataFrame
+    sensors: pd.DataFrame
+    rejected: pd.DataFrame
+
+
+def classify_readings(
+    readings: pd.DataFrame, *, sensor_col: str = "sensor_id", profiles=None
+) -> Readings:
+    """Classify water-level readings by GB 51222's 15 cm rule and by the vehicles they stop.
+
+    Parameters
+    ----------
+    readings : DataFrame
+        ``sensor_id`` (or ``sensor_col``), ``observed_at`` and ``depth_cm`` per reading.
+
+    Returns
+    -------
+    Readings
+        ``readings`` with ``waterlogged`` (deeper than 15 cm) and ``closed_for``; ``sensors``
+        with the latest and deepest reading and the time spent above 15 cm per sensor
+        (readings taken as holding until the next one); ``rejected`` rows with the reason
+        (no time, no depth, a negative depth). Nothing is dropped silently.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"sensor_id": ["w1", "w1", "w1"], "depth_cm": [5, 22, 40],
+    ...                       "observed_at": ["2026-07-15 08:00", "2026-07-15 08:10", "2026-07-15 08:20"]})
+    >>> result = classify_readings(table)
+    >>> result.readings["waterlogged"].tolist(), float(result.sensors.loc["w1", "minutes_above_15cm"])
+    ([False, True, True], 10.0)
+    """
+    for column in (sensor_col, "observed_at", "depth_cm"):
+        if column not in readings.columns:
+            raise KeyError(
+                f"readings need a {column!r} column; they have {', '.join(map(str, readings.columns))}"
+            )
+    profiles = (
+        list(routing.PROFILES.values())
+        if profiles is None
+        else [routing.get_profile(p) for p in profiles]
+    )
+    table = readings.copy()
+    table["observed_at"] = pd.to_datetime(table["observed_at"], errors="coerce")
+    depth = pd.to_numeric(table["depth_cm"], errors="coerce")
+    reason = pd.Series(None, index=table.index, dtype=object)
+    for bad, why in (
+        (table["observed_at"].isna(), "missing or unreadable time"),
+        (depth.isna(), "missing or non-numeric depth"),
+        (depth < 0, "negative depth"),
+        (table[sensor_col].isna(), "no sensor id"),
+    ):
+        reason = reason.where(reason.notna() | ~bad, why)
+    rejected = readings.loc[reason.notna()].assign(reason=reason.dropna())
+    good = (
+        table.loc[reason.isna()]
+        .assign(depth_cm=depth[reason.isna()])
+        .sort_values([sensor_col, "observed_at"])
+    )
+    good["waterlogged"] = good["depth_cm"] > WATERLOGGED_CM
+    good["closed_for"] = good["depth_cm"].map(
+        lambda d: [p.name for p in profiles if d > p.max_water_depth_cm]
+    )
+    held = good.groupby(sensor_col)["observed_at"].shift(-1) - good["observed_at"]
+    good["_above_min"] = np.where(good["waterlogged"], held.dt.total_seconds().fillna(0) / 60, 0.0)
+    grouped = good.groupby(sensor_col)
+    sensors = pd.DataFrame(
+        {
+            "readings": grouped.size(),
+            "latest_at": grouped["observed_at"].max(),
+            "latest_cm": grouped["depth_cm"].last(),
+            "max_cm": grouped["depth_cm"].max(),
+            "minutes_above_15cm": grouped["_above_min"].sum(),
+        }
+    )
+    sensors["waterlogged_now"] = sensors["latest_cm"] > WATERLOGGED_CM
+    return Readings(
+        good.drop(columns="_above_min").reset_index(drop=True),
+        sensors,
+        rejected.reset_index(drop=True),
+    )

@@ -1,5 +1,6 @@
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 from rasterio.transform import from_origin
@@ -141,3 +142,36 @@ def test_bad_scenarios_are_explained(tmp_path):
         ponding(dem, rain_mm_h=50, hours=1, runoff=1.5)
     with pytest.raises(ValueError, match="hours"):
         ponding(dem, rain_mm_h=50, hours=-1)
+
+
+def test_readings_are_classified_by_the_15_cm_rule_and_by_vehicle():
+    from cim.waterlogging import classify_readings
+
+    table = pd.DataFrame(
+        {
+            "sensor_id": ["w1", "w1", "w1", "w1", "w2", "w2", "w2", "w2"],
+            "observed_at": ["2026-07-15 08:00", "2026-07-15 08:10", "2026-07-15 08:30", "2026-07-15 08:40",
+                            "2026-07-15 08:00", None, "2026-07-15 08:20", "2026-07-15 08:30"],
+            "depth_cm": [5, 22, 40, 12, 10, 30, -3, "deep"],
+        }
+    )  # fmt: skip
+    result = classify_readings(table)
+    w1 = result.readings[result.readings["sensor_id"] == "w1"]
+    assert w1["waterlogged"].tolist() == [False, True, True, False]
+    assert w1["closed_for"].tolist()[2] == [
+        "car",
+        "ambulance",
+        "police",
+    ]  # 40 cm: fire engines still pass
+    assert (
+        result.sensors.loc["w1", "minutes_above_15cm"] == 30.0
+        and result.sensors.loc["w1", "max_cm"] == 40
+    )
+    assert not result.sensors.loc["w1", "waterlogged_now"]
+    assert result.rejected["reason"].tolist() == [
+        "missing or unreadable time",
+        "negative depth",
+        "missing or non-numeric depth",
+    ]
+    with pytest.raises(KeyError, match="'depth_cm'"):
+        classify_readings(table.drop(columns="depth_cm"))
