@@ -29,9 +29,10 @@ sample: $(STAMP)
 	$(BIN)/python sample_data/build_sample.py
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet cpca jionlp
+	$(BIN)/python -m pip install --quiet cpca jionlp pysheds
 	$(BIN)/python benchmarks/dispatch.py
 	$(BIN)/python benchmarks/address.py
+	$(BIN)/python benchmarks/waterlogging.py
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache

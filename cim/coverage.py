@@ -14,10 +14,13 @@ import shapely
 
 from cim.model import CityModel
 from layers.crs import metric_crs
+from routing.service_areas import reached_pieces
 
 __all__ = ["LEVELS", "TARGET_DENSITY", "sensor_coverage"]
 
 LEVELS = {"grid": "grid", "community": "communities", "street": "streets", "district": "districts"}
+ROADSIDE = ("camera", "manhole", "water_level")  # sensors that watch the road they stand on
+ROADSIDE_GAP_M = 30.0  # farther than this from any road, a sensor is not beside one
 TARGET_DENSITY = 25.0  # sensing sources per km² the city reported for 2020
 
 
@@ -39,6 +42,27 @@ def _per_unit(
     pairs = unit_tree.query(geometries, predicate="intersects")
     pieces = shapely.intersection(geometries[pairs[0]], unit_tree.geometries[pairs[1]])
     return np.bincount(pairs[1], weights=measure(pieces), minlength=count)
+
+
+def _network_covered(city: CityModel, points) -> np.ndarray:
+    """Road (metric lines, merged) within each road-side sensor's range along the network."""
+    roadside = points[points["kind"].isin(ROADSIDE)]
+    if roadside.empty:
+        return np.empty(0)
+    engine = city.router("car").engine
+    lonlat = roadside.to_crs(4326)
+    snapped = engine.snap(lonlat.geometry.x.values, lonlat.geometry.y.values)
+    beside = snapped.distance_m <= ROADSIDE_GAP_M
+    if not beside.any():
+        return np.empty(0)
+    snapped = type(snapped)(
+        snapped.edge[beside], snapped.fraction[beside], snapped.distance_m[beside]
+    )
+    reach = roadside["range_m"].to_numpy(dtype=float)[beside]
+    _, edge, start, end = reached_pieces(engine, snapped, reach, "distance")
+    lines = engine.lines_along(np.arange(len(edge)), edge, start, end, len(edge), lonlat=False)
+    # two-way streets are reached once per direction: merge so that no metre counts twice
+    return np.asarray(shapely.get_parts(shapely.line_merge(shapely.union_all(lines))))
 
 
 def sensor_coverage(
@@ -102,6 +126,7 @@ def sensor_coverage(
         else np.empty(0, dtype=bool)
     )
     covered_roads = shapely.intersection(road_lines, covered) if len(road_lines) else np.empty(0)
+    along_roads = _network_covered(city, points) if roads is not None else np.empty(0)
     all_kinds = sorted(sensors["kind"].unique())
 
     frames = []
@@ -133,6 +158,7 @@ def sensor_coverage(
         road_covered_m = _per_unit(
             tree, count, covered_roads[~shapely.is_empty(covered_roads)], shapely.length
         )
+        road_network_m = np.minimum(_per_unit(tree, count, along_roads, shapely.length), road_m)
         frame = pd.DataFrame(
             {
                 "unit_code": units["code"].astype(str).to_numpy(),
@@ -149,6 +175,9 @@ def sensor_coverage(
                 "road_km": road_m / 1000,
                 "road_covered_share": np.divide(
                     road_covered_m, road_m, out=np.full(count, np.nan), where=road_m > 0
+                ),
+                "road_network_covered_share": np.divide(
+                    road_network_m, road_m, out=np.full(count, np.nan), where=road_m > 0
                 ),
                 **{f"sensors_{k}": v for k, v in by_kind.items()},
             }

@@ -534,6 +534,6 @@ def _twins(edge_u: np.ndarray, edge_v: np.ndarray, length: np.ndarray) -> np.nda
     )
     reverse = table.rename(columns={"u": "v", "v": "u", "edge": "twin"})
     matched = table.merge(reverse, on=["u", "v", "mm"], how="left").drop_duplicates("edge")
-    twin = matched.sort_values("edge")["twin"].fillna(-1).to_numpy(dtype=np.int64)
+    twin = matched.sort_values("edge")["twin"].fillna(-1).to_numpy(dtype=np.int64, copy=True)
     twin[edge_u == edge_v] = -1
     return twin

@@ -8,7 +8,37 @@ import shapely
 
 from routing.compiled import CompiledGraph, Snapped
 
-__all__ = ["coverage_times", "service_area_polygons"]
+__all__ = ["coverage_times", "reached_pieces", "service_area_polygons"]
+
+
+def reached_pieces(
+    engine: CompiledGraph, sources: Snapped, cutoff: np.ndarray, objective: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The road each source reaches within its own ``cutoff``, as edge pieces.
+
+    An edge reached part-way counts up to where the cutoff falls, and so does the source's
+    own edge. Returns ``(source, edge, start, end)`` arrays (fractions along each edge).
+    """
+    empty = Snapped(np.empty(0, dtype=np.int64), np.empty(0), np.empty(0))
+    found = engine.search(sources, empty, objective)
+    n, cost = len(engine.nodes), engine.cost(objective)
+    at_node = found.distances[:, engine.edge_u]  # sources x edges
+    source, edge = np.nonzero(at_node < cutoff[:, None])
+    share = np.minimum(
+        1.0, (cutoff[source] - at_node[source, edge]) / np.maximum(cost[edge], 1e-12)
+    )
+    first = [
+        (row - n, e, a, min(b, a + cutoff[row - n] / max(cost[e], 1e-12)))
+        for (row, _), (e, a, b) in found.pieces.items()
+        if row >= n
+    ]
+    starts = np.array(first, dtype=float).reshape(-1, 4)
+    return (
+        np.concatenate([source, starts[:, 0]]).astype(np.int64),
+        np.concatenate([edge, starts[:, 1]]).astype(np.int64),
+        np.concatenate([np.zeros(len(edge)), starts[:, 2]]),
+        np.concatenate([share, starts[:, 3]]),
+    )
 
 
 def service_area_polygons(
@@ -16,38 +46,27 @@ def service_area_polygons(
 ) -> list[tuple[int, float, shapely.Geometry]]:
     """For each source and cutoff, the area within ``buffer_m`` of the road reached in time.
 
-    Built from the reached edges themselves (an edge reached part-way counts up to where the
-    cutoff falls), not a convex hull, so rivers and one-way streets shape the area.
-    Returns ``(source position, cutoff, polygon in EPSG:4326)``.
+    Built from the reached edges themselves (see :func:`reached_pieces`), not a convex hull,
+    so rivers and one-way streets shape the area. Returns ``(source position, cutoff,
+    polygon in EPSG:4326)``.
     """
-    empty = Snapped(np.empty(0, dtype=np.int64), np.empty(0), np.empty(0))
-    found = engine.search(sources, empty, objective)
-    n, cost = len(engine.nodes), engine.cost(objective)
-    starts = [(row - n, edge, a, b) for (row, _), (edge, a, b) in found.pieces.items() if row >= n]
     out = []
+    count = len(sources.edge)
     for cutoff in sorted(cutoffs):
-        for source in range(len(sources.edge)):
-            at_node = found.distances[source, engine.edge_u]
-            reached = np.flatnonzero(at_node < cutoff)
-            share = np.minimum(1.0, (cutoff - at_node[reached]) / np.maximum(cost[reached], 1e-12))
-            first = [
-                (e, a, min(b, a + cutoff / max(cost[e], 1e-12)))
-                for s, e, a, b in starts
-                if s == source
-            ]
-            edge = np.concatenate([reached, [e for e, _, _ in first]]).astype(np.int64)
-            start = np.concatenate([np.zeros(len(reached)), [a for _, a, _ in first]])
-            end = np.concatenate([share, [b for _, _, b in first]])
-            if len(edge) == 0:
-                out.append((source, cutoff, shapely.Polygon()))
-                continue
-            lines = engine.lines_along(
-                np.arange(len(edge)), edge, start, end, len(edge), lonlat=False
+        source, edge, start, end = reached_pieces(
+            engine, sources, np.full(count, float(cutoff)), objective
+        )
+        lines = engine.lines_along(np.arange(len(edge)), edge, start, end, len(edge), lonlat=False)
+        for s in range(count):
+            mine = lines[source == s]
+            area = (
+                shapely.union_all(shapely.buffer(mine, buffer_m))
+                if len(mine)
+                else shapely.Polygon()
             )
-            area = shapely.union_all(shapely.buffer(lines, buffer_m))
             out.append(
                 (
-                    source,
+                    s,
                     cutoff,
                     shapely.transform(
                         area,
@@ -55,7 +74,7 @@ def service_area_polygons(
                     ),
                 )
             )
-    return out
+    return sorted(out, key=lambda r: (r[1], r[0]))
 
 
 def coverage_times(

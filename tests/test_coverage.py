@@ -63,6 +63,9 @@ def test_coverage_equals_the_hand_computed_case(block):
     assert row.buildings == 4 and row.buildings_covered_share == 0.5
     assert row.road_km == pytest.approx(1.0, rel=1e-6)
     assert row.road_covered_share == pytest.approx(0.2, rel=1e-3)
+    # along the road: the centre camera covers 100 m each way; the corner manhole is 500 m
+    # from the road, so it is not a road-side sensor
+    assert row.road_network_covered_share == pytest.approx(0.2, rel=1e-6)
     assert row.below_target
 
 
