@@ -67,7 +67,8 @@ def read_dem(path) -> DEM:
 
     Nodata cells become NaN and act as outlets (water reaching them leaves the map). The DEM
     must carry a projected CRS with square pixels; reproject others first, e.g.
-    ``gdalwarp -t_srs EPSG:4544 -tr 5 5 in.tif out.tif``.
+    ``gdalwarp -t_srs EPSG:4544 -tr 5 5 in.tif out.tif``. Its CRS need not be the layers':
+    ponds come back in EPSG:4326 and roads are projected into the DEM's CRS when compared.
     """
     path = Path(path)
     if not path.exists():

@@ -8,8 +8,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
 
 import cim
 
@@ -92,3 +94,25 @@ def render(browser):
 def near_color(pixels: np.ndarray, color, tolerance: int = 40) -> int:
     """How many pixels lie within ``tolerance`` (per channel) of ``color``."""
     return int(np.all(np.abs(pixels.astype(int) - np.asarray(color)) <= tolerance, axis=2).sum())
+
+
+def points(prefix: str, coords, **columns) -> gpd.GeoDataFrame:
+    data = {"id": [f"{prefix}{i}" for i in range(len(coords))], **columns}
+    return gpd.GeoDataFrame(data, geometry=[shapely.Point(c) for c in coords], crs=4326)
+
+
+@pytest.fixture(scope="session")
+def grid() -> gpd.GeoDataFrame:
+    """A block: west and east streets, a one-way north street (eastbound), a south street."""
+    a, b = (104.060, 30.650), (104.060, 30.660)
+    c, d = (104.070, 30.650), (104.070, 30.660)
+    return gpd.GeoDataFrame(
+        {
+            "highway": ["primary", "residential", "tertiary", "service"],
+            "oneway": [False, False, True, False],
+            "name": ["西街", "东街", "北横街", "南横街"],
+            "maxspeed": [None, "20", None, None],
+        },
+        geometry=[shapely.LineString(p) for p in ([a, b], [c, d], [b, d], [a, c])],
+        crs=4326,
+    )

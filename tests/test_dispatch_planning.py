@@ -8,7 +8,7 @@ import shapely
 
 import layers
 import routing
-from tests.test_routing import grid, points  # noqa: F401  (fixture and helper)
+from tests.conftest import points
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_deep_water_closes_roads_for_fire_engines_too(city, car_route):
     assert city.router("fire_engine").with_closures(flood_layer(flood, 80)).closures["closes"].all()
 
 
-def test_slow_zones_scale_travel_time(grid):  # noqa: F811
+def test_slow_zones_scale_travel_time(grid):
     router = routing.Router(routing.graph_from_roads(grid))
     zone = gpd.GeoDataFrame(
         {"factor": [2.0]}, geometry=[shapely.box(104.059, 30.649, 104.061, 30.661)], crs=4326
@@ -80,7 +80,7 @@ def test_bad_barriers_are_explained(city):
         )
 
 
-def test_optimal_allocation_beats_greedy_on_a_constructed_case(grid):  # noqa: F811
+def test_optimal_allocation_beats_greedy_on_a_constructed_case(grid):
     router = routing.Router(routing.graph_from_roads(grid))
     # A is a little closer to S1 than to S2; B is right next to S1 and far from S2
     incidents = points("i", [(104.060, 30.6540), (104.060, 30.6510)], priority=[1, 1])
@@ -116,7 +116,7 @@ def test_optimal_allocation_is_never_worse_than_greedy(city):
             )
 
 
-def test_scarce_units_go_to_the_most_urgent(grid):  # noqa: F811
+def test_scarce_units_go_to_the_most_urgent(grid):
     router = routing.Router(routing.graph_from_roads(grid))
     incidents = points("i", [(104.060, 30.6510), (104.060, 30.6590)], priority=[3, 1])
     station = points("s", [(104.060, 30.6505)], units=[1])

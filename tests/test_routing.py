@@ -8,34 +8,13 @@ from pyproj import Geod
 
 import layers
 import routing
+from tests.conftest import points
 
 GEOD = Geod(ellps="WGS84")
 
 
-def points(prefix: str, coords, **columns) -> gpd.GeoDataFrame:
-    data = {"id": [f"{prefix}{i}" for i in range(len(coords))], **columns}
-    return gpd.GeoDataFrame(data, geometry=[shapely.Point(c) for c in coords], crs=4326)
-
-
 def node_points(graph, nodes, prefix, **columns):
     return points(prefix, [(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in nodes], **columns)
-
-
-@pytest.fixture(scope="module")
-def grid() -> gpd.GeoDataFrame:
-    """A block: west and east streets, a one-way north street (eastbound), a south street."""
-    a, b = (104.060, 30.650), (104.060, 30.660)
-    c, d = (104.070, 30.650), (104.070, 30.660)
-    return gpd.GeoDataFrame(
-        {
-            "highway": ["primary", "residential", "tertiary", "service"],
-            "oneway": [False, False, True, False],
-            "name": ["西街", "东街", "北横街", "南横街"],
-            "maxspeed": [None, "20", None, None],
-        },
-        geometry=[shapely.LineString(p) for p in ([a, b], [c, d], [b, d], [a, c])],
-        crs=4326,
-    )
 
 
 def test_graph_from_roads_merges_endpoints_and_respects_oneway(grid):

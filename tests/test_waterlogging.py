@@ -7,7 +7,7 @@ from rasterio.transform import from_origin
 
 import routing
 from cim.waterlogging import DEMError, depressions, ponding, read_dem, road_closures
-from tests.test_routing import grid, points  # noqa: F401  (fixture and helper)
+from tests.conftest import points
 
 
 def write_dem(
@@ -69,9 +69,14 @@ def test_rain_fills_a_depression_to_the_hand_computed_level(tmp_path):
     ] == pytest.approx(50)
 
 
-def test_rain_floods_a_sink_under_a_road_closing_it_for_cars_not_fire_engines(grid, tmp_path):  # noqa: F811
+@pytest.mark.parametrize(
+    "dem_crs", ["EPSG:4544", "EPSG:32648"]
+)  # CGCS2000 GK, or UTM like the SUMO data
+def test_rain_floods_a_sink_under_a_road_closing_it_for_cars_not_fire_engines(
+    grid, tmp_path, dem_crs
+):
     graph = routing.graph_from_roads(grid)
-    metric = grid.to_crs(4544)
+    metric = grid.to_crs(dem_crs)
     west = metric[metric["name"] == "西街"].geometry.iloc[0]
     x0, y0, x1, y1 = metric.total_bounds
     cell = 5.0
@@ -84,7 +89,7 @@ def test_rain_floods_a_sink_under_a_road_closing_it_for_cars_not_fire_engines(gr
     z = 500.0 - 0.001 * (gx - x0)  # a gentle plain
     bowl = np.hypot(gx - centre.x, gy - centre.y) < 40
     z[bowl] -= 0.45  # a 45 cm underpass-like sink right under the street
-    dem = read_dem(write_dem(tmp_path / "sink.tif", z, origin=origin, cell=cell))
+    dem = read_dem(write_dem(tmp_path / "sink.tif", z, origin=origin, cell=cell, crs=dem_crs))
     ponds, water = ponding(dem, rain_mm_h=80, hours=2, runoff=0.9, drainage_mm_h=20)
     assert 30 < ponds["depth_cm"].max() < 50
     closures = road_closures(grid, dem, water)
@@ -98,7 +103,7 @@ def test_rain_floods_a_sink_under_a_road_closing_it_for_cars_not_fire_engines(gr
     car_after = car.with_closures(closures, buffer_m=0.5)
     before, after = car.dispatch(incidents, resources), car_after.dispatch(incidents, resources)
     assert routing.compare_dispatch(before, after)["rerouted"].iat[0]
-    flooded = gpd.GeoSeries([centre.buffer(40)], crs=4544).to_crs(4326).iloc[0]
+    flooded = gpd.GeoSeries([centre.buffer(40)], crs=dem_crs).to_crs(4326).iloc[0]
     assert before.geometry.iat[0].intersects(flooded) and not after.geometry.iat[0].intersects(
         flooded
     )
