@@ -63,6 +63,11 @@ def main() -> None:
     """CIM toolkit command line."""
 
 
+def _folder(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} is a file; --out names a folder")
+
+
 def _fail(err: Exception) -> None:
     console.print(f"[red]error:[/] {err}")
     raise typer.Exit(1) from None
@@ -137,8 +142,7 @@ def dispatch(
     """
     started = time.perf_counter()
     try:
-        if out.exists() and not out.is_dir():
-            raise FileExistsError(f"{out} is a file; --out names a folder")
+        _folder(out)
         with console.status("Loading the city…"), warnings.catch_warnings(record=True) as notes:
             warnings.simplefilter("always")
             model = CityModel.load(city) if city else sample_city()
@@ -225,8 +229,7 @@ def coverage(
     try:
         if level not in LEVELS:
             raise ValueError(f"--level must be one of {', '.join(LEVELS)}, not {level!r}")
-        if out.exists() and not out.is_dir():
-            raise FileExistsError(f"{out} is a file; --out names a folder")
+        _folder(out)
         with console.status("Loading the city…"):
             model = CityModel.load(city) if city else sample_city()
         with console.status("Computing coverage…"):
@@ -286,8 +289,7 @@ def flood(
     """Rainfall scenario: ponding in the DEM's depressions, flooded roads, and dispatch before / after."""
     started = time.perf_counter()
     try:
-        if out.exists() and not out.is_dir():
-            raise FileExistsError(f"{out} is a file; --out names a folder")
+        _folder(out)
         with console.status("Loading the city and the DEM…"), warnings.catch_warnings():
             warnings.simplefilter("ignore", routing.UnreachableNodesWarning)
             model = CityModel.load(city) if city else sample_city()

@@ -75,6 +75,16 @@ def _candidates(city: CityModel, count: int, seed: int) -> gpd.GeoDataFrame:
     )
 
 
+def _sites(
+    existing: gpd.GeoDataFrame, city: CityModel, candidates: int, seed: int
+) -> gpd.GeoDataFrame:
+    """Existing facilities first (kept open), then the candidate sites."""
+    kept = gpd.GeoDataFrame(
+        {"site": existing["id"].astype(str)}, geometry=existing.geometry, crs=4326
+    )
+    return pd.concat([kept, _candidates(city, candidates, seed)], ignore_index=True)
+
+
 def _costs(
     city: CityModel, profile: str, sources: gpd.GeoDataFrame, demand: gpd.GeoSeries, objective: str
 ) -> np.ndarray:
@@ -118,15 +128,7 @@ def site_sensors(
     sensors = city.layer("sensors")
     existing = sensors[(sensors["kind"] == kind) & (sensors["status"] == "online")]
     radius = float(range_m if range_m is not None else existing["range_m"].median())
-    sites = pd.concat(
-        [
-            gpd.GeoDataFrame(
-                {"site": existing["id"].astype(str)}, geometry=existing.geometry, crs=4326
-            ),
-            _candidates(city, candidates, seed),
-        ],
-        ignore_index=True,
-    )
+    sites = _sites(existing, city, candidates, seed)
     demand = city.layer("buildings").geometry.representative_point()
     cost = _costs(city, "car", sites, demand, "distance")
     weights = np.ones(len(demand))
@@ -150,15 +152,7 @@ def site_fire_stations(
     """
     facilities = city.layer("facilities")
     existing = facilities[facilities["kind"] == "fire_station"]
-    sites = pd.concat(
-        [
-            gpd.GeoDataFrame(
-                {"site": existing["id"].astype(str)}, geometry=existing.geometry, crs=4326
-            ),
-            _candidates(city, candidates, seed),
-        ],
-        ignore_index=True,
-    )
+    sites = _sites(existing, city, candidates, seed)
     demand = city.layer("buildings").geometry.representative_point()
     cost = _costs(city, "fire_engine", sites, demand, "time")
     coverable = (cost <= cutoff).any(axis=1)
