@@ -79,7 +79,11 @@ def _markdown(
         for c in ("incident_id", "incident_kind", "resource_name", "eta_min", "distance_km")
         if c in slowest
     ]
-    fire = first[first.get("incident_kind", pd.Series(dtype=object)) == "fire"]
+    fire = (
+        first[first["incident_kind"] == "fire"]
+        if "incident_kind" in first.columns
+        else first.iloc[:0]
+    )
     lines = [
         f"# {title}",
         "",

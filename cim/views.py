@@ -19,6 +19,7 @@ import pydeck as pdk
 import shapely
 
 from cim.atomic import write_text
+from cim.coverage import LEVELS
 from cim.model import CityModel
 
 __all__ = [
@@ -397,8 +398,6 @@ def coverage_view(city: CityModel, table, *, level: str = "grid", pitch: float =
     >>> [layer.id for layer in deck.layers]
     ['districts', 'units', 'sensors']
     """
-    from cim.coverage import LEVELS
-
     units = city.layer(LEVELS[level])
     stats = table[table["level"] == level].set_index("unit_code")
     data = []

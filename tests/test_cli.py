@@ -271,3 +271,22 @@ def test_flood_refuses_a_bad_dem(tmp_path):
         and "error:" in result.stdout
         and "Traceback" not in result.stdout + result.stderr
     )
+
+
+def test_dispatch_works_without_incident_kinds(tmp_path, dispatch_inputs):
+    plain = tmp_path / "plain.csv"
+    pd.DataFrame({"id": ["a", "b"], "lon": [104.07, 104.09], "lat": [30.68, 30.70]}).to_csv(
+        plain, index=False
+    )
+    result = run(
+        "dispatch",
+        "--incidents",
+        str(plain),
+        "--resources",
+        str(dispatch_inputs / "stations.geojson"),
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert pd.read_csv(tmp_path / "o" / "routes.csv")["incident_id"].tolist() == ["a", "b"]
+    assert "Fire cover" not in (tmp_path / "o" / "report.md").read_text("utf-8")
