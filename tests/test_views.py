@@ -5,7 +5,8 @@ import pytest
 
 import cim
 from cim.response import dispatch_incidents
-from cim.views import ROUTE_COLOR, city_view, export_html
+from cim.views import city_view, export_html
+from cim.views.style import ETA_CLASSES
 from tests.conftest import near_color
 
 HOSTILE = "</script><script>document.title='x'</script>"
@@ -39,8 +40,8 @@ def test_city_view_has_the_layers_and_camera_presets(city, routes):
         "facilities",
         "incidents",
     ]
-    assert deck.initial_view_state.pitch == 45
-    assert city_view(city, pitch=0).initial_view_state.pitch == 0
+    assert deck.initial_view_state.pitch == 50
+    assert city_view(city, preset="2d").initial_view_state.pitch == 0
     assert deck.map_provider is None
 
 
@@ -104,13 +105,15 @@ def test_offline_render_draws_buildings_and_routes(city, routes, tmp_path, rende
     assert (np.abs(shots["full"].pixels.astype(int) - background).max(axis=2) > 30).sum() > 20_000
     assert changed_pixels(shots["full"].pixels, shots["no_buildings"].pixels) > 500
     assert changed_pixels(shots["full"].pixels, shots["no_routes"].pixels) > 500
-    assert near_color(shots["full"].pixels, ROUTE_COLOR) > 5 * max(
-        near_color(shots["no_routes"].pixels, ROUTE_COLOR), 1
+    route_colors = [color for _, _, color in ETA_CLASSES]
+    drawn = sum(near_color(shots["full"].pixels, c, 20) for c in route_colors)
+    assert drawn > 5 * max(
+        sum(near_color(shots["no_routes"].pixels, c, 20) for c in route_colors), 1
     )
 
 
 @pytest.mark.browser
 def test_views_render_differently_in_2d_and_3d(city, tmp_path, render):
-    flat = render(export_html(city_view(city, pitch=0, bearing=0), tmp_path / "flat.html")).pixels
+    flat = render(export_html(city_view(city, preset="2d"), tmp_path / "flat.html")).pixels
     tilted = render(export_html(city_view(city), tmp_path / "tilted.html")).pixels
     assert changed_pixels(flat, tilted) > 10_000

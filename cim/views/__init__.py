@@ -1,0 +1,40 @@
+"""2D/3D views of the city model with pydeck, and self-contained offline HTML export.
+
+- :mod:`cim.views.maps`: ready views (city, dispatch, choropleth, waterlogging, coverage,
+  service areas), each a :class:`CityDeck` that shows inline in Jupyter with no network;
+- :mod:`cim.views.layers`: the layer builders they are made of, to compose your own;
+- :mod:`cim.views.style`: colours, classification (mapclassify) and escaped tooltips;
+- :mod:`cim.views.html`: :func:`export_html`, one offline file, compact at 100k buildings;
+- :mod:`cim.views.static`: PNG maps (matplotlib) for printed reports.
+"""
+
+from cim.views.html import export_html, render_html
+from cim.views.maps import (
+    PRESETS,
+    CityDeck,
+    choropleth_view,
+    city_view,
+    compose,
+    coverage_view,
+    dispatch_view,
+    service_area_view,
+    view_state,
+    waterlogging_view,
+)
+from cim.views.style import classify
+
+__all__ = [
+    "PRESETS",
+    "CityDeck",
+    "choropleth_view",
+    "city_view",
+    "classify",
+    "compose",
+    "coverage_view",
+    "dispatch_view",
+    "export_html",
+    "render_html",
+    "service_area_view",
+    "view_state",
+    "waterlogging_view",
+]

@@ -1,0 +1,663 @@
+"""Ready views of the city model, each a ``pydeck.Deck`` with a title and legend panel.
+
+Every view draws the districts and roads as its base (no basemap, so it works offline),
+takes a camera ``preset`` (``"2d"`` or ``"3d"``), shows inline in Jupyter without any
+network, and exports with :func:`cim.views.export_html`.
+"""
+
+from __future__ import annotations
+
+import html
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pydeck as pdk
+
+import layers
+from cim.coverage import LEVELS
+from cim.model import CityModel
+from cim.views.html import render_html
+from cim.views.layers import (
+    area_layer,
+    building_heights,
+    building_layer,
+    district_layer,
+    hexagon_layer,
+    path_layer,
+    point_layer,
+    range_layer,
+    road_layer,
+)
+from cim.views.style import (
+    ATTRIBUTION,
+    BUILDING_COLORS,
+    DEPTH_CLASSES,
+    ETA_CLASSES,
+    FACILITY_COLORS,
+    INCIDENT_COLOR,
+    LABELS,
+    MISSING_COLOR,
+    SENSOR_COLORS,
+    TOOLTIP_STYLE,
+    Classes,
+    classify,
+    fixed_classes,
+    legend_html,
+    ramp,
+    tip,
+)
+from cim.waterlogging import WATERLOGGED_CM
+
+__all__ = [
+    "HEIGHT_CLASSES",
+    "PRESETS",
+    "CityDeck",
+    "choropleth_view",
+    "city_view",
+    "compose",
+    "coverage_view",
+    "dispatch_view",
+    "service_area_view",
+    "view_state",
+    "waterlogging_view",
+]
+
+PRESETS = {"2d": {"pitch": 0.0, "bearing": 0.0}, "3d": {"pitch": 50.0, "bearing": -20.0}}
+HEIGHT_CLASSES = (  # GB 50352-2019: above 24 m is high-rise, above 100 m super high-rise
+    (24.0, "≤ 24 m 低层/多层", [253, 219, 159]),
+    (50.0, "24–50 m 高层", [244, 143, 88]),
+    (100.0, "50–100 m 高层", [203, 64, 72]),
+    (np.inf, "> 100 m 超高层", [104, 24, 90]),
+)
+DISPATCH_KINDS = ("fire_station", "hospital", "police", "ambulance_base")
+
+
+class CityDeck(pdk.Deck):
+    """A ``pydeck.Deck`` that shows inline in Jupyter with no network.
+
+    pydeck's own notebook display loads deck.gl from a CDN; this one embeds the same
+    self-contained page as :func:`cim.views.export_html` in an iframe.
+    """
+
+    def _repr_html_(self) -> str:
+        page = html.escape(render_html(self), quote=True)
+        return (
+            f'<iframe srcdoc="{page}" style="width:100%;height:540px;border:0" '
+            f'title="CIM view"></iframe>'
+        )
+
+
+def view_state(bounds, *, preset: str = "2d") -> pdk.ViewState:
+    """A camera looking at ``bounds`` (lon/lat) from a preset angle.
+
+    Examples
+    --------
+    >>> view_state([104.0, 30.6, 104.1, 30.7], preset="3d").pitch
+    50.0
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {', '.join(PRESETS)}, not {preset!r}")
+    west, south, east, north = bounds
+    span = max(east - west, north - south, 1e-4)
+    return pdk.ViewState(
+        longitude=(west + east) / 2,
+        latitude=(south + north) / 2,
+        zoom=float(np.log2(360.0 / span) + 1.4),
+        **PRESETS[preset],
+    )
+
+
+def compose(
+    deck_layers: list[pdk.Layer],
+    *,
+    bounds,
+    title: str,
+    legend: list[tuple[str, list[int]]] = (),
+    note: str = ATTRIBUTION,
+    preset: str = "2d",
+) -> CityDeck:
+    """Put layers (from :mod:`cim.views.layers`) into a deck with a legend panel.
+
+    Examples
+    --------
+    >>> import cim
+    >>> from cim.views.layers import district_layer
+    >>> districts = cim.sample_city().layer("districts")
+    >>> deck = compose([district_layer(districts)], bounds=districts.total_bounds, title="成都")
+    >>> deck.initial_view_state.pitch, "成都" in deck.description
+    (0.0, True)
+    """
+    return CityDeck(
+        layers=deck_layers,
+        initial_view_state=view_state(bounds, preset=preset),
+        map_provider=None,
+        map_style=None,
+        tooltip={"html": "{tip}", "style": TOOLTIP_STYLE},
+        description=legend_html(title, list(legend), note),
+    )
+
+
+def _wgs84(gdf: gpd.GeoDataFrame, kind: str) -> gpd.GeoDataFrame:
+    return layers.to_wgs84(gdf, kind=kind)
+
+
+def _bounds(*frames: gpd.GeoDataFrame | None, pad: float = 0.08) -> np.ndarray:
+    boxes = np.array([f.total_bounds for f in frames if f is not None and len(f)])
+    if not len(boxes):
+        raise layers.EmptyLayerError("view", "nothing to draw: every layer is empty")
+    west, south = boxes[:, 0].min(), boxes[:, 1].min()
+    east, north = boxes[:, 2].max(), boxes[:, 3].max()
+    dx, dy = (east - west) * pad + 1e-3, (north - south) * pad + 1e-3
+    return np.array([west - dx, south - dy, east + dx, north + dy])
+
+
+def _clip(gdf: gpd.GeoDataFrame, bounds) -> gpd.GeoDataFrame:
+    return gdf.cx[bounds[0] : bounds[2], bounds[1] : bounds[3]]
+
+
+def _base(city: CityModel, *, roads: bool = True) -> list[pdk.Layer]:
+    present = city.layers
+    base = [district_layer(present["districts"])] if "districts" in present else []
+    if roads and "roads" in present:
+        base.append(road_layer(present["roads"]))
+    return base
+
+
+def _focus(city: CityModel) -> np.ndarray:
+    present = city.layers
+    name = next((n for n in ("roads", "buildings", "districts") if n in present), None)
+    if name is None:
+        raise layers.EmptyLayerError("view", "the city has no roads, buildings or districts")
+    return _bounds(_wgs84(present[name], name), pad=0.0)
+
+
+def _route_layer(routes: gpd.GeoDataFrame) -> tuple[pdk.Layer, Classes]:
+    drawn = routes[routes.geometry.notna() & ~routes.geometry.is_empty]
+    classes = fixed_classes(drawn["eta_s"] / 60.0, ETA_CLASSES)
+    names = drawn.get("resource_name", drawn["resource_id"]).fillna(drawn["resource_id"])
+    tips = [
+        tip(
+            f"出警路线 {r.incident_id} ← {name}",
+            ("预计到达", f"{r.eta_s / 60:.1f} 分钟"),
+            ("距离", f"{r.distance_m / 1000:.2f} km"),
+            ("车辆", r.profile),
+        )
+        for r, name in zip(drawn.itertuples(), names, strict=True)
+    ]
+    layer = path_layer(
+        drawn, colors=classes.color_of(), widths=5, tips=tips, id="routes", min_width_px=3
+    )
+    return layer, classes
+
+
+def _facility_layer(facilities: gpd.GeoDataFrame, *, id: str = "facilities") -> pdk.Layer:
+    return point_layer(
+        facilities,
+        colors=[FACILITY_COLORS.get(k, [60, 60, 60]) for k in facilities["kind"]],
+        radius_m=60,
+        min_radius_px=5,
+        tips=[
+            tip(r.name, ("类型", LABELS.get(r.kind, r.kind)), ("可派单位", r.units))
+            for r in facilities.itertuples()
+        ],
+        id=id,
+    )
+
+
+def _incident_layer(incidents: gpd.GeoDataFrame) -> pdk.Layer:
+    kinds = incidents["kind"] if "kind" in incidents else [None] * len(incidents)
+    return point_layer(
+        incidents,
+        colors=INCIDENT_COLOR,
+        radius_m=45,
+        min_radius_px=4,
+        tips=[
+            tip(
+                f"事件 {r.id}",
+                ("类型", LABELS.get(k, k)),
+                ("优先级", getattr(r, "priority", None)),
+                ("报警时间", getattr(r, "reported_at", None)),
+            )
+            for r, k in zip(incidents.itertuples(), kinds, strict=True)
+        ],
+        id="incidents",
+    )
+
+
+def _facility_legend(facilities: gpd.GeoDataFrame) -> list[tuple[str, list[int]]]:
+    kinds = set(facilities["kind"])
+    return [(LABELS[k], FACILITY_COLORS[k]) for k in FACILITY_COLORS if k in kinds]
+
+
+def city_view(
+    city: CityModel,
+    *,
+    routes: gpd.GeoDataFrame | None = None,
+    incidents: gpd.GeoDataFrame | None = None,
+    title: str | None = None,
+    preset: str = "3d",
+    color_by: str = "use",
+    roads: bool = True,
+) -> CityDeck:
+    """The city in 3D: districts, roads, extruded buildings, facilities, incidents, routes.
+
+    Parameters
+    ----------
+    city : CityModel
+        Drawn layers: ``districts``, ``roads``, ``buildings``, ``facilities``, ``incidents``
+        (each when present).
+    routes : GeoDataFrame, optional
+        Dispatch result (:meth:`routing.Router.dispatch`), coloured by ETA.
+    incidents : GeoDataFrame, optional
+        Incidents to draw instead of the city's ``incidents`` layer.
+    title : str, optional
+        Title of the legend panel.
+    preset : {"3d", "2d"}
+        Camera: tilted and turned, or straight down.
+    color_by : {"use", "height"}
+        Buildings coloured by use, or by height class (GB 50352-2019: 24 m, 100 m).
+    roads : bool
+        Draw the road network as the base map.
+
+    Examples
+    --------
+    >>> import cim
+    >>> deck = city_view(cim.sample_city(), preset="2d")
+    >>> [layer.id for layer in deck.layers]
+    ['districts', 'roads', 'buildings', 'facilities', 'incidents']
+    """
+    present = city.layers
+    bounds = _focus(city)
+    deck_layers = _base(city, roads=roads)
+    legend: list[tuple[str, list[int]]] = []
+    if "buildings" in present:
+        buildings = _clip(_wgs84(present["buildings"], "buildings"), bounds)
+        if color_by == "height":
+            classes = fixed_classes(building_heights(buildings), HEIGHT_CLASSES)
+            deck_layers.append(building_layer(buildings, colors=classes.color_of()))
+            legend += classes.legend
+        elif color_by == "use":
+            deck_layers.append(building_layer(buildings))
+            legend += [(LABELS[k], c) for k, c in BUILDING_COLORS.items()]
+        else:
+            raise ValueError(f"color_by must be 'use' or 'height', not {color_by!r}")
+    if routes is not None and routes.geometry.notna().any():
+        layer, classes = _route_layer(routes)
+        deck_layers.append(layer)
+        legend += [(f"出警 {label}", c) for label, c in classes.legend]
+    if "facilities" in present:
+        facilities = _clip(_wgs84(present["facilities"], "facilities"), bounds)
+        deck_layers.append(_facility_layer(facilities))
+        legend += _facility_legend(facilities)
+    incidents = present.get("incidents") if incidents is None else incidents
+    if incidents is not None:
+        deck_layers.append(_incident_layer(incidents))
+        legend.append(("事件", INCIDENT_COLOR))
+    return compose(
+        deck_layers,
+        bounds=bounds,
+        title=title or f"{city.name} 城市信息模型",
+        legend=legend,
+        preset=preset,
+    )
+
+
+def dispatch_view(
+    city: CityModel,
+    routes: gpd.GeoDataFrame,
+    *,
+    incidents: gpd.GeoDataFrame | None = None,
+    title: str | None = None,
+    preset: str = "2d",
+) -> CityDeck:
+    """Dispatch routes coloured by ETA class, with their incidents and the units sent.
+
+    Examples
+    --------
+    >>> import cim
+    >>> from cim.response import dispatch_incidents
+    >>> city = cim.sample_city()
+    >>> deck = dispatch_view(city, dispatch_incidents(city))
+    >>> [layer.id for layer in deck.layers]
+    ['districts', 'roads', 'routes', 'units', 'incidents']
+    """
+    if routes.empty or not routes.geometry.notna().any():
+        raise layers.EmptyLayerError("routes", "no route to draw; dispatch some incidents first")
+    routes = _wgs84(routes, "routes")
+    route_layer, classes = _route_layer(routes)
+    deck_layers = [*_base(city), route_layer]
+    legend = list(classes.legend)
+    if "facilities" in city.layers:
+        sent = city.layer("facilities")
+        sent = sent[sent["id"].isin(routes["resource_id"])]
+        deck_layers.append(_facility_layer(_wgs84(sent, "facilities"), id="units"))
+        legend += _facility_legend(sent)
+    incidents = city.layers.get("incidents") if incidents is None else incidents
+    if incidents is not None:
+        incidents = incidents[incidents["id"].isin(routes["incident_id"])]
+        deck_layers.append(_incident_layer(incidents))
+        legend.append(("事件", INCIDENT_COLOR))
+    return compose(
+        deck_layers,
+        bounds=_bounds(routes[routes.geometry.notna()], pad=0.05),
+        title=title or f"{city.name} 出警路线（按到达时间）",
+        legend=legend,
+        note="到达时间分级：建标 152-2017 消防 5 分钟；" + ATTRIBUTION,
+        preset=preset,
+    )
+
+
+def _unit_table(city: CityModel, level: str, column: str, data: pd.DataFrame | None):
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
+    units = _wgs84(city.layer(LEVELS[level]), LEVELS[level])
+    if data is None:
+        if column not in units.columns:
+            raise KeyError(
+                f"the {LEVELS[level]} layer has no column {column!r}; it has "
+                f"{', '.join(c for c in units.columns if c != 'geometry')} (or pass data=)"
+            )
+        return units, units[column]
+    if "level" in data.columns:
+        data = data[data["level"] == level]
+    key = "unit_code" if "unit_code" in data.columns else "code"
+    if key not in data.columns or column not in data.columns:
+        raise KeyError(f"data needs a 'unit_code' (or 'code') column and {column!r}")
+    if data[key].duplicated().any():
+        raise ValueError(f"data has more than one row per unit for level {level!r}")
+    values = units["code"].astype(str).map(data.set_index(data[key].astype(str))[column])
+    return units, values
+
+
+def choropleth_view(
+    city: CityModel,
+    column: str,
+    *,
+    level: str = "district",
+    data: pd.DataFrame | None = None,
+    scheme: str = "quantiles",
+    k: int = 5,
+    bins=None,
+    cmap: str | None = None,
+    title: str | None = None,
+    preset: str = "2d",
+) -> CityDeck:
+    """Districts, streets, communities or grid cells coloured by any column.
+
+    Parameters
+    ----------
+    column : str
+        A column of the unit layer, or of ``data``.
+    level : {"district", "street", "community", "grid"}
+    data : DataFrame, optional
+        A table with ``unit_code`` (e.g. :func:`cim.coverage.sensor_coverage`, rows of
+        other levels are ignored) to join on the units' ``code``.
+    scheme, k, bins, cmap
+        Classification (see :func:`cim.views.classify`); text columns get a colour each.
+    preset : {"2d", "3d"}
+        In 3D the units are raised by class.
+
+    Examples
+    --------
+    >>> import cim
+    >>> from cim.coverage import sensor_coverage
+    >>> city = cim.sample_city()
+    >>> table = sensor_coverage(city, levels=["street"])
+    >>> deck = choropleth_view(city, "density_per_km2", level="street", data=table, k=4)
+    >>> len(deck.layers), "传感器" in deck.description or "density" in deck.description
+    (3, True)
+    """
+    units, values = _unit_table(city, level, column, data)
+    classes = classify(values, scheme=scheme, k=k, bins=bins, cmap=cmap, labels=LABELS)
+    names = units["name"] if "name" in units else units["code"]
+    shown = values.map(lambda v: f"{v:,.2f}" if isinstance(v, float) else v)
+    tips = [
+        tip(n, ("编码", c), (column, v))
+        for n, c, v in zip(names, units["code"], shown, strict=True)
+    ]
+    heights = (classes.index + 1) * 250.0 if preset == "3d" else None
+    unit_layer = area_layer(
+        units, colors=classes.color_of(alpha=200), tips=tips, heights=heights, id="units"
+    )
+    deck_layers = [*_base(city), unit_layer]
+    bounds = _bounds(_clip(units, _focus(city)) if level == "grid" else units, pad=0.02)
+    return compose(
+        deck_layers,
+        bounds=bounds,
+        title=title or f"{city.name} · {column}（{level}）",
+        legend=classes.legend,
+        note=f"分级：{'类别' if bins is None and not pd.api.types.is_numeric_dtype(values) else scheme}；{ATTRIBUTION}",
+        preset=preset,
+    )
+
+
+def waterlogging_view(
+    city: CityModel,
+    *,
+    points: gpd.GeoDataFrame | None = None,
+    closures: gpd.GeoDataFrame | None = None,
+    title: str | None = None,
+    preset: str = "2d",
+) -> CityDeck:
+    """Waterlogging points sized and coloured by depth, with the 15 cm rule drawn.
+
+    Points deeper than 15 cm (GB 51222-2017: waterlogging) get a thick dark ring; points of
+    unknown depth (news reports) are grey. ``closures`` (from
+    :func:`cim.waterlogging.road_closures`) are drawn as flooded roads.
+
+    Parameters
+    ----------
+    points : GeoDataFrame, optional
+        With ``depth_cm``; the city's ``waterlogging_points`` by default. Ponds (polygons)
+        are drawn at a point inside them.
+
+    Examples
+    --------
+    >>> import cim, geopandas as gpd, shapely
+    >>> pts = gpd.GeoDataFrame({"id": ["a", "b"], "depth_cm": [8.0, 32.0]},
+    ...                        geometry=[shapely.Point(104.06, 30.66), shapely.Point(104.07, 30.67)], crs=4326)
+    >>> deck = waterlogging_view(cim.sample_city(), points=pts)
+    >>> [row["outline"] for row in deck.layers[-1].data]
+    [1.0, 4.0]
+    """
+    points = city.layer("waterlogging_points") if points is None else points
+    points = _wgs84(points, "waterlogging_points")
+    if "depth_cm" not in points.columns:
+        raise KeyError("waterlogging points need a 'depth_cm' column (missing depths are allowed)")
+    depth = pd.to_numeric(points["depth_cm"], errors="coerce")
+    classes = fixed_classes(depth, DEPTH_CLASSES)
+    deep = (depth > WATERLOGGED_CM).to_numpy()
+    names = points["name"] if "name" in points else points["id"]
+    tips = [
+        tip(
+            n,
+            ("积水深度", "未知" if np.isnan(d) else f"{d:.0f} cm"),
+            ("判定", "内涝（> 15 cm）" if d > WATERLOGGED_CM else "积水" if d >= 0 else "—"),
+        )
+        for n, d in zip(names, depth, strict=True)
+    ]
+    deck_layers = _base(city)
+    legend = [*classes.legend]
+    if not (classes.index < 0).any():
+        legend.append(("深度未知", MISSING_COLOR))
+    if closures is not None and len(closures):
+        deck_layers.append(
+            path_layer(closures, colors=[0, 90, 200, 255], widths=6, id="closures", min_width_px=3)
+        )
+        legend.append(("淹没道路", [0, 90, 200]))
+    deck_layers.append(
+        point_layer(
+            points,
+            colors=classes.color_of(alpha=230),
+            radius_m=(60 + 6 * depth.fillna(0).clip(0, 100)).tolist(),
+            min_radius_px=5,
+            tips=tips,
+            id="waterlogging",
+            outline=(40, 20, 20, 255),
+            outline_px=np.where(deep, 4.0, 1.0),
+        )
+    )
+    return compose(
+        deck_layers,
+        bounds=_bounds(points, closures),
+        title=title or f"{city.name} 积水点",
+        legend=legend,
+        note="粗黑圈：积水深度超过 15 cm，按 GB 51222-2017 为内涝；" + ATTRIBUTION,
+        preset=preset,
+    )
+
+
+def coverage_view(
+    city: CityModel,
+    table: pd.DataFrame | None = None,
+    *,
+    level: str = "grid",
+    mode: str = "units",
+    preset: str = "2d",
+) -> CityDeck:
+    """Sensor coverage: units by covered share, sensor ranges as circles, or hexagon counts.
+
+    Parameters
+    ----------
+    table : DataFrame, optional
+        From :func:`cim.coverage.sensor_coverage`; needed for ``mode="units"``.
+    level : str
+        Units drawn in ``mode="units"`` (``grid``, ``community``, ``street``, ``district``).
+    mode : {"units", "ranges", "hexagons"}
+        Colour the units by the share their online sensors cover; draw each sensor's range;
+        or count sensors in hexagons of 400 m.
+
+    Examples
+    --------
+    >>> import cim
+    >>> from cim.coverage import sensor_coverage
+    >>> city = cim.sample_city()
+    >>> deck = coverage_view(city, sensor_coverage(city, levels=["street"]), level="street")
+    >>> [layer.id for layer in deck.layers]
+    ['districts', 'roads', 'units', 'sensors']
+    >>> [layer.id for layer in coverage_view(city, mode="hexagons").layers]
+    ['districts', 'roads', 'hexagons']
+    """
+    sensors = _wgs84(city.layer("sensors"), "sensors")
+    colors = [
+        SENSOR_COLORS.get(k, [60, 60, 60]) + ([255] if s == "online" else [80])
+        for k, s in zip(sensors["kind"], sensors["status"], strict=True)
+    ]
+    kinds = set(sensors["kind"])
+    legend = [(LABELS.get(k, k), c) for k, c in SENSOR_COLORS.items() if k in kinds]
+    deck_layers = _base(city)
+    if mode == "units":
+        if table is None:
+            raise ValueError("mode='units' needs the table from cim.coverage.sensor_coverage")
+        units, share = _unit_table(city, level, "covered_share", table)
+        classes = classify(share, bins=[0.2, 0.4, 0.6, 0.8, 1.0], cmap="RdYlGn", fmt="{:.0%}")
+        density = (
+            units["code"]
+            .astype(str)
+            .map(table[table["level"] == level].set_index("unit_code")["density_per_km2"])
+        )
+        tips = [
+            tip(n, ("编码", c), ("密度 /km²", f"{d:.1f}"), ("覆盖面积", f"{s:.0%}"))
+            for n, c, d, s in zip(
+                units.get("name", units["code"]), units["code"], density, share, strict=True
+            )
+        ]
+        deck_layers.append(
+            area_layer(units, colors=classes.color_of(alpha=170), tips=tips, id="units")
+        )
+        legend = [(f"覆盖 {label}", c) for label, c in classes.legend] + legend
+    elif mode == "ranges":
+        deck_layers.append(range_layer(sensors, colors=[[*c[:3], 40] for c in colors]))
+    elif mode == "hexagons":
+        hexagons = hexagon_layer(sensors)
+        deck_layers.append(hexagons)
+        legend = [("传感器较少", hexagons.color_range[0]), ("传感器较多", hexagons.color_range[-1])]
+    else:
+        raise ValueError(f"mode must be 'units', 'ranges' or 'hexagons', not {mode!r}")
+    if mode != "hexagons":
+        deck_layers.append(
+            point_layer(
+                sensors,
+                colors=colors,
+                radius_m=12,
+                min_radius_px=2,
+                outline_px=0,
+                tips=[
+                    tip(
+                        LABELS.get(r.kind, r.kind),
+                        ("编号", r.id),
+                        ("范围", f"{r.range_m:.0f} m"),
+                        ("状态", r.status),
+                    )
+                    for r in sensors.itertuples()
+                ],
+                id="sensors",
+            )
+        )
+    return compose(
+        deck_layers,
+        bounds=_bounds(sensors, pad=0.02),
+        title=f"{city.name} 物联感知覆盖（{ {'units': level, 'ranges': '作用范围', 'hexagons': '六边形计数'}[mode] }）",
+        legend=legend,
+        note="传感器为合成数据；半透明 = 离线；" + ATTRIBUTION,
+        preset=preset,
+    )
+
+
+def service_area_view(
+    city: CityModel,
+    areas: gpd.GeoDataFrame,
+    *,
+    title: str | None = None,
+    preset: str = "2d",
+) -> CityDeck:
+    """Service areas (:meth:`routing.Router.service_areas`) coloured by cutoff, with the stations.
+
+    Examples
+    --------
+    >>> import cim
+    >>> city = cim.sample_city()
+    >>> stations = city.layer("facilities").query("kind == 'fire_station'")
+    >>> areas = city.router(profile="fire_engine").service_areas(stations, cutoffs=[180, 300])
+    >>> deck = service_area_view(city, areas)
+    >>> [layer.id for layer in deck.layers]
+    ['districts', 'roads', 'service_areas', 'stations']
+    """
+    if areas.empty:
+        raise layers.EmptyLayerError("service areas", "nothing to draw")
+    areas = _wgs84(areas, "service areas").sort_values("cutoff", ascending=False)
+    cutoffs = sorted(areas["cutoff"].unique())
+    palette = ramp("YlGnBu_r", len(cutoffs))
+    color = {c: [*palette[i][:3], 110] for i, c in enumerate(cutoffs)}
+    tips = [
+        tip(
+            f"服务区 {r.resource_id}",
+            ("时限", f"{r.cutoff / 60:g} 分钟"),
+            ("面积", f"{r.area_km2:.2f} km²"),
+        )
+        for r in areas.itertuples()
+    ]
+    deck_layers = [
+        *_base(city),
+        area_layer(
+            areas,
+            colors=[color[c] for c in areas["cutoff"]],
+            tips=tips,
+            id="service_areas",
+            line_color=(40, 60, 90, 200),
+            line_width_px=1,
+        ),
+    ]
+    if "facilities" in city.layers:
+        stations = city.layer("facilities")
+        deck_layers.append(
+            _facility_layer(stations[stations["id"].isin(areas["resource_id"])], id="stations")
+        )
+    return compose(
+        deck_layers,
+        bounds=_bounds(areas, pad=0.03),
+        title=title or f"{city.name} 服务区",
+        legend=[(f"≤ {c / 60:g} 分钟", color[c]) for c in cutoffs],
+        preset=preset,
+    )

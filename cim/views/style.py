@@ -1,0 +1,242 @@
+"""Colours, Chinese labels, classification and tooltips shared by the web views and the static maps."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import mapclassify
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+
+from cim.waterlogging import WATERLOGGED_CM
+
+__all__ = [
+    "BUILDING_COLORS",
+    "DEPTH_CLASSES",
+    "ETA_CLASSES",
+    "FACILITY_COLORS",
+    "LABELS",
+    "SENSOR_COLORS",
+    "Classes",
+    "classify",
+]
+
+BACKGROUND = [247, 248, 250]
+BASE_FILL = [235, 238, 242, 255]
+BASE_LINE = [120, 130, 150, 255]
+ROAD_COLOR = [160, 166, 178, 255]
+MISSING_COLOR = [190, 190, 190, 200]
+INCIDENT_COLOR = [180, 0, 90, 255]
+BUILDING_COLORS = {
+    "residential": [236, 178, 92],
+    "commercial": [88, 156, 226],
+    "public": [152, 112, 204],
+    "industrial": [140, 140, 140],
+    "other": [196, 196, 176],
+}
+FACILITY_COLORS = {
+    "fire_station": [255, 90, 0],
+    "hospital": [0, 168, 120],
+    "police": [30, 80, 210],
+    "ambulance_base": [0, 200, 210],
+    "shelter": [110, 190, 40],
+    "depot": [120, 90, 60],
+}
+SENSOR_COLORS = {
+    "camera": [33, 102, 172],
+    "manhole": [140, 81, 10],
+    "smoke": [178, 24, 43],
+    "water_level": [0, 150, 200],
+    "air": [90, 174, 97],
+    "rain_gauge": [118, 42, 131],
+}
+LABELS = {
+    "residential": "住宅",
+    "commercial": "商业",
+    "public": "公共",
+    "industrial": "工业",
+    "other": "其他",
+    "fire_station": "消防站",
+    "hospital": "医院",
+    "police": "派出所",
+    "ambulance_base": "急救站",
+    "shelter": "避难场所",
+    "depot": "物资库",
+    "camera": "摄像头",
+    "manhole": "井盖",
+    "smoke": "烟感",
+    "water_level": "水位计",
+    "air": "空气监测",
+    "rain_gauge": "雨量计",
+    "fire": "火灾",
+    "medical": "医疗急救",
+    "traffic": "交通事故",
+    "public_security": "治安事件",
+}
+TOOLTIP_STYLE = {
+    "backgroundColor": "rgba(20, 24, 32, 0.9)",
+    "color": "white",
+    "fontSize": "12px",
+    "fontFamily": "'Noto Sans CJK SC', 'WenQuanYi Micro Hei', 'Microsoft YaHei', sans-serif",
+}
+ATTRIBUTION = "数据：© OpenStreetMap contributors (ODbL)；合成数据已标注"
+
+
+@dataclass(frozen=True)
+class Classes:
+    """Values put into classes, with a colour and a legend label for each class.
+
+    ``index`` holds each value's class (``-1`` where the value is missing); ``colors`` and
+    ``labels`` one entry a class.
+    """
+
+    index: np.ndarray
+    colors: list[list[int]]
+    labels: list[str]
+
+    def color_of(self, alpha: int = 255) -> list[list[int]]:
+        """An RGBA colour for each value; missing values are grey."""
+        table = [[*c[:3], alpha] for c in self.colors]
+        return [table[i] if i >= 0 else MISSING_COLOR for i in self.index]
+
+    @property
+    def legend(self) -> list[tuple[str, list[int]]]:
+        entries = list(zip(self.labels, self.colors, strict=True))
+        return entries + ([("无数据", MISSING_COLOR)] if (self.index < 0).any() else [])
+
+
+def ramp(cmap: str, k: int) -> list[list[int]]:
+    """``k`` RGB colours from a matplotlib colour map, leaving out its palest end."""
+    colors = colormaps[cmap](np.linspace(0.12, 0.95, k) if k > 1 else [0.6])
+    return [[round(v * 255) for v in c[:3]] for c in colors]
+
+
+def classify(
+    values,
+    *,
+    scheme: str = "quantiles",
+    k: int = 5,
+    bins=None,
+    cmap: str | None = None,
+    fmt: str = "{:,.1f}",
+    labels: dict | None = None,
+) -> Classes:
+    """Classify a column for a map: numbers with mapclassify, anything else by category.
+
+    Parameters
+    ----------
+    values : array-like
+        Numbers (missing ones allowed) or categories (strings, booleans).
+    scheme : str
+        A mapclassify scheme: ``quantiles``, ``equal_interval``, ``natural_breaks``,
+        ``fisher_jenks``, ``headtail_breaks``, ``std_mean``, ``user_defined`` (with ``bins``)…
+    k : int
+        Number of classes (at most the number of distinct values).
+    bins : sequence of float, optional
+        Upper bounds of the classes; implies ``scheme="user_defined"``.
+    cmap : str, optional
+        A matplotlib colour map; ``YlOrRd`` for numbers, ``tab10`` for categories.
+    fmt : str
+        How class bounds are written in the legend.
+    labels : dict, optional
+        Legend text for categories (e.g. Chinese names for codes).
+
+    Examples
+    --------
+    >>> classes = classify([1, 2, 3, 4, None], scheme="equal_interval", k=2)
+    >>> classes.index.tolist(), classes.labels
+    ([0, 0, 1, 1, -1], ['1.0 – 2.5', '2.5 – 4.0'])
+    >>> classify(["住宅", "商业", "住宅"]).labels
+    ['住宅', '商业']
+    """
+    series = pd.Series(values)
+    if not (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)):
+        return _categories(series, cmap or "tab10", labels or {})
+    finite = series.to_numpy(dtype=float)
+    present = np.isfinite(finite)
+    if not present.any():
+        raise ValueError("nothing to classify: every value is missing")
+    if bins is not None:
+        scheme = "user_defined"
+    k = max(1, min(k, len(np.unique(finite[present]))))
+    if k == 1 and bins is None:
+        uppers = np.array([finite[present].max()])
+        found = np.zeros(int(present.sum()), dtype=int)
+    else:
+        method = mapclassify.classify(finite[present], scheme, k=k, bins=bins)
+        uppers, found = np.asarray(method.bins, dtype=float), np.asarray(method.yb)
+    index = np.full(len(finite), -1)
+    index[present] = found
+    lowers = [finite[present].min(), *uppers[:-1]]
+    text = [
+        f"{fmt.format(lo)} – {fmt.format(hi)}" if np.isfinite(hi) else f"> {fmt.format(lo)}"
+        for lo, hi in zip(lowers, uppers, strict=True)
+    ]
+    return Classes(index, ramp(cmap or "YlOrRd", len(uppers)), text)
+
+
+def _categories(series: pd.Series, cmap: str, labels: dict, most: int = 10) -> Classes:
+    counts = series.dropna().astype(str).value_counts(sort=True)
+    if counts.empty:
+        raise ValueError("nothing to classify: every value is missing")
+    kept = list(counts.index[:most])
+    order = list(dict.fromkeys(v for v in series.dropna().astype(str) if v in kept))
+    lookup = {v: i for i, v in enumerate(order)}
+    other = len(order)
+    index = np.array([-1 if pd.isna(v) else lookup.get(str(v), other) for v in series], dtype=int)
+    palette = [[round(c * 255) for c in colormaps[cmap](i % 10)[:3]] for i in range(other)]
+    names = [labels.get(v, v) for v in order]
+    if (index == other).any():
+        palette.append([150, 150, 150])
+        names.append("其他")
+    return Classes(index, palette, names)
+
+
+DEPTH_CLASSES = (  # upper bound cm, label, colour
+    (WATERLOGGED_CM, "≤ 15 cm 积水", [116, 169, 207]),
+    (30.0, "15–30 cm 内涝", [253, 141, 60]),
+    (50.0, "30–50 cm 内涝", [227, 26, 28]),
+    (np.inf, "≥ 50 cm 严重内涝", [128, 0, 38]),
+)
+ETA_CLASSES = (  # upper bound minutes, label, colour
+    (5.0, "≤ 5 分钟", [26, 152, 80]),
+    (10.0, "5–10 分钟", [166, 217, 106]),
+    (15.0, "10–15 分钟", [253, 174, 97]),
+    (np.inf, "> 15 分钟", [215, 48, 39]),
+)
+
+
+def fixed_classes(values, table) -> Classes:
+    """Classes with fixed upper bounds (``DEPTH_CLASSES``, ``ETA_CLASSES``)."""
+    numbers = pd.Series(values, dtype=float).to_numpy()
+    uppers = np.array([upper for upper, _, _ in table])
+    index = np.where(
+        np.isfinite(numbers), np.searchsorted(uppers, np.nan_to_num(numbers), side="left"), -1
+    )
+    return Classes(index, [c for _, _, c in table], [label for _, label, _ in table])
+
+
+def esc(value) -> str:
+    """HTML-escaped text; a missing value becomes a dash."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "—"
+    return html.escape(str(value), quote=True)
+
+
+def tip(title, *lines: tuple[str, object]) -> str:
+    """Tooltip HTML: a bold title and ``name：value`` lines, every part escaped."""
+    body = "".join(f"<br/>{esc(k)}：{esc(v)}" for k, v in lines)
+    return f"<b>{esc(title)}</b>{body}"
+
+
+def legend_html(title: str, items: list[tuple[str, list[int]]], note: str = "") -> str:
+    """The legend panel: a title, a swatch per entry and a note, every string escaped."""
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:10px;height:10px;margin-right:6px;'
+        f'background:rgb({c[0]},{c[1]},{c[2]})"></span>{esc(label)}</div>'
+        for label, c in items
+    )
+    foot = f"<div style='margin-top:4px;color:#666'>{esc(note)}</div>" if note else ""
+    return f"<div><b>{esc(title)}</b></div>{rows}{foot}"
