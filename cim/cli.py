@@ -20,11 +20,18 @@ from cim.address import AddressBase, parse_many
 from cim.atomic import atomic_path, write_text
 from cim.coverage import LEVELS, TARGET_DENSITY, sensor_coverage
 from cim.model import CityModel
-from cim.reports import FIRE_RESPONSE_S, dispatch_summary, flood_report, write_dispatch_report
+from cim.reports import (
+    FIRE_RESPONSE_S,
+    coverage_report,
+    dispatch_summary,
+    flood_report,
+    write_dispatch_report,
+)
 from cim.response import dispatch_incidents
 from cim.sample import SAMPLE_DEM, sample_city
 from cim.tables import check_suffix, read_points, read_table, write_table
-from cim.views import city_view, coverage_view, export_html
+from cim.views import city_view, coverage_view, export_html, waterlogging_view
+from cim.views.static import coverage_map, flood_map
 from cim.waterlogging import ponding, read_dem, road_closures
 
 app = typer.Typer(
@@ -187,6 +194,7 @@ def dispatch(
             notes=_notes(city),
             bad_rows=bad_rows,
             comparison=comparison,
+            city=model,
         )
         with console.status("Rendering the offline map…"):
             paths["map"] = export_html(
@@ -214,7 +222,10 @@ def _notes(city: Path | None) -> list[str]:
 
 @app.command()
 def coverage(
-    out: Annotated[Path, typer.Option(help="Folder for coverage_by_unit.csv and map.html.")],
+    out: Annotated[
+        Path,
+        typer.Option(help="Folder for coverage_by_unit.csv, report.md, map.png and map.html."),
+    ],
     city: CityOption = None,
     target_density: Annotated[
         float,
@@ -236,10 +247,15 @@ def coverage(
             table = sensor_coverage(model, target_density=target_density)
         out.mkdir(parents=True, exist_ok=True)
         paths = {"csv": write_table(table, out / "coverage_by_unit.csv")}
-        with console.status("Rendering the map…"):
+        with console.status("Rendering the maps…"):
+            paths["png"] = coverage_map(model, table, out / "map.png", level=level)
             paths["map"] = export_html(
                 coverage_view(model, table, level=level), out / "map.html", title="CIM 感知覆盖"
             )
+        paths["markdown"] = write_text(
+            out / "report.md",
+            coverage_report(table, target_density=target_density, image=paths["png"].name),
+        )
     except (layers.LayerError, OSError, KeyError, ValueError) as err:
         _fail(err)
     summary = Table(title=f"Sensor coverage (target {target_density:g} per km²)")
@@ -272,7 +288,10 @@ def flood(
     rain_mm_h: Annotated[float, typer.Option(min=0, help="Rain intensity, mm per hour.")],
     hours: Annotated[float, typer.Option(min=0, help="How long it rains, hours.")],
     out: Annotated[
-        Path, typer.Option(help="Folder for ponding.geojson, closures.geojson and report.md.")
+        Path,
+        typer.Option(
+            help="Folder for ponding.geojson, closures.geojson, report.md, map.png and map.html."
+        ),
     ],
     city: CityOption = None,
     dem: Annotated[
@@ -319,6 +338,15 @@ def flood(
             "closures": out / "closures.geojson",
             "markdown": out / "report.md",
         }
+        wet = ponds[ponds["water_m3"] > 0]
+        if len(closures) or len(wet):
+            with console.status("Rendering the maps…"):
+                paths["png"] = flood_map(model, ponds, closures, out / "map.png")
+                paths["map"] = export_html(
+                    waterlogging_view(model, points=wet, closures=closures, title="内涝情景"),
+                    out / "map.html",
+                    title="CIM 内涝情景",
+                )
         for key, frame in (
             ("ponding", ponds[ponds["water_m3"] > 0]),
             ("closures", closures.assign(closed_for=closures["closed_for"].map(",".join))),
@@ -336,6 +364,7 @@ def flood(
                 runoff=runoff,
                 drainage_mm_h=drainage_mm_h,
                 synthetic_dem=dem is None,
+                image=paths["png"].name if "png" in paths else None,
             ),
         )
     except (layers.LayerError, OSError, KeyError, ValueError) as err:
@@ -463,9 +492,10 @@ def demo(
             console.print(f"  [yellow]note:[/] {note.message}")
         routes = dispatch_incidents(city, k=k)
         console.print(f"[green]✓[/] dispatched {routes['incident_id'].nunique()} incidents")
-        paths = write_dispatch_report(
-            routes, out, title="出警调度报告 · 成都样例城市", notes=SAMPLE_NOTES
-        )
+        with console.status("Writing the report and its map…"):
+            paths = write_dispatch_report(
+                routes, out, title="出警调度报告 · 成都样例城市", notes=SAMPLE_NOTES, city=city
+            )
         with console.status("Rendering the offline map…"):
             paths["map"] = export_html(
                 city_view(city, routes=routes, title="成都样例城市 · 出警调度"),

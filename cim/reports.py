@@ -8,8 +8,16 @@ import geopandas as gpd
 import pandas as pd
 
 from cim.atomic import atomic_path, write_text
+from cim.model import CityModel
+from cim.views.static import dispatch_map
 
-__all__ = ["FIRE_RESPONSE_S", "dispatch_summary", "flood_report", "write_dispatch_report"]
+__all__ = [
+    "FIRE_RESPONSE_S",
+    "coverage_report",
+    "dispatch_summary",
+    "flood_report",
+    "write_dispatch_report",
+]
 
 FIRE_RESPONSE_S = (
     300  # 建标 152-2017: engines reach the edge of the station's district within 5 min
@@ -65,6 +73,7 @@ def _markdown(
     notes: list[str],
     bad_rows: pd.DataFrame | None = None,
     comparison: pd.DataFrame | None = None,
+    image: str | None = None,
 ) -> str:
     summary = dispatch_summary(routes).reset_index()
     first = routes[routes["rank"].isna() | (routes["rank"] == 1)]
@@ -90,6 +99,7 @@ def _markdown(
         f"{first['incident_id'].nunique()} incidents, {int(first['eta_s'].notna().sum())} dispatched, "
         f"{len(failed)} without a route.",
         "",
+        *([f"![出警路线图 · routes by ETA]({image})", ""] if image else []),
         "## By incident kind (first unit)",
         "",
         _table(summary),
@@ -133,18 +143,21 @@ def write_dispatch_report(
     notes: list[str] | None = None,
     bad_rows: pd.DataFrame | None = None,
     comparison: pd.DataFrame | None = None,
+    city: CityModel | None = None,
 ) -> dict[str, Path]:
     """Write ``routes.csv``, ``routes.geojson`` and ``report.md`` into ``out_dir``.
 
     ``bad_rows`` (input rows left out, with the reason) also go to ``bad_rows.csv``;
-    ``comparison`` (from :func:`routing.compare_dispatch`) adds a before / after section.
+    ``comparison`` (from :func:`routing.compare_dispatch`) adds a before / after section;
+    ``city`` adds ``map.png`` (routes coloured by ETA on the city's roads), embedded in the
+    report so it reads well printed.
     Each file is written to a temporary name and renamed, so a crash never leaves a
     half-written report.
 
     Returns
     -------
     dict
-        ``{"csv", "geojson", "markdown"}`` (and ``"bad_rows"``) → path.
+        ``{"csv", "geojson", "markdown"}`` (and ``"bad_rows"``, ``"png"``) → path.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -161,7 +174,12 @@ def write_dispatch_report(
         paths["bad_rows"] = out / "bad_rows.csv"
         with atomic_path(paths["bad_rows"]) as tmp:
             bad_rows.to_csv(tmp, index=False)
-    write_text(paths["markdown"], _markdown(routes, title, notes or [], bad_rows, comparison))
+    if city is not None and routes.geometry.notna().any():
+        paths["png"] = dispatch_map(city, routes, out / "map.png")
+    image = paths["png"].name if "png" in paths else None
+    write_text(
+        paths["markdown"], _markdown(routes, title, notes or [], bad_rows, comparison, image)
+    )
     return paths
 
 
@@ -175,12 +193,17 @@ def flood_report(
     runoff: float,
     drainage_mm_h: float,
     synthetic_dem: bool,
+    image: str | None = None,
 ) -> str:
-    """Markdown report of a rainfall scenario: ponds, flooded roads by vehicle, dispatch delays."""
+    """Markdown report of a rainfall scenario: ponds, flooded roads by vehicle, dispatch delays.
+
+    ``image`` is the file name of a map (see :func:`cim.views.static.flood_map`) to embed.
+    """
     wet = ponds[ponds["water_m3"] > 0]
     lines = [
         "# 内涝情景报告 · Rainfall scenario",
         "",
+        *([f"![积水与淹没道路 · ponds and flooded roads]({image})", ""] if image else []),
         f"Rain {rain_mm_h:g} mm/h for {hours:g} h, runoff coefficient {runoff:g}, drainage {drainage_mm_h:g} mm/h: "
         f"{max(0.0, rain_mm_h * runoff - drainage_mm_h) * hours:.0f} mm of excess rain.",
         "",
@@ -232,4 +255,52 @@ def flood_report(
             "- The DEM is synthetic (no real DEM of Chengdu is available); the ponds show the method, not the city.",
             "",
         ]
+    return "\n".join(lines)
+
+
+def coverage_report(table: pd.DataFrame, *, target_density: float, image: str | None = None) -> str:
+    """Markdown report of sensor coverage per level, the units furthest below the target.
+
+    ``table`` comes from :func:`cim.coverage.sensor_coverage`; ``image`` is the file name of
+    a map (see :func:`cim.views.static.coverage_map`) to embed.
+
+    Examples
+    --------
+    >>> import cim
+    >>> from cim.coverage import sensor_coverage
+    >>> text = coverage_report(sensor_coverage(cim.sample_city(), levels=["street"]), target_density=25)
+    >>> text.splitlines()[0]
+    '# 物联感知覆盖报告 · Sensor coverage'
+    """
+    by_level = (
+        table.groupby("level", sort=False)
+        .agg(
+            units=("unit_code", "count"),
+            sensors=("sensors", "sum"),
+            median_density_km2=("density_per_km2", "median"),
+            mean_covered_share=("covered_share", "mean"),
+            below_target=("below_target", "sum"),
+        )
+        .reset_index()
+    )
+    lines = [
+        "# 物联感知覆盖报告 · Sensor coverage",
+        "",
+        *([f"![感知覆盖 · share covered]({image})", ""] if image else []),
+        f"Target: {target_density:g} sensors per km². Sensors are synthetic in the sample.",
+        "",
+        "## By level",
+        "",
+        _table(by_level),
+        "",
+    ]
+    for level, group in table.groupby("level", sort=False):
+        worst = group[group["below_target"]].nsmallest(10, ["covered_share", "density_per_km2"])
+        if len(worst):
+            lines += [
+                f"## Least covered: {level}",
+                "",
+                _table(worst[["unit_code", "name", "sensors", "density_per_km2", "covered_share"]]),
+                "",
+            ]
     return "\n".join(lines)

@@ -72,7 +72,11 @@ def render(browser):
     """Open an HTML file offline, wait for deck.gl's first frame, return pixels and requests."""
     from PIL import Image
 
-    def _render(path: Path, *, width: int = 1000, height: int = 700) -> Rendered:
+    def _render(
+        path: Path, *, width: int = 1000, height: int = 700, html: str | None = None
+    ) -> Rendered:
+        if html is not None:
+            Path(path).write_text(html, encoding="utf-8")
         context = browser.new_context(offline=True, viewport={"width": width, "height": height})
         requests: list[str] = []
         errors: list[str] = []

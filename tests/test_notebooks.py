@@ -1,14 +1,28 @@
+import re
+from html import unescape
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 
 
+def inline_pages(cells) -> list[str]:
+    """The offline pages the notebook's views displayed inline (iframe srcdoc)."""
+    html = [
+        out["data"]["text/html"]
+        for cell in cells
+        for out in cell.outputs
+        if "text/html" in out.get("data", {})
+    ]
+    return [unescape(m) for text in html for m in re.findall(r'srcdoc="([^"]*)"', text)]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_is_stored_clean_and_runs_top_to_bottom(path, tmp_path):
+def test_notebook_is_stored_clean_runs_and_shows_its_views_offline(path, tmp_path, render):
     notebook = nbformat.read(path, as_version=4)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert all(not cell.outputs and cell.execution_count is None for cell in code), "strip outputs"
@@ -19,3 +33,12 @@ def test_notebook_is_stored_clean_and_runs_top_to_bottom(path, tmp_path):
         resources={"metadata": {"path": str(tmp_path)}},
     ).execute()
     assert not any(out.get("output_type") == "error" for cell in code for out in cell.outputs)
+    pages = inline_pages(code)
+    if any("cim.views." in cell.source for cell in code):
+        assert pages, "a notebook that uses cim.views shows at least one view inline"
+    for i, page in enumerate(pages):
+        assert "<script src=" not in page and "createDeck" in page
+        shown = render(tmp_path / f"inline{i}.html", html=page)
+        assert shown.errors == [] and all(u.startswith("file://") for u in shown.requests)
+        background = np.array([247, 248, 250])
+        assert (np.abs(shown.pixels.astype(int) - background).max(axis=2) > 30).sum() > 5_000

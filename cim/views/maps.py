@@ -45,6 +45,7 @@ from cim.views.style import (
     fixed_classes,
     legend_html,
     ramp,
+    share_classes,
     tip,
 )
 from cim.waterlogging import WATERLOGGED_CM
@@ -551,7 +552,7 @@ def coverage_view(
         if table is None:
             raise ValueError("mode='units' needs the table from cim.coverage.sensor_coverage")
         units, share = _unit_table(city, level, "covered_share", table)
-        classes = classify(share, bins=[0.2, 0.4, 0.6, 0.8, 1.0], cmap="RdYlGn", fmt="{:.0%}")
+        classes = share_classes(share)
         density = (
             units["code"]
             .astype(str)

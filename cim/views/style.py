@@ -218,6 +218,12 @@ def fixed_classes(values, table) -> Classes:
     return Classes(index, [c for _, _, c in table], [label for _, label, _ in table])
 
 
+def share_classes(shares) -> Classes:
+    """Shares (0–1) in fifths, red to green."""
+    clipped = pd.Series(shares, dtype=float).clip(0.0, 1.0)
+    return classify(clipped, bins=[0.2, 0.4, 0.6, 0.8, 1.0], cmap="RdYlGn", fmt="{:.0%}")
+
+
 def esc(value) -> str:
     """HTML-escaped text; a missing value becomes a dash."""
     if value is None or (isinstance(value, float) and np.isnan(value)):

@@ -1,0 +1,258 @@
+"""PNG maps for printed reports, drawn with matplotlib: no browser and no network needed.
+
+Text is Chinese when a CJK font is installed (Noto Sans CJK, WenQuanYi, Microsoft YaHei,
+SimHei, PingFang…); otherwise the Chinese words are left out and the English titles used,
+so a bare server still writes a readable map.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from matplotlib import font_manager, rc_context, rcParams
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+import layers
+from cim.atomic import atomic_path
+from cim.coverage import LEVELS
+from cim.model import CityModel
+from cim.views.style import (
+    BASE_FILL,
+    BASE_LINE,
+    DEPTH_CLASSES,
+    ETA_CLASSES,
+    INCIDENT_COLOR,
+    ROAD_COLOR,
+    Classes,
+    fixed_classes,
+    share_classes,
+)
+
+__all__ = ["coverage_map", "dispatch_map", "flood_map"]
+
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "Microsoft YaHei",
+    "SimHei",
+    "PingFang SC",
+    "Heiti SC",
+)
+_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef（）：；]+")
+
+
+@functools.cache
+def cjk_font() -> str | None:
+    """The first CJK font family matplotlib can use, or None."""
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in CJK_FONTS if name in installed), None)
+
+
+def _with_fonts(draw):
+    """Draw under a CJK sans-serif font when one is installed."""
+
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        family = cjk_font()
+        fonts = {"font.sans-serif": [family, *rcParams["font.sans-serif"]]} if family else {}
+        with rc_context({"font.family": "sans-serif", **fonts}):
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
+def _text(zh: str, en: str | None = None) -> str:
+    if cjk_font():
+        return zh
+    return en if en is not None else " ".join(_CJK.sub(" ", zh).split())
+
+
+def _rgb(color) -> tuple[float, ...]:
+    return tuple(c / 255 for c in color[:3]) + ((color[3] / 255,) if len(color) > 3 else ())
+
+
+def _figure(city: CityModel, bounds) -> tuple[Figure, object]:
+    figure = Figure(figsize=(8, 7), dpi=150)
+    FigureCanvasAgg(figure)
+    if cjk_font():
+        figure.set_layout_engine("constrained")
+    ax = figure.add_subplot()
+    ax.set_facecolor((0.97, 0.973, 0.98))
+    present = city.layers
+    if "districts" in present:
+        layers.to_wgs84(present["districts"], kind="districts").plot(
+            ax=ax, color=_rgb(BASE_FILL), edgecolor=_rgb(BASE_LINE), linewidth=0.6
+        )
+    if "roads" in present:
+        roads = layers.to_wgs84(present["roads"], kind="roads")
+        roads.cx[bounds[0] : bounds[2], bounds[1] : bounds[3]].plot(
+            ax=ax, color=_rgb(ROAD_COLOR), linewidth=0.4
+        )
+    ax.set_xlim(bounds[0], bounds[2])
+    ax.set_ylim(bounds[1], bounds[3])
+    ax.set_aspect(1 / np.cos(np.radians((bounds[1] + bounds[3]) / 2)))
+    ax.tick_params(labelsize=6)
+    return figure, ax
+
+
+def _finish(figure: Figure, ax, path, *, title: str, handles: list, legend_title: str) -> Path:
+    ax.set_title(title, fontsize=11)
+    ax.legend(
+        handles=handles,
+        title=legend_title,
+        loc="lower left",
+        fontsize=7,
+        title_fontsize=8,
+        framealpha=0.9,
+    )
+    ax.annotate(
+        "© OpenStreetMap contributors (ODbL)"
+        + _text("；合成数据已标注", "; synthetic data flagged"),
+        (0.995, 0.005),
+        xycoords="axes fraction",
+        ha="right",
+        va="bottom",
+        fontsize=6,
+        color="#555",
+    )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png")
+    return path
+
+
+def _patches(classes: Classes, alpha: float = 1.0) -> list[Patch]:
+    return [
+        Patch(facecolor=_rgb(color), alpha=alpha, label=_text(label))
+        for label, color in classes.legend
+    ]
+
+
+def _bounds(frame: gpd.GeoDataFrame, pad: float = 0.08) -> np.ndarray:
+    west, south, east, north = frame.total_bounds
+    dx, dy = (east - west) * pad + 2e-3, (north - south) * pad + 2e-3
+    return np.array([west - dx, south - dy, east + dx, north + dy])
+
+
+@_with_fonts
+def dispatch_map(
+    city: CityModel, routes: gpd.GeoDataFrame, path, *, title: str = "出警路线"
+) -> Path:
+    """Routes coloured by ETA class (5 / 10 / 15 minutes) with their incidents, as a PNG.
+
+    Examples
+    --------
+    >>> import cim, tempfile
+    >>> from cim.response import dispatch_incidents
+    >>> city = cim.sample_city()
+    >>> png = dispatch_map(city, dispatch_incidents(city), tempfile.mkdtemp() + "/map.png")
+    >>> png.read_bytes()[:4]
+    b'\\x89PNG'
+    """
+    drawn = routes[routes.geometry.notna() & ~routes.geometry.is_empty]
+    if drawn.empty:
+        raise layers.EmptyLayerError("routes", "no route to draw")
+    drawn = layers.to_wgs84(drawn, kind="routes")
+    classes = fixed_classes(drawn["eta_s"] / 60.0, ETA_CLASSES)
+    figure, ax = _figure(city, _bounds(drawn))
+    drawn.plot(ax=ax, color=[_rgb(c) for c in classes.color_of()], linewidth=1.8)
+    handles = _patches(classes)
+    if "incidents" in city.layers:
+        incidents = city.layer("incidents")
+        incidents = incidents[incidents["id"].isin(drawn["incident_id"])]
+        incidents.plot(ax=ax, color=_rgb(INCIDENT_COLOR), markersize=10, zorder=5)
+        handles.append(Patch(facecolor=_rgb(INCIDENT_COLOR), label=_text("事件", "incident")))
+    return _finish(
+        figure,
+        ax,
+        path,
+        title=_text(title, "Dispatch routes"),
+        handles=handles,
+        legend_title=_text("预计到达", "ETA (min)"),
+    )
+
+
+@_with_fonts
+def coverage_map(city: CityModel, table: pd.DataFrame, path, *, level: str = "grid") -> Path:
+    """Units coloured by the share their online sensors cover, as a PNG.
+
+    Examples
+    --------
+    >>> import cim, tempfile
+    >>> from cim.coverage import sensor_coverage
+    >>> city = cim.sample_city()
+    >>> table = sensor_coverage(city, levels=["street"])
+    >>> coverage_map(city, table, tempfile.mkdtemp() + "/c.png", level="street").suffix
+    '.png'
+    """
+    units = layers.to_wgs84(city.layer(LEVELS[level]), kind=LEVELS[level])
+    rows = table[table["level"] == level].set_index("unit_code")
+    share = units["code"].astype(str).map(rows["covered_share"])
+    classes = share_classes(share)
+    sensors = layers.to_wgs84(city.layer("sensors"), kind="sensors")
+    figure, ax = _figure(city, _bounds(sensors, pad=0.02))
+    units.plot(ax=ax, color=[_rgb(c) for c in classes.color_of()], alpha=0.75, linewidth=0)
+    sensors.plot(ax=ax, color="#234", markersize=0.6, zorder=5)
+    return _finish(
+        figure,
+        ax,
+        path,
+        title=_text(f"物联感知覆盖（{level}）", f"Sensor coverage ({level})"),
+        handles=_patches(classes, 0.75),
+        legend_title=_text("在线传感器覆盖面积", "share covered"),
+    )
+
+
+@_with_fonts
+def flood_map(
+    city: CityModel,
+    ponds: gpd.GeoDataFrame,
+    closures: gpd.GeoDataFrame,
+    path,
+    *,
+    title: str = "内涝情景",
+) -> Path:
+    """Ponds coloured by depth class (15 cm: GB 51222-2017) and the flooded roads, as a PNG.
+
+    Examples
+    --------
+    >>> import cim, tempfile
+    >>> from cim.sample import SAMPLE_DEM
+    >>> from cim.waterlogging import read_dem, ponding, road_closures
+    >>> city, dem = cim.sample_city(), read_dem(SAMPLE_DEM)
+    >>> ponds, water = ponding(dem, rain_mm_h=80, hours=2)
+    >>> closures = road_closures(city.layer("roads"), dem, water)
+    >>> flood_map(city, ponds, closures, tempfile.mkdtemp() + "/f.png").exists()
+    True
+    """
+    wet = layers.to_wgs84(ponds[ponds["water_m3"] > 0], kind="ponds")
+    if wet.empty and closures.empty:
+        raise layers.EmptyLayerError("ponds", "no pond holds water and no road is flooded")
+    classes = fixed_classes(wet["depth_cm"], DEPTH_CLASSES)
+    shown = pd.concat([wet.geometry, closures.geometry]) if len(closures) else wet.geometry
+    figure, ax = _figure(city, _bounds(gpd.GeoDataFrame(geometry=shown, crs=4326)))
+    if len(wet):
+        wet.plot(ax=ax, color=[_rgb(c) for c in classes.color_of()], linewidth=0)
+    handles = _patches(classes)
+    if len(closures):
+        layers.to_wgs84(closures, kind="closures").plot(ax=ax, color="#005ac8", linewidth=1.6)
+        handles.append(Patch(facecolor="#005ac8", label=_text("淹没道路", "flooded road")))
+    return _finish(
+        figure,
+        ax,
+        path,
+        title=_text(title, "Rainfall scenario"),
+        handles=handles,
+        legend_title=_text("积水深度", "water depth"),
+    )
