@@ -37,6 +37,7 @@ class Rendered:
     requests: list[str]
     errors: list[str]
     title: str
+    value: object = None
 
 
 def _chromium() -> str | None:
@@ -73,7 +74,12 @@ def render(browser):
     from PIL import Image
 
     def _render(
-        path: Path, *, width: int = 1000, height: int = 700, html: str | None = None
+        path: Path,
+        *,
+        width: int = 1000,
+        height: int = 700,
+        html: str | None = None,
+        evaluate: str | None = None,
     ) -> Rendered:
         if html is not None:
             Path(path).write_text(html, encoding="utf-8")
@@ -88,9 +94,10 @@ def render(browser):
         page.wait_for_timeout(300)
         png = page.screenshot()
         title = page.title()
+        value = page.evaluate(evaluate) if evaluate else None
         context.close()
         pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
-        return Rendered(pixels, requests, errors, title)
+        return Rendered(pixels, requests, errors, title, value)
 
     return _render
 

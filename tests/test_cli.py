@@ -14,6 +14,17 @@ def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(CIM), *args], capture_output=True, text=True, timeout=300)
 
 
+def assert_report_embeds_a_map(out: Path) -> None:
+    """report.md shows map.png, a PNG with a map drawn on it (not a blank canvas)."""
+    from PIL import Image
+
+    assert "](map.png)" in (out / "report.md").read_text("utf-8")
+    pixels = np.asarray(Image.open(out / "map.png").convert("RGB")).astype(int)
+    assert pixels.shape[0] >= 800 and pixels.shape[1] >= 800
+    ink = np.abs(pixels - pixels[2, 2]).max(axis=2) > 40
+    assert ink.mean() > 0.02
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "out"
@@ -29,7 +40,9 @@ def test_demo_writes_the_dispatch_report(demo, city):
         "routes.geojson",
         "report.md",
         "map.html",
+        "map.png",
     }
+    assert_report_embeds_a_map(out)
     routes = pd.read_csv(out / "routes.csv")
     assert list(routes.columns[:5]) == ["incident_id", "resource_id", "rank", "eta_s", "distance_m"]
     assert set(routes["incident_id"]) == set(city.layer("incidents")["id"])
@@ -172,6 +185,7 @@ def test_dispatch_lists_bad_rows_and_routes_the_rest(dispatched):
     assert "## Input rows left out (3)" in report and "## Closures: before / after" in report
     assert "left out: incidents.csv row 12" in stdout and "road segments closed for car" in stdout
     assert len(gpd.read_file(out / "routes.geojson")) == len(routes)
+    assert_report_embeds_a_map(out)
 
 
 @pytest.mark.browser
@@ -213,6 +227,8 @@ def test_coverage_writes_the_table_per_unit(covered, city):
     assert (table["below_target"] == (table["density_per_km2"] < 20)).all()
     assert len(table[table["level"] == "community"]) == len(city.layer("communities"))
     assert "Sensor coverage (target 20 per km²)" in stdout
+    assert_report_embeds_a_map(out)
+    assert "## Least covered: community" in (out / "report.md").read_text("utf-8")
 
 
 @pytest.mark.browser
@@ -250,6 +266,7 @@ def test_flood_writes_ponds_closures_and_the_before_after_report(tmp_path):
         and "## Dispatch before / after" in report
         and "synthetic" in report
     )
+    assert_report_embeds_a_map(out)
 
 
 def test_flood_refuses_a_bad_dem(tmp_path):

@@ -1,13 +1,31 @@
+import itertools
 import re
+from html import unescape
 
+import mapclassify
 import numpy as np
+import pydeck as pdk
 import pytest
 
 import cim
+from cim.coverage import sensor_coverage
 from cim.response import dispatch_incidents
-from cim.views import city_view, export_html
-from cim.views.style import ETA_CLASSES
-from tests.conftest import near_color
+from cim.sample import synthetic_buildings
+from cim.views import (
+    choropleth_view,
+    city_view,
+    classify,
+    compose,
+    coverage_view,
+    dispatch_view,
+    export_html,
+    service_area_view,
+    waterlogging_view,
+)
+from cim.views.html import _columnar
+from cim.views.layers import building_layer, path_layer
+from cim.views.style import BACKGROUND, DEPTH_CLASSES, ETA_CLASSES, fixed_classes
+from tests.conftest import near_color, points
 
 HOSTILE = "</script><script>document.title='x'</script>"
 HOSTILE_TAG = "<img src=x onerror=\"document.title='pwned'\">"
@@ -117,3 +135,159 @@ def test_views_render_differently_in_2d_and_3d(city, tmp_path, render):
     flat = render(export_html(city_view(city, preset="2d"), tmp_path / "flat.html")).pixels
     tilted = render(export_html(city_view(city), tmp_path / "tilted.html")).pixels
     assert changed_pixels(flat, tilted) > 10_000
+
+
+@pytest.fixture(scope="module")
+def coverage_table(city):
+    return sensor_coverage(city)
+
+
+@pytest.fixture(scope="module")
+def all_views(city, routes, coverage_table):
+    stations = city.layer("facilities").query("kind == 'fire_station'")
+    areas = city.router(profile="fire_engine").service_areas(stations, cutoffs=[180, 300])
+    water = points(
+        "w",
+        [(104.05, 30.66), (104.07, 30.67), (104.09, 30.69), (104.06, 30.70)],
+        depth_cm=[8.0, 18.0, 42.0, np.nan],
+        name=["浅", "中", "深", "未知"],
+    )
+    return {
+        "city_3d": city_view(city, routes=routes),
+        "city_2d_by_height": city_view(city, preset="2d", color_by="height"),
+        "dispatch": dispatch_view(city, routes),
+        "choropleth": choropleth_view(
+            city, "density_per_km2", level="community", data=coverage_table
+        ),
+        "choropleth_3d": choropleth_view(
+            city, "density_per_km2", level="community", data=coverage_table, preset="3d"
+        ),
+        "waterlogging": waterlogging_view(city, points=water),
+        "coverage_units": coverage_view(city, coverage_table),
+        "coverage_ranges": coverage_view(city, mode="ranges"),
+        "coverage_hexagons": coverage_view(city, mode="hexagons"),
+        "service_areas": service_area_view(city, areas),
+    }
+
+
+@pytest.mark.browser
+def test_every_view_draws_offline_and_differs_from_every_other(all_views, tmp_path, render):
+    shots = {}
+    for name, deck in all_views.items():
+        shown = render(export_html(deck, tmp_path / f"{name}.html"))
+        assert shown.errors == [], name
+        assert all(url.startswith("file://") for url in shown.requests), name
+        drawn = (np.abs(shown.pixels.astype(int) - np.array(BACKGROUND)).max(axis=2) > 30).sum()
+        assert drawn > 20_000, name
+        shots[name] = shown.pixels
+    for (a, pa), (b, pb) in itertools.combinations(shots.items(), 2):
+        assert changed_pixels(pa, pb) > 5_000, (a, b)
+
+
+def flat(value) -> list[float]:
+    if isinstance(value, list):
+        return [x for item in value for x in flat(item)]
+    return [value]
+
+
+@pytest.mark.browser
+def test_the_page_rebuilds_exactly_the_rows_python_built(city, routes, tmp_path, render):
+    deck = city_view(city, routes=routes)
+    deck.layers.append(  # rows of a shape we do not encode travel as plain JSON
+        pdk.Layer("ScatterplotLayer", [{"lonlat": [104.06, 30.66], "r": 50}], id="plain")
+    )
+    shown = render(
+        export_html(deck, tmp_path / "rows.html"),
+        evaluate="Object.fromEntries(window.cimDeck.props.layers.map(l => [l.id, l.props.data]))",
+    )
+    for layer in deck.layers:
+        got = shown.value[layer.id]
+        assert len(got) == len(layer.data), layer.id
+        for mine, theirs in zip(layer.data, got, strict=True):
+            assert set(mine) == set(theirs), layer.id
+            for key, value in mine.items():
+                if key in ("color", "line"):
+                    assert theirs[key] == [*value, 255][:4]
+                elif isinstance(value, str):
+                    assert theirs[key] == value
+                else:
+                    np.testing.assert_allclose(flat(theirs[key]), flat(value), rtol=1e-6, atol=1e-7)
+
+
+def test_rows_of_an_unknown_shape_are_left_as_json():
+    assert _columnar([{"lonlat": [104.0, 30.0]}]) is None
+    assert _columnar([{"tip": "a"}, {"other": 1}]) is None
+    encoded = _columnar([{"tip": "a", "height": 3.5}, {"tip": None, "height": 4}])
+    assert encoded["length"] == 2 and encoded["columns"]["tip"]["table"][-1] is None
+
+
+@pytest.mark.browser
+def test_100k_buildings_fit_in_25_mb_and_render(tmp_path, render):
+    buildings = synthetic_buildings(100_000)
+    deck = compose(
+        [building_layer(buildings)], bounds=buildings.total_bounds, title="10 万栋", preset="3d"
+    )
+    path = export_html(deck, tmp_path / "100k.html")
+    assert path.stat().st_size <= 25e6
+    shown = render(
+        path,
+        evaluate="(() => { const d = window.cimDeck.props.layers[0].props.data; "
+        "return [d.length, d[99999].polygon[0][0], d[99999].height]; })()",
+    )
+    assert shown.errors == []
+    count, corner, height = shown.value
+    last = deck.layers[0].data[-1]
+    assert count == 100_000
+    np.testing.assert_allclose(corner, last["polygon"][0][0], atol=1e-7)
+    assert height == pytest.approx(last["height"], rel=1e-6)
+    drawn = (np.abs(shown.pixels.astype(int) - np.array(BACKGROUND)).max(axis=2) > 30).sum()
+    assert drawn > 100_000
+
+
+@pytest.mark.browser
+def test_the_15_cm_rule_draws_a_dark_ring(city, tmp_path, render):
+    def dark_pixels(depth: float) -> int:
+        water = points("w", [(104.065, 30.665), (104.095, 30.685)], depth_cm=[depth, 5.0])
+        deck = waterlogging_view(city, points=water)
+        shown = render(export_html(deck, tmp_path / f"w{depth}.html"))
+        return near_color(shown.pixels, (40, 20, 20), 25)
+
+    assert dark_pixels(16.0) - dark_pixels(15.0) > 300  # a 4 px ring round a 30 px disc
+
+
+def test_classes_follow_mapclassify_and_the_fixed_rules():
+    values = np.arange(1.0, 21.0)
+    quantiles = classify(values, scheme="quantiles", k=4)
+    assert quantiles.index.tolist() == mapclassify.Quantiles(values, k=4).yb.tolist()
+    depth = fixed_classes([0, 15, 15.01, 30, 50, 51, np.nan], DEPTH_CLASSES)
+    assert depth.index.tolist() == [0, 0, 1, 1, 2, 3, -1]
+    assert depth.legend[-1][0] == "无数据"
+    many = classify([f"类{i}" for i in range(12)] + [None])
+    assert many.labels[-1] == "其他" and many.index[-1] == -1 and len(many.colors) == 11
+    with pytest.raises(ValueError, match="every value is missing"):
+        classify([np.nan, np.nan])
+
+
+def test_choropleth_by_a_text_column_and_clear_errors(city):
+    deck = choropleth_view(city, "name", level="district")
+    assert "锦江区" in deck.description
+    with pytest.raises(KeyError, match=r"no column 'population'.*code"):
+        choropleth_view(city, "population", level="district")
+    with pytest.raises(ValueError, match="level must be one of"):
+        choropleth_view(city, "name", level="province")
+    with pytest.raises(ValueError, match="preset must be one of"):
+        city_view(city, preset="4d")
+
+
+def test_views_take_layers_in_a_projected_crs(city):
+    roads = city.layer("roads").head(50)
+    projected = path_layer(roads.to_crs(4544), id="r").data[0]["path"][0]
+    np.testing.assert_allclose(projected, path_layer(roads, id="r").data[0]["path"][0], atol=2e-6)
+
+
+def test_a_view_shows_inline_in_jupyter_without_a_cdn(city):
+    shown = city_view(city, preset="2d")._repr_html_()
+    assert shown.startswith('<iframe srcdoc="') and shown.count('"') == 6
+    page = unescape(re.search(r'srcdoc="([^"]*)"', shown).group(1))
+    assert "createDeck" in page and "default-src 'none'" in page
+    assert re.findall(r"<(?:script|link|img|iframe)[^>]*\b(?:src|href)\s*=", page) == []

@@ -71,7 +71,8 @@ HEIGHT_CLASSES = (  # GB 50352-2019: above 24 m is high-rise, above 100 m super 
     (100.0, "50–100 m 高层", [203, 64, 72]),
     (np.inf, "> 100 m 超高层", [104, 24, 90]),
 )
-DISPATCH_KINDS = ("fire_station", "hospital", "police", "ambulance_base")
+FIT_PX = (960, 540)  # the bounds fit a window this size: the notebook's inline view
+TILE_PX = 512  # deck.gl's web-mercator world is 512 px wide at zoom 0
 
 
 class CityDeck(pdk.Deck):
@@ -100,12 +101,13 @@ def view_state(bounds, *, preset: str = "2d") -> pdk.ViewState:
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {', '.join(PRESETS)}, not {preset!r}")
     west, south, east, north = bounds
-    span = max(east - west, north - south, 1e-4)
+    latitude = (south + north) / 2
+    wide = max(east - west, 1e-4)
+    tall = max(north - south, 1e-4) / np.cos(np.radians(latitude))
+    width_px, height_px = FIT_PX
+    zoom = np.log2(360.0 / TILE_PX * min(width_px / wide, height_px / tall))
     return pdk.ViewState(
-        longitude=(west + east) / 2,
-        latitude=(south + north) / 2,
-        zoom=float(np.log2(360.0 / span) + 1.4),
-        **PRESETS[preset],
+        longitude=(west + east) / 2, latitude=latitude, zoom=float(zoom), **PRESETS[preset]
     )
 
 
