@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/dispatch.py
 	$(BIN)/python benchmarks/address.py
 	$(BIN)/python benchmarks/waterlogging.py
+	$(BIN)/python benchmarks/views.py
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache
