@@ -122,6 +122,12 @@ class CityModel:
             self._routers[key] = routing.Router(self.graph, profile=profile)
         return self._routers[key]
 
+    def vitals(self, level: str = "district", **options):
+        """The city's vital signs per unit of ``level``: see :func:`cim.vitals.compute`."""
+        from cim.vitals import compute
+
+        return compute(self, level, **options)
+
     def __repr__(self) -> str:
         lines = [f"CityModel {self.name!r}: {len(self._layers)} layers"]
         width = max((len(n) for n in self._layers), default=0)
