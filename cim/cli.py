@@ -25,13 +25,17 @@ from cim.reports import (
     coverage_report,
     dispatch_summary,
     flood_report,
+    vitals_flags,
+    vitals_report,
     write_dispatch_report,
 )
 from cim.response import dispatch_incidents
 from cim.sample import SAMPLE_DEM, sample_city
 from cim.tables import check_suffix, read_points, read_table, write_table
-from cim.views import city_view, coverage_view, export_html, waterlogging_view
+from cim.views import choropleth_view, city_view, coverage_view, export_html, waterlogging_view
 from cim.views.static import coverage_map, flood_map
+from cim.vitals import LEVELS as VITAL_LEVELS
+from cim.vitals import load_registry, save_snapshot
 from cim.waterlogging import ponding, read_dem, road_closures
 
 app = typer.Typer(
@@ -464,6 +468,74 @@ def address_geocode(
     )
     if errors:
         console.print(f"[yellow]![/] {int(failed.sum())} rows not matched → {errors}")
+
+
+@app.command()
+def vitals(
+    out: Annotated[Path, typer.Option(help="Folder for vitals.csv, report.md and map.html.")],
+    city: CityOption = None,
+    level: Annotated[
+        str, typer.Option(help="Units: city, district, street, community or grid.")
+    ] = "district",
+    registry: Annotated[
+        Path | None, typer.Option(help="Indicator registry (YAML); the shipped one by default.")
+    ] = None,
+    history: Annotated[
+        Path | None,
+        typer.Option(help="Parquet file the snapshot is appended to, for trends."),
+    ] = None,
+) -> None:
+    """City vital signs: every indicator per unit, judged ok / warn / alarm, with a map."""
+    started = time.perf_counter()
+    try:
+        if level not in VITAL_LEVELS:
+            raise ValueError(f"--level must be one of {', '.join(VITAL_LEVELS)}, not {level!r}")
+        _folder(out)
+        with console.status("Loading the city…"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", routing.UnreachableNodesWarning)
+            model = CityModel.load(city) if city else sample_city()
+            indicators = load_registry(registry) if registry else load_registry()
+            model.graph  # noqa: B018  (built here, quietly)
+        with console.status(f"Computing {len(indicators)} indicators per {level}…"):
+            table = model.vitals(level, registry=indicators)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {"csv": write_table(table, out / "vitals.csv")}
+        if history:
+            paths["history"] = history
+            save_snapshot(table, history)
+        paths["markdown"] = write_text(out / "report.md", vitals_report(table))
+        if level != "city":
+            flagged = vitals_flags(table)
+            with console.status("Rendering the map…"):
+                paths["map"] = export_html(
+                    choropleth_view(
+                        model,
+                        "flagged",
+                        level=level,
+                        data=flagged,
+                        bins=[0, 2, 5, 10, len(indicators)],
+                        fmt="{:.0f}",
+                        cmap="OrRd",
+                        title=f"{model.name} 城市体征：告警与预警指标数（{level}）",
+                    ),
+                    out / "map.html",
+                    title="CIM 城市体征",
+                )
+    except (layers.LayerError, OSError, KeyError, ValueError) as err:
+        _fail(err)
+    counts = table.groupby("dimension")["status"].value_counts().unstack(fill_value=0)
+    summary = Table(title=f"Vital signs per {level}: {table['indicator_id'].nunique()} indicators")
+    summary.add_column("dimension")
+    for status in ("ok", "warn", "alarm", "no_data"):
+        summary.add_column(status, justify="right")
+    for dimension, row in counts.iterrows():
+        summary.add_row(
+            dimension, *(str(row.get(s, 0)) for s in ("ok", "warn", "alarm", "no_data"))
+        )
+    console.print(summary)
+    for name, path in paths.items():
+        console.print(f"  {name:<8} {path}")
+    console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")
 
 
 @app.command()

@@ -16,6 +16,8 @@ __all__ = [
     "coverage_report",
     "dispatch_summary",
     "flood_report",
+    "vitals_flags",
+    "vitals_report",
     "write_dispatch_report",
 ]
 
@@ -303,4 +305,53 @@ def coverage_report(table: pd.DataFrame, *, target_density: float, image: str | 
                 _table(worst[["unit_code", "name", "sensors", "density_per_km2", "covered_share"]]),
                 "",
             ]
+    return "\n".join(lines)
+
+
+def vitals_flags(table: pd.DataFrame) -> pd.DataFrame:
+    """Per unit: how many indicators are in warn or alarm (``flagged``), and in alarm.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"unit_code": ["a", "a", "b"], "status": ["alarm", "ok", "warn"]})
+    >>> vitals_flags(t).to_dict("records")
+    [{'unit_code': 'a', 'flagged': 1, 'alarms': 1}, {'unit_code': 'b', 'flagged': 1, 'alarms': 0}]
+    """
+    status = table["status"]
+    return (
+        table.assign(flagged=status.isin(["warn", "alarm"]), alarms=status == "alarm")
+        .groupby("unit_code", sort=False)[["flagged", "alarms"]]
+        .sum()
+        .astype(int)
+        .reset_index()
+    )
+
+
+def vitals_report(table: pd.DataFrame) -> str:
+    """Markdown summary of a vital-signs table: status counts per indicator, worst units."""
+    level = table["level"].iat[0] if len(table) else "—"
+    counts = (
+        table.groupby(["dimension", "indicator_id", "name", "unit"], sort=False)["status"]
+        .value_counts()
+        .unstack(fill_value=0)
+        .reindex(columns=["ok", "warn", "alarm", "no_data"], fill_value=0)
+        .reset_index()
+    )
+    worst = vitals_flags(table).nlargest(10, ["alarms", "flagged"])
+    names = table.drop_duplicates("unit_code").set_index("unit_code")["unit_name"]
+    lines = [
+        "# 城市运行体征 · City vital signs",
+        "",
+        f"{table['indicator_id'].nunique()} indicators over {table['unit_code'].nunique()} units ({level}).",
+        "no_data means the unit is empty for that ratio or the source data is absent (see vitals.csv, note).",
+        "",
+        "## Status per indicator",
+        "",
+        _table(counts),
+        "",
+        "## Units with the most alarms",
+        "",
+        _table(worst.assign(unit_name=worst["unit_code"].map(names))),
+        "",
+    ]
     return "\n".join(lines)

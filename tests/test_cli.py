@@ -307,3 +307,43 @@ def test_dispatch_works_without_incident_kinds(tmp_path, dispatch_inputs):
     assert result.returncode == 0, result.stdout + result.stderr
     assert pd.read_csv(tmp_path / "o" / "routes.csv")["incident_id"].tolist() == ["a", "b"]
     assert "Fire cover" not in (tmp_path / "o" / "report.md").read_text("utf-8")
+
+
+@pytest.fixture(scope="module")
+def vital_signs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("vitals") / "run"
+    history = out.parent / "history.parquet"
+    for _ in range(2):
+        result = run("vitals", "--out", str(out), "--level", "street", "--history", str(history))
+        assert result.returncode == 0, result.stdout + result.stderr
+    return out, history, result.stdout
+
+
+def test_vitals_writes_every_indicator_per_unit(vital_signs, city):
+    out, history, stdout = vital_signs
+    table = pd.read_csv(out / "vitals.csv", dtype={"unit_code": str})
+    assert list(table.columns[:5]) == ["indicator_id", "unit_code", "level", "value", "status"]
+    assert len(table) == 22 * len(city.layer("streets"))
+    assert set(table["status"]) <= {"ok", "warn", "alarm", "no_data"}
+    assert table.loc[table["status"] == "no_data", "value"].isna().all()
+    assert table.loc[table["status"] != "no_data", "value"].notna().all()
+    assert len(pd.read_parquet(history)) == 2 * len(table)
+    assert "## Units with the most alarms" in (out / "report.md").read_text("utf-8")
+    assert "Vital signs per street: 22 indicators" in stdout
+
+
+@pytest.mark.browser
+def test_vitals_map_renders_offline(vital_signs, render):
+    shown = render(vital_signs[0] / "map.html")
+    assert shown.errors == [] and all(url.startswith("file://") for url in shown.requests)
+    background = np.array([247, 248, 250])
+    assert (np.abs(shown.pixels.astype(int) - background).max(axis=2) > 30).sum() > 20_000
+
+
+def test_vitals_refuses_a_bad_registry(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "indicators:\n  - {id: x, name: x, unit: x, dimension: 公共管理, formula: avg}\n"
+    )
+    result = run("vitals", "--out", str(tmp_path / "o"), "--registry", str(bad))
+    assert result.returncode == 1 and "unknown formula 'avg'" in result.stdout

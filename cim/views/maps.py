@@ -383,6 +383,7 @@ def choropleth_view(
     k: int = 5,
     bins=None,
     cmap: str | None = None,
+    fmt: str = "{:,.1f}",
     title: str | None = None,
     preset: str = "2d",
 ) -> CityDeck:
@@ -396,7 +397,7 @@ def choropleth_view(
     data : DataFrame, optional
         A table with ``unit_code`` (e.g. :func:`cim.coverage.sensor_coverage`, rows of
         other levels are ignored) to join on the units' ``code``.
-    scheme, k, bins, cmap
+    scheme, k, bins, cmap, fmt
         Classification (see :func:`cim.views.classify`); text columns get a colour each.
     preset : {"2d", "3d"}
         In 3D the units are raised by class.
@@ -412,7 +413,7 @@ def choropleth_view(
     (3, True)
     """
     units, values = _unit_table(city, level, column, data)
-    classes = classify(values, scheme=scheme, k=k, bins=bins, cmap=cmap, labels=LABELS)
+    classes = classify(values, scheme=scheme, k=k, bins=bins, cmap=cmap, fmt=fmt, labels=LABELS)
     names = units["name"] if "name" in units else units["code"]
     shown = values.map(lambda v: f"{v:,.2f}" if isinstance(v, float) else v)
     tips = [
