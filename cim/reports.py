@@ -15,6 +15,7 @@ __all__ = [
     "FIRE_RESPONSE_S",
     "coverage_report",
     "dispatch_summary",
+    "events_summary",
     "flood_report",
     "vitals_flags",
     "vitals_report",
@@ -354,4 +355,32 @@ def vitals_report(table: pd.DataFrame) -> str:
         _table(worst.assign(unit_name=worst["unit_code"].map(names))),
         "",
     ]
+    return "\n".join(lines)
+
+
+def events_summary(events: pd.DataFrame, stats: pd.DataFrame) -> str:
+    """Markdown report of an event log: states, classes and departments, waiting events."""
+    waiting = events[events["note"].notna()]
+    states = events["status"].value_counts().rename_axis("status").reset_index(name="events")
+    lines = [
+        "# 城市事件处置报告 · Events",
+        "",
+        f"{len(events)} events; {int(events['escalated_at'].notna().sum())} escalated past their time limit.",
+        "",
+        "## By state",
+        "",
+        _table(states),
+        "",
+        "## By class and department (GB/T 30428.2-2013)",
+        "",
+        _table(stats),
+        "",
+    ]
+    if len(waiting):
+        lines += [
+            f"## Waiting for a location or a unit ({len(waiting)})",
+            "",
+            _table(waiting[["id", "source", "class_name", "note"]].head(50)),
+            "",
+        ]
     return "\n".join(lines)

@@ -347,3 +347,28 @@ def test_vitals_refuses_a_bad_registry(tmp_path):
     )
     result = run("vitals", "--out", str(tmp_path / "o"), "--registry", str(bad))
     assert result.returncode == 1 and "unknown formula 'avg'" in result.stdout
+
+
+def test_events_ingest_and_report_on_the_sample(tmp_path):
+    sample = Path(__file__).parent.parent / "sample_data" / "events_synthetic.csv"
+    db, out = tmp_path / "events.db", tmp_path / "report"
+    first = run("events", "ingest", str(sample), "--db", str(db))
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "200 events logged" in " ".join(first.stdout.split())
+    again = run("events", "ingest", str(sample), "--db", str(db))
+    assert "0 events logged" in again.stdout and "200 already in the log" in " ".join(
+        again.stdout.split()
+    )
+    report = run(
+        "events", "report", "--db", str(db), "--out", str(out), "--now", "2026-07-15 12:00"
+    )
+    assert report.returncode == 0, report.stdout + report.stderr
+    events = pd.read_csv(out / "events.csv")
+    assert len(events) == 200 and events["id"].is_unique
+    assert "## By class and department (GB/T 30428.2-2013)" in (out / "report.md").read_text(
+        "utf-8"
+    )
+    missing = run("events", "report", "--db", str(tmp_path / "none.db"), "--out", str(out))
+    assert missing.returncode == 1 and "run `cim events ingest` first" in " ".join(
+        missing.stdout.split()
+    )
