@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/address.py
 	$(BIN)/python benchmarks/waterlogging.py
 	$(BIN)/python benchmarks/views.py
+	$(BIN)/python benchmarks/events.py
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache
