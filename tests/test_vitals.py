@@ -272,3 +272,13 @@ def test_snapshots_accumulate_for_trends(town, tmp_path):
     trend = history.pivot_table(index="computed_at", columns="unit_code", values="value",
                                 aggfunc="first").shape  # fmt: skip
     assert trend == (2, 3)
+
+
+def test_shelters_within_500_m_of_homes(town):
+    shelter = frame([at(200, 500)], id=["s1"], kind=["shelter"], name=["避难场所"], units=[0])
+    facilities = gpd.pd.concat([town.layer("facilities"), shelter], ignore_index=True)
+    sheltered = cim.CityModel({**town.layers, "facilities": facilities}, name="小城")
+    table = sheltered.vitals("district", indicators=["shelter_500m_share"])
+    values = dict(zip(table["unit_code"], table["value"], strict=True))
+    assert values[A] == 0.5  # r1 is 290 m from the shelter, r2 740 m
+    assert math.isnan(values[B])  # no homes in B

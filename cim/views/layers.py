@@ -92,7 +92,10 @@ def _rows(key: str, shapes: list, owner: Sequence[int], count: int, **columns) -
 
 def _per_row(name: str, value, count: int) -> list:
     flat = not isinstance(value, str) and hasattr(value, "__len__")
-    if not flat or (name in ("color", "line") and not hasattr(value[0], "__len__")):
+    one_color = (
+        flat and name in ("color", "line") and len(value) in (3, 4) and np.isscalar(value[0])
+    )
+    if not flat or one_color:
         return [list(value) if flat else value] * count
     values = value.tolist() if hasattr(value, "tolist") else list(value)
     if len(values) != count:

@@ -71,6 +71,7 @@ HEIGHT_CLASSES = (  # GB 50352-2019: above 24 m is high-rise, above 100 m super 
     (100.0, "50–100 m 高层", [203, 64, 72]),
     (np.inf, "> 100 m 超高层", [104, 24, 90]),
 )
+COVERAGE_MODES = {"units": "按单元", "ranges": "作用范围", "hexagons": "六边形计数"}
 FIT_PX = (960, 540)  # the bounds fit a window this size: the notebook's inline view
 TILE_PX = 512  # deck.gl's web-mercator world is 512 px wide at zoom 0
 
@@ -578,7 +579,7 @@ def coverage_view(
         deck_layers.append(hexagons)
         legend = [("传感器较少", hexagons.color_range[0]), ("传感器较多", hexagons.color_range[-1])]
     else:
-        raise ValueError(f"mode must be 'units', 'ranges' or 'hexagons', not {mode!r}")
+        raise ValueError(f"mode must be one of {', '.join(COVERAGE_MODES)}, not {mode!r}")
     if mode != "hexagons":
         deck_layers.append(
             point_layer(
@@ -602,7 +603,7 @@ def coverage_view(
     return compose(
         deck_layers,
         bounds=_bounds(sensors, pad=0.02),
-        title=f"{city.name} 物联感知覆盖（{ {'units': level, 'ranges': '作用范围', 'hexagons': '六边形计数'}[mode] }）",
+        title=f"{city.name} 物联感知覆盖（{level if mode == 'units' else COVERAGE_MODES[mode]}）",
         legend=legend,
         note="传感器为合成数据；半透明 = 离线；" + ATTRIBUTION,
         preset=preset,
