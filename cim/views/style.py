@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-import mapclassify
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
@@ -165,6 +164,8 @@ def classify(
         uppers = np.array([finite[present].max()])
         found = np.zeros(int(present.sum()), dtype=int)
     else:
+        import mapclassify  # takes seconds to import (scikit-learn): only when classifying
+
         method = mapclassify.classify(finite[present], scheme, k=k, bins=bins)
         uppers, found = np.asarray(method.bins, dtype=float), np.asarray(method.yb)
     index = np.full(len(finite), -1)
