@@ -194,32 +194,35 @@ class _Context:
         self.area_km2 = pd.Series(self.units.area.to_numpy() / 1e6, index=self.index)
 
     def rows(self, layer: str, where: str | None = None) -> gpd.GeoDataFrame:
-        if layer not in self.city.layers:
-            raise _MissingDataError(f"the city has no {layer} layer")
-        frame = self.city.layer(layer)
+        """The layer in the metric CRS with its unit in ``_unit``, filtered by ``where``."""
+        frame = self._placed(layer)
         if where:
             try:
                 frame = frame.query(where)
             except (pd.errors.UndefinedVariableError, KeyError) as err:
                 raise VitalsError(
                     f"filter {where!r} on {layer}: {err}; columns are "
-                    f"{', '.join(c for c in frame.columns if c != 'geometry')}"
+                    f"{', '.join(c for c in frame.columns if c not in ('geometry', '_unit'))}"
                 ) from None
-        return frame.to_crs(self.crs)
+        return frame
 
-    def unit_of(self, frame: gpd.GeoDataFrame) -> pd.Series:
-        """The unit holding a point on each row's surface, within ``EDGE_M``; on a shared
-        edge, the first unit."""
+    @functools.cache  # noqa: B019  (one context per compute call)
+    def _placed(self, layer: str) -> gpd.GeoDataFrame:
+        """Each row of ``layer`` with the unit holding a point on its surface, within
+        ``EDGE_M``; on a shared edge, the first unit. Projected and joined once per layer."""
+        if layer not in self.city.layers:
+            raise _MissingDataError(f"the city has no {layer} layer")
+        frame = self.city.layer(layer).to_crs(self.crs)
         points = gpd.GeoDataFrame(geometry=frame.geometry.representative_point(), crs=self.crs)
         joined = points.sjoin(
             self.units[["code", "geometry"]], predicate="dwithin", distance=EDGE_M, how="left"
         )
-        return joined.groupby(level=0)["code"].first().reindex(frame.index)
+        return frame.assign(_unit=joined.groupby(level=0)["code"].first().reindex(frame.index))
 
     def total(self, frame: gpd.GeoDataFrame, values=1.0) -> pd.Series:
+        """Sum of ``values`` (1 a row by default) over the rows of ``frame`` per unit."""
         weights = pd.Series(values, index=frame.index, dtype=float)
-        sums = weights.groupby(self.unit_of(frame)).sum()
-        return sums.reindex(self.index, fill_value=0.0)
+        return weights.groupby(frame["_unit"]).sum().reindex(self.index, fill_value=0.0)
 
     def count(self, layer: str, where: str | None = None) -> pd.Series:
         return self.total(self.rows(layer, where))
