@@ -29,6 +29,7 @@ from layers.schema import FLOOR_HEIGHT_M
 
 __all__ = [
     "area_layer",
+    "bounds_of",
     "building_heights",
     "building_layer",
     "district_layer",
@@ -101,6 +102,25 @@ def _per_row(name: str, value, count: int) -> list:
     if len(values) != count:
         raise ValueError(f"{name!r} has {len(values)} values for {count} rows")
     return values
+
+
+def bounds_of(*frames: gpd.GeoDataFrame | None, pad: float = 0.08) -> np.ndarray:
+    """West, south, east, north around every non-empty frame (lon/lat), padded by ``pad``
+    of the span plus about 100 m.
+
+    Examples
+    --------
+    >>> import cim
+    >>> bounds_of(cim.sample_city().layer("roads"), pad=0.0).round(2).tolist()
+    [103.99, 30.62, 104.15, 30.76]
+    """
+    boxes = np.array([f.total_bounds for f in frames if f is not None and len(f)])
+    if not len(boxes):
+        raise layers.EmptyLayerError("view", "nothing to draw: every layer is empty")
+    west, south = boxes[:, 0].min(), boxes[:, 1].min()
+    east, north = boxes[:, 2].max(), boxes[:, 3].max()
+    dx, dy = (east - west) * pad + 1e-3, (north - south) * pad + 1e-3
+    return np.array([west - dx, south - dy, east + dx, north + dy])
 
 
 def area_layer(

@@ -20,6 +20,7 @@ from cim.model import CityModel
 from cim.views.html import render_html
 from cim.views.layers import (
     area_layer,
+    bounds_of,
     building_heights,
     building_layer,
     district_layer,
@@ -146,16 +147,6 @@ def _wgs84(gdf: gpd.GeoDataFrame, kind: str) -> gpd.GeoDataFrame:
     return layers.to_wgs84(gdf, kind=kind)
 
 
-def _bounds(*frames: gpd.GeoDataFrame | None, pad: float = 0.08) -> np.ndarray:
-    boxes = np.array([f.total_bounds for f in frames if f is not None and len(f)])
-    if not len(boxes):
-        raise layers.EmptyLayerError("view", "nothing to draw: every layer is empty")
-    west, south = boxes[:, 0].min(), boxes[:, 1].min()
-    east, north = boxes[:, 2].max(), boxes[:, 3].max()
-    dx, dy = (east - west) * pad + 1e-3, (north - south) * pad + 1e-3
-    return np.array([west - dx, south - dy, east + dx, north + dy])
-
-
 def _clip(gdf: gpd.GeoDataFrame, bounds) -> gpd.GeoDataFrame:
     return gdf.cx[bounds[0] : bounds[2], bounds[1] : bounds[3]]
 
@@ -173,7 +164,7 @@ def _focus(city: CityModel) -> np.ndarray:
     name = next((n for n in ("roads", "buildings", "districts") if n in present), None)
     if name is None:
         raise layers.EmptyLayerError("view", "the city has no roads, buildings or districts")
-    return _bounds(_wgs84(present[name], name), pad=0.0)
+    return bounds_of(_wgs84(present[name], name), pad=0.0)
 
 
 def _route_layer(routes: gpd.GeoDataFrame) -> tuple[pdk.Layer, Classes]:
@@ -344,7 +335,7 @@ def dispatch_view(
         legend.append(("事件", INCIDENT_COLOR))
     return compose(
         deck_layers,
-        bounds=_bounds(routes[routes.geometry.notna()], pad=0.05),
+        bounds=bounds_of(routes[routes.geometry.notna()], pad=0.05),
         title=title or f"{city.name} 出警路线（按到达时间）",
         legend=legend,
         note="到达时间分级：建标 152-2017 消防 5 分钟；" + ATTRIBUTION,
@@ -426,7 +417,7 @@ def choropleth_view(
         units, colors=classes.color_of(alpha=200), tips=tips, heights=heights, id="units"
     )
     deck_layers = [*_base(city), unit_layer]
-    bounds = _bounds(_clip(units, _focus(city)) if level == "grid" else units, pad=0.02)
+    bounds = bounds_of(_clip(units, _focus(city)) if level == "grid" else units, pad=0.02)
     return compose(
         deck_layers,
         bounds=bounds,
@@ -487,6 +478,7 @@ def waterlogging_view(
     if not (classes.index < 0).any():
         legend.append(("深度未知", MISSING_COLOR))
     if closures is not None and len(closures):
+        closures = _wgs84(closures, "closures")
         deck_layers.append(
             path_layer(closures, colors=[0, 90, 200, 255], widths=6, id="closures", min_width_px=3)
         )
@@ -505,7 +497,7 @@ def waterlogging_view(
     )
     return compose(
         deck_layers,
-        bounds=_bounds(points, closures),
+        bounds=bounds_of(points, closures),
         title=title or f"{city.name} 积水点",
         legend=legend,
         note="粗黑圈：积水深度超过 15 cm，按 GB 51222-2017 为内涝；" + ATTRIBUTION,
@@ -602,7 +594,7 @@ def coverage_view(
         )
     return compose(
         deck_layers,
-        bounds=_bounds(sensors, pad=0.02),
+        bounds=bounds_of(sensors, pad=0.02),
         title=f"{city.name} 物联感知覆盖（{level if mode == 'units' else COVERAGE_MODES[mode]}）",
         legend=legend,
         note="传感器为合成数据；半透明 = 离线；" + ATTRIBUTION,
@@ -661,7 +653,7 @@ def service_area_view(
         )
     return compose(
         deck_layers,
-        bounds=_bounds(areas, pad=0.03),
+        bounds=bounds_of(areas, pad=0.03),
         title=title or f"{city.name} 服务区",
         legend=[(f"≤ {c / 60:g} 分钟", color[c]) for c in cutoffs],
         preset=preset,

@@ -23,6 +23,7 @@ import layers
 from cim.atomic import atomic_path
 from cim.coverage import LEVELS
 from cim.model import CityModel
+from cim.views.layers import bounds_of
 from cim.views.style import (
     BASE_FILL,
     BASE_LINE,
@@ -139,12 +140,6 @@ def _patches(classes: Classes, alpha: float = 1.0) -> list[Patch]:
     ]
 
 
-def _bounds(frame: gpd.GeoDataFrame, pad: float = 0.08) -> np.ndarray:
-    west, south, east, north = frame.total_bounds
-    dx, dy = (east - west) * pad + 2e-3, (north - south) * pad + 2e-3
-    return np.array([west - dx, south - dy, east + dx, north + dy])
-
-
 @_with_fonts
 def dispatch_map(
     city: CityModel, routes: gpd.GeoDataFrame, path, *, title: str = "出警路线"
@@ -165,7 +160,7 @@ def dispatch_map(
         raise layers.EmptyLayerError("routes", "no route to draw")
     drawn = layers.to_wgs84(drawn, kind="routes")
     classes = fixed_classes(drawn["eta_s"] / 60.0, ETA_CLASSES)
-    figure, ax = _figure(city, _bounds(drawn))
+    figure, ax = _figure(city, bounds_of(drawn))
     drawn.plot(ax=ax, color=[_rgb(c) for c in classes.color_of()], linewidth=1.8)
     handles = _patches(classes)
     if "incidents" in city.layers:
@@ -201,7 +196,7 @@ def coverage_map(city: CityModel, table: pd.DataFrame, path, *, level: str = "gr
     share = units["code"].astype(str).map(rows["covered_share"])
     classes = share_classes(share)
     sensors = layers.to_wgs84(city.layer("sensors"), kind="sensors")
-    figure, ax = _figure(city, _bounds(sensors, pad=0.02))
+    figure, ax = _figure(city, bounds_of(sensors, pad=0.02))
     units.plot(ax=ax, color=[_rgb(c) for c in classes.color_of()], alpha=0.75, linewidth=0)
     sensors.plot(ax=ax, color="#234", markersize=0.6, zorder=5)
     return _finish(
@@ -240,13 +235,13 @@ def flood_map(
     if wet.empty and closures.empty:
         raise layers.EmptyLayerError("ponds", "no pond holds water and no road is flooded")
     classes = fixed_classes(wet["depth_cm"], DEPTH_CLASSES)
-    shown = pd.concat([wet.geometry, closures.geometry]) if len(closures) else wet.geometry
-    figure, ax = _figure(city, _bounds(gpd.GeoDataFrame(geometry=shown, crs=4326)))
+    closures = layers.to_wgs84(closures, kind="closures")
+    figure, ax = _figure(city, bounds_of(wet, closures))
     if len(wet):
         wet.plot(ax=ax, color=[_rgb(c) for c in classes.color_of()], linewidth=0)
     handles = _patches(classes)
     if len(closures):
-        layers.to_wgs84(closures, kind="closures").plot(ax=ax, color="#005ac8", linewidth=1.6)
+        closures.plot(ax=ax, color="#005ac8", linewidth=1.6)
         handles.append(Patch(facecolor="#005ac8", label=_text("淹没道路", "flooded road")))
     return _finish(
         figure,
