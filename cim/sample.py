@@ -142,12 +142,13 @@ def synthetic_events(city: CityModel, count: int, *, seed: int = 0) -> pd.DataFr
     alarms = sensors[sensors["kind"].isin(["smoke", "water_level", "manhole", "air"])]
     place = rng.choice(addresses, count)
     place = np.where(rng.random(count) < 0.02, "火星市不存在路999号", place)
-    text = [rng.choice(_COMPLAINTS).format(p) for p in place]
+    subject = np.where(source == "patrol", "路边", place)
+    text = [rng.choice(_COMPLAINTS).format(s) for s in subject]
     spot = rng.choice(spots, count)
     sensor = rng.choice(alarms["id"].to_numpy(), count)
     kinds = alarms.set_index("id")["kind"]
     start = pd.Timestamp("2026-07-15 00:00")
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "id": [f"ev{seed}-{i:06d}" for i in range(count)],
             "source": source,
@@ -160,9 +161,3 @@ def synthetic_events(city: CityModel, count: int, *, seed: int = 0) -> pd.DataFr
             "synthetic": True,
         }
     )
-    patrol = frame["source"] == "patrol"
-    frame.loc[patrol, "text"] = [
-        t.replace(p, "路边")
-        for t, p in zip(frame.loc[patrol, "text"], place[patrol.to_numpy()], strict=True)
-    ]
-    return frame

@@ -173,7 +173,10 @@ class _Context:
     def __init__(self, city: CityModel, level: str) -> None:
         self.city = city
         present = city.layers
-        reference = next(present[n] for n in ("roads", "buildings", "districts") if n in present)
+        name = next((n for n in ("roads", "buildings", "districts") if n in present), None)
+        if name is None:
+            raise layers.EmptyLayerError("city", "vital signs need roads, buildings or districts")
+        reference = present[name]
         self.crs = metric_crs(layers.to_wgs84(reference, kind="layer"))
         if level == "city":
             if "districts" in present:

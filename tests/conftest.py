@@ -14,6 +14,7 @@ import pytest
 import shapely
 
 import cim
+from cim.views.style import BACKGROUND
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -38,6 +39,16 @@ class Rendered:
     errors: list[str]
     title: str
     value: object = None
+
+    @property
+    def offline(self) -> bool:
+        """No script error, and no request but for the file itself."""
+        return self.errors == [] and all(url.startswith("file://") for url in self.requests)
+
+    @property
+    def drawn(self) -> int:
+        """Pixels that differ from the page background: what deck.gl drew."""
+        return int((np.abs(self.pixels.astype(int) - BACKGROUND).max(axis=2) > 30).sum())
 
 
 def _chromium() -> str | None:

@@ -3,7 +3,6 @@ from html import unescape
 from pathlib import Path
 
 import nbformat
-import numpy as np
 import pytest
 from nbclient import NotebookClient
 
@@ -39,6 +38,5 @@ def test_notebook_is_stored_clean_runs_and_shows_its_views_offline(path, tmp_pat
     for i, page in enumerate(pages):
         assert "<script src=" not in page and "createDeck" in page
         shown = render(tmp_path / f"inline{i}.html", html=page)
-        assert shown.errors == [] and all(u.startswith("file://") for u in shown.requests)
-        background = np.array([247, 248, 250])
-        assert (np.abs(shown.pixels.astype(int) - background).max(axis=2) > 30).sum() > 5_000
+        assert shown.offline
+        assert shown.drawn > 5_000

@@ -5,11 +5,13 @@ buildings), built in the CGCS2000 zone (EPSG:4544) so distances are plain metres
 """
 
 import math
+import re
 from datetime import datetime, timezone
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -212,7 +214,7 @@ def test_empty_units_and_missing_sources_are_no_data_not_zero(vitals):
 
 
 def test_status_follows_thresholds_and_direction():
-    values = gpd.pd.Series([30.0, 25.0, 24.9, 10.0, 9.9, np.nan])
+    values = pd.Series([30.0, 25.0, 24.9, 10.0, 9.9, np.nan])
     up = Indicator("u", "上", "x", "公共管理", "count", {"layer": "sensors"}, "up", 25, 10)
     assert up.status(values).tolist() == ["ok", "ok", "warn", "warn", "alarm", "no_data"]
     down = Indicator("d", "下", "x", "公共安全", "count", {"layer": "sensors"}, "down", 10, 25)
@@ -248,7 +250,7 @@ def test_the_city_level_is_one_unit_and_every_indicator_is_there(town):
 def test_bad_registries_are_refused_with_the_reason(tmp_path, text, message):
     path = tmp_path / "bad.yaml"
     path.write_text("indicators:\n" + text + "\n", encoding="utf-8")
-    with pytest.raises(VitalsError, match=__import__("re").escape(message)):
+    with pytest.raises(VitalsError, match=re.escape(message)):
         load_registry(path)
 
 
@@ -276,7 +278,7 @@ def test_snapshots_accumulate_for_trends(town, tmp_path):
 
 def test_shelters_within_500_m_of_homes(town):
     shelter = frame([at(200, 500)], id=["s1"], kind=["shelter"], name=["避难场所"], units=[0])
-    facilities = gpd.pd.concat([town.layer("facilities"), shelter], ignore_index=True)
+    facilities = pd.concat([town.layer("facilities"), shelter], ignore_index=True)
     sheltered = cim.CityModel({**town.layers, "facilities": facilities}, name="小城")
     table = sheltered.vitals("district", indicators=["shelter_500m_share"])
     values = dict(zip(table["unit_code"], table["value"], strict=True))

@@ -126,9 +126,10 @@ def _locate(events: pd.DataFrame, city: CityModel, base: AddressBase) -> pd.Data
         )
     alarms = events["source"] == "sensor"
     if alarms.any():
-        sensors = city.layer("sensors").set_index("id") if "sensors" in city.layers else None
+        sensors = city.layers.get("sensors", gpd.GeoDataFrame({"id": [], "kind": []}))
+        sensors = sensors.set_index("id")
         ids = events.loc[alarms, "sensor_id"].astype(str)
-        known = ids.isin(sensors.index) if sensors is not None else ids.map(lambda _: False)
+        known = ids.isin(sensors.index)
         hit = ids[known]
         if len(hit):
             geometry = sensors.geometry.loc[hit]
