@@ -213,7 +213,7 @@ def dispatch(
                 out / "map.html",
                 title="CIM 出警调度",
             )
-    except (layers.LayerError, OSError, KeyError, ValueError) as err:
+    except (layers.CimError, OSError, KeyError, ValueError) as err:
         _fail(err)
     for row in bad_rows.itertuples():
         console.print(f"  [yellow]left out:[/] {row.file} row {row.row} ({row.id}): {row.reason}")
@@ -267,7 +267,7 @@ def coverage(
             out / "report.md",
             coverage_report(table, target_density=target_density, image=paths["png"].name),
         )
-    except (layers.LayerError, OSError, KeyError, ValueError) as err:
+    except (layers.CimError, OSError, KeyError, ValueError) as err:
         _fail(err)
     summary = Table(title=f"Sensor coverage (target {target_density:g} per km²)")
     for column in (
@@ -378,7 +378,7 @@ def flood(
                 image=paths["png"].name if "png" in paths else None,
             ),
         )
-    except (layers.LayerError, OSError, KeyError, ValueError) as err:
+    except (layers.CimError, OSError, KeyError, ValueError) as err:
         _fail(err)
     for name, path in paths.items():
         console.print(f"  {name:<9} {path}")
@@ -423,7 +423,7 @@ def address_parse(
                 }
             ),
         )
-    except (OSError, KeyError, ValueError) as err:
+    except (layers.CimError, OSError, KeyError, ValueError) as err:
         _fail(err)
     console.print(
         f"[green]✓[/] parsed {len(frame) - int(failed.sum())} of {len(frame)} addresses → {out}"
@@ -466,7 +466,7 @@ def address_geocode(
                 }
             ),
         )
-    except (OSError, KeyError, ValueError, layers.LayerError) as err:
+    except (layers.CimError, OSError, KeyError, ValueError) as err:
         _fail(err)
     levels = found["match_level"].value_counts()
     console.print(
@@ -528,7 +528,7 @@ def vitals(
                     out / "map.html",
                     title="CIM 城市体征",
                 )
-    except (layers.LayerError, OSError, KeyError, ValueError) as err:
+    except (layers.CimError, OSError, KeyError, ValueError) as err:
         _fail(err)
     counts = table.groupby("dimension")["status"].value_counts().unstack(fill_value=0)
     summary = Table(title=f"Vital signs per {level}: {table['indicator_id'].nunique()} indicators")
@@ -585,7 +585,7 @@ def events_ingest(
                 batch=batch,
                 progress=lambda n: bar.advance(task, n),
             )
-    except (layers.LayerError, OSError, KeyError, ValueError) as err:
+    except (layers.CimError, OSError, KeyError, ValueError) as err:
         _fail(err)
     for row in result.bad_rows.itertuples():
         console.print(f"  [yellow]left out:[/] row {row.row} ({row.id}): {row.reason}")
@@ -619,7 +619,7 @@ def events_report(
             "stats": write_table(stats, out / "stats.csv"),
             "markdown": write_text(out / "report.md", events_summary(events, stats)),
         }
-    except (OSError, KeyError, ValueError) as err:
+    except (layers.CimError, OSError, KeyError, ValueError) as err:
         _fail(err)
     console.print(
         f"[green]✓[/] {len(events)} events, {int((events['status'] != 'closed').sum())} open, "
@@ -665,7 +665,7 @@ def demo(
                 out / "map.html",
                 title="成都 CIM 出警调度",
             )
-    except (layers.LayerError, OSError, KeyError, ValueError) as err:
+    except (layers.CimError, OSError, KeyError, ValueError) as err:
         _fail(err)
 
     summary = dispatch_summary(routes)

@@ -67,7 +67,7 @@ COLUMNS = [
 ]
 
 
-class VitalsError(ValueError):
+class VitalsError(layers.InputError):
     """A registry or formula that cannot be evaluated; the message says which and why."""
 
 

@@ -25,6 +25,7 @@ from pyproj import CRS
 from scipy import ndimage
 from skimage.morphology import reconstruction
 
+import layers
 import routing
 
 __all__ = [
@@ -41,7 +42,7 @@ __all__ = [
 WATERLOGGED_CM = 15.0  # GB 51222-2017: deeper water on a lane is waterlogging
 
 
-class DEMError(ValueError):
+class DEMError(layers.InputError):
     """The elevation model cannot be used as it is."""
 
 

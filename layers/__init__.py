@@ -6,6 +6,7 @@
 """
 
 from layers import crs
+from layers.errors import CimError, CimWarning, InputError
 from layers.grid import unit_grid
 from layers.io import load, to_wgs84
 from layers.osm import from_osm
@@ -29,8 +30,11 @@ __all__ = [
     "KINDS",
     "ROAD_CLASSES",
     "CRSError",
+    "CimError",
+    "CimWarning",
     "EmptyLayerError",
     "GeometryError",
+    "InputError",
     "LayerError",
     "SchemaError",
     "crs",

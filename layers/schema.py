@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 
 from layers import crs as _crs
+from layers.errors import InputError
 
 __all__ = [
     "ADDRESS_FIELDS",
@@ -82,12 +83,12 @@ _TRUE = {"yes", "true", "1", "y", "t"}
 _REVERSED = {"-1", "reverse"}
 
 
-class LayerError(ValueError):
+class LayerError(InputError):
     """A layer breaks its schema. ``kind``, ``column`` and ``rows`` say where."""
 
     def __init__(self, kind: str, message: str, *, column: str | None = None, rows=()):
         self.kind, self.column, self.rows = kind, column, list(rows)
-        super().__init__(f"{kind}: {message}")
+        super().__init__(f"{kind}: {message}", source=kind)
 
 
 class SchemaError(LayerError):

@@ -120,7 +120,7 @@ def _warn_unreachable(graph: nx.MultiDiGraph, drop: bool) -> nx.MultiDiGraph:
     return graph
 
 
-class UnreachableNodesWarning(UserWarning):
+class UnreachableNodesWarning(layers.CimWarning):
     """Part of the road graph cannot reach, or be reached from, the rest."""
 
 

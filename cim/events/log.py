@@ -14,6 +14,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+import layers
+
 __all__ = ["COLUMNS", "STATES", "EventLog", "LifecycleError"]
 
 STATES = ("reported", "dispatched", "on_scene", "resolved", "closed")
@@ -57,7 +59,7 @@ CREATE INDEX IF NOT EXISTS events_status ON events(status);
 """
 
 
-class LifecycleError(ValueError):
+class LifecycleError(layers.CimError, ValueError):
     """A transition out of order (e.g. closing an event that was never resolved)."""
 
 
