@@ -33,7 +33,7 @@ from cim.reports import (
 )
 from cim.response import dispatch_incidents
 from cim.sample import SAMPLE_DEM, sample_city
-from cim.tables import check_suffix, read_points, read_table, write_table
+from cim.tables import check_suffix, join_fields, read_points, read_table, write_table
 from cim.views import choropleth_view, city_view, coverage_view, export_html, waterlogging_view
 from cim.views.static import coverage_map, flood_map
 from cim.vitals import LEVELS as VITAL_LEVELS
@@ -393,7 +393,11 @@ def address_parse(
     ],
     column: ColumnOption = "address",
 ) -> None:
-    """Parse addresses into province … room; unreadable rows go to OUT.errors.csv with the reason."""
+    """Parse addresses into province … room; unreadable rows go to OUT.errors.csv with the reason.
+
+    The parsed fields take their plain names; an input column of the same name (e.g. a
+    ``district`` column) is kept as ``district_input``.
+    """
     try:
         frame, texts = _texts(source, column, out)
         parsed = (
@@ -402,16 +406,7 @@ def address_parse(
             else parse_many([])
         )
         parsed.index = frame.index
-        result = pd.concat(
-            [
-                frame,
-                parsed.drop(
-                    columns=[c for c in parsed.columns if c in frame.columns and c != column]
-                ),
-            ],
-            axis=1,
-        )
-        write_table(result, out)
+        write_table(join_fields(frame, parsed), out)
         failed = parsed["error"].notna()
         errors = _write_errors(
             out,
@@ -439,7 +434,12 @@ def address_geocode(
     column: ColumnOption = "address",
     city: CityOption = None,
 ) -> None:
-    """Geocode addresses against the city's address base; unmatched rows go to OUT.errors.csv."""
+    """Geocode addresses against the city's address base; unmatched rows go to OUT.errors.csv.
+
+    The match fields (address_id, standard, code, match_level, score, candidates, district,
+    town, reason, and lon/lat or geometry) take their plain names; an input column of the
+    same name is kept as ``<name>_input``.
+    """
     try:
         frame, texts = _texts(source, column, out)
         with console.status("Building the address base…"):
@@ -447,12 +447,8 @@ def address_geocode(
             base = AddressBase.from_city(model)
         found = pd.concat(_in_chunks(texts, base.geocode, "geocoding"), ignore_index=True)
         found.index = frame.index
-        result = gpd.GeoDataFrame(
-            pd.concat([frame, found.drop(columns=["text", "geometry"])], axis=1),
-            geometry=found.geometry,
-            crs=4326,
-        )
-        write_table(result, out)
+        result = join_fields(frame, found.drop(columns="text"))
+        write_table(gpd.GeoDataFrame(result, geometry="geometry", crs=4326), out)
         failed = found["match_level"].eq("none")
         errors = _write_errors(
             out,

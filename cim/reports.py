@@ -8,7 +8,9 @@ import geopandas as gpd
 import pandas as pd
 
 from cim.atomic import atomic_path, write_text
+from cim.escape import markdown_text
 from cim.model import CityModel
+from cim.tables import write_table
 from cim.views.static import dispatch_map
 
 __all__ = [
@@ -56,17 +58,17 @@ def dispatch_summary(routes: gpd.GeoDataFrame) -> pd.DataFrame:
     return summary
 
 
+def _cell(value) -> str:
+    if pd.isna(value):
+        return ""
+    return markdown_text(f"{value:.1f}" if isinstance(value, float) else str(value))
+
+
 def _table(frame: pd.DataFrame) -> str:
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    """A GFM table; every header and cell is escaped, so user text cannot add markup."""
+    header = "| " + " | ".join(map(_cell, frame.columns)) + " |"
     rule = "|" + "---|" * len(frame.columns)
-    rows = [
-        "| "
-        + " | ".join(
-            "" if pd.isna(v) else (f"{v:.1f}" if isinstance(v, float) else str(v)) for v in row
-        )
-        + " |"
-        for row in frame.itertuples(index=False)
-    ]
+    rows = ["| " + " | ".join(map(_cell, row)) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([header, rule, *rows])
 
 
@@ -97,7 +99,7 @@ def _markdown(
         else first.iloc[:0]
     )
     lines = [
-        f"# {title}",
+        f"# {markdown_text(title)}",
         "",
         f"{first['incident_id'].nunique()} incidents, {int(first['eta_s'].notna().sum())} dispatched, "
         f"{len(failed)} without a route.",
@@ -134,7 +136,7 @@ def _markdown(
     if bad_rows is not None and len(bad_rows):
         lines += [f"## Input rows left out ({len(bad_rows)})", "", _table(bad_rows), ""]
     if notes:
-        lines += ["## Notes", "", *[f"- {note}" for note in notes], ""]
+        lines += ["## Notes", "", *[f"- {markdown_text(note)}" for note in notes], ""]
     return "\n".join(lines)
 
 
@@ -155,7 +157,9 @@ def write_dispatch_report(
     ``city`` adds ``map.png`` (routes coloured by ETA on the city's roads), embedded in the
     report so it reads well printed.
     Each file is written to a temporary name and renamed, so a crash never leaves a
-    half-written report.
+    half-written report. User text (ids, names, the title, notes) is escaped in the report
+    (:func:`cim.escape.markdown_text`); the CSVs are written by :func:`cim.tables.write_table`,
+    so no cell starts a spreadsheet formula.
 
     Returns
     -------
@@ -169,14 +173,11 @@ def write_dispatch_report(
         "geojson": out / "routes.geojson",
         "markdown": out / "report.md",
     }
-    with atomic_path(paths["csv"]) as tmp:
-        pd.DataFrame(routes.drop(columns="geometry")).to_csv(tmp, index=False)
+    write_table(pd.DataFrame(routes.drop(columns="geometry")), paths["csv"])
     with atomic_path(paths["geojson"]) as tmp:
         routes.to_file(tmp, driver="GeoJSON")
     if bad_rows is not None and len(bad_rows):
-        paths["bad_rows"] = out / "bad_rows.csv"
-        with atomic_path(paths["bad_rows"]) as tmp:
-            bad_rows.to_csv(tmp, index=False)
+        paths["bad_rows"] = write_table(bad_rows, out / "bad_rows.csv")
     if city is not None and routes.geometry.notna().any():
         paths["png"] = dispatch_map(city, routes, out / "map.png")
     image = paths["png"].name if "png" in paths else None
@@ -301,7 +302,7 @@ def coverage_report(table: pd.DataFrame, *, target_density: float, image: str | 
         worst = group[group["below_target"]].nsmallest(10, ["covered_share", "density_per_km2"])
         if len(worst):
             lines += [
-                f"## Least covered: {level}",
+                f"## Least covered: {markdown_text(level)}",
                 "",
                 _table(worst[["unit_code", "name", "sensors", "density_per_km2", "covered_share"]]),
                 "",
@@ -343,7 +344,7 @@ def vitals_report(table: pd.DataFrame) -> str:
     lines = [
         "# 城市运行体征 · City vital signs",
         "",
-        f"{table['indicator_id'].nunique()} indicators over {table['unit_code'].nunique()} units ({level}).",
+        f"{table['indicator_id'].nunique()} indicators over {table['unit_code'].nunique()} units ({markdown_text(level)}).",
         "no_data means the unit is empty for that ratio or the source data is absent (see vitals.csv, note).",
         "",
         "## Status per indicator",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import geopandas as gpd
@@ -10,9 +11,10 @@ import pandas as pd
 
 import layers
 from cim.atomic import atomic_path
+from cim.escape import csv_safe
 from layers.io import lonlat_columns
 
-__all__ = ["check_suffix", "read_points", "read_table", "write_table"]
+__all__ = ["check_suffix", "join_fields", "read_points", "read_table", "write_table"]
 
 SUFFIXES = (".csv", ".parquet")
 
@@ -37,8 +39,39 @@ def read_table(path) -> pd.DataFrame:
     )
 
 
+def join_fields(table: pd.DataFrame, fields: pd.DataFrame) -> pd.DataFrame:
+    """Put ``fields`` beside ``table`` row by row, so that no two columns share a name.
+
+    The fields take their plain names; a column of ``table`` that has a field's name is kept
+    as ``<name>_input`` (``<name>_input2``, … if that is taken too), so both values survive.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"address": ["武侯区玉林北路2号"], "district": ["旧区"]})
+    >>> join_fields(rows, pd.DataFrame({"district": ["武侯区"]})).columns.tolist()
+    ['address', 'district_input', 'district']
+    """
+    taken = {*table.columns, *fields.columns}
+    renamed = {}
+    for name in table.columns:
+        if name in fields.columns:
+            new, n = f"{name}_input", 2
+            while new in taken:
+                new, n = f"{name}_input{n}", n + 1
+            taken.add(new)
+            renamed[name] = new
+    return pd.concat([table.rename(columns=renamed), fields.set_axis(table.index)], axis=1)
+
+
 def write_table(frame: pd.DataFrame, path) -> Path:
-    """Write a table atomically; geometry becomes ``lon``/``lat`` in CSV, GeoParquet in Parquet."""
+    """Write a table atomically: CSV made safe for spreadsheets, or (Geo)Parquet as it is.
+
+    In CSV, point geometry becomes ``lon``/``lat`` (columns of those names already in the
+    frame are kept as ``lon_input``/``lat_input``, see :func:`join_fields`); text cells that
+    could start a formula get a leading ``'`` (:func:`cim.escape.csv_safe`); lines end with
+    CRLF as in RFC 4180, and a field that holds a CR or LF is quoted, so every reader gets
+    the same rows back. Parquet keeps every value as it is.
+    """
     path = Path(path)
     check_suffix(path)
     with atomic_path(path) as tmp:
@@ -48,10 +81,17 @@ def write_table(frame: pd.DataFrame, path) -> Path:
             if isinstance(frame, gpd.GeoDataFrame):
                 points = frame.geometry
                 located = points.notna() & ~points.is_empty
-                frame = pd.DataFrame(frame.drop(columns=frame.geometry.name)).assign(
-                    lon=points.x.where(located), lat=points.y.where(located)
+                frame = join_fields(
+                    pd.DataFrame(frame.drop(columns=frame.geometry.name)),
+                    pd.DataFrame({"lon": points.x.where(located), "lat": points.y.where(located)}),
                 )
-            frame.to_csv(tmp, index=False, encoding="utf-8")
+            csv_safe(frame).to_csv(
+                tmp,
+                index=False,
+                encoding="utf-8",
+                lineterminator="\r\n",
+                quoting=csv.QUOTE_MINIMAL,
+            )
     return path
 
 
