@@ -17,7 +17,7 @@ from routing.compiled import CompiledGraph
 from routing.profiles import Profile, get_profile
 from routing.service_areas import coverage_times, service_area_polygons
 
-__all__ = ["DISPATCH_COLUMNS", "Router", "compare_dispatch"]
+__all__ = ["DISPATCH_COLUMNS", "Router", "compare_dispatch", "first_units"]
 
 _SAME_ROUTE_DEG = 1e-5  # about a metre: routes closer than this everywhere are the same route
 
@@ -64,6 +64,24 @@ def _points(gdf, role: str) -> gpd.GeoDataFrame:
     return gdf
 
 
+def first_units(routes: pd.DataFrame) -> pd.DataFrame:
+    """The first unit of each incident (rank 1), and the incidents left without a route.
+
+    Averages and counts over a dispatch (mean ETA, share within 5 minutes) are taken over
+    these rows, one per incident, so that second and third units do not weigh in.
+
+    Examples
+    --------
+    >>> import cim
+    >>> city = cim.sample_city()
+    >>> stations = city.layer("facilities").query("kind == 'fire_station'")
+    >>> routes = city.router("fire_engine").dispatch(city.layer("incidents").head(3), stations, k=2)
+    >>> len(routes), len(first_units(routes))
+    (6, 3)
+    """
+    return routes[routes["rank"].isna() | (routes["rank"] == 1)]
+
+
 def compare_dispatch(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> pd.DataFrame:
     """First-unit ETA per incident before and after a change (closures, new stations …).
 
@@ -76,8 +94,7 @@ def compare_dispatch(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> pd.Da
     """
 
     def first(routes):
-        head = routes[routes["rank"].isna() | (routes["rank"] == 1)]
-        return head.set_index("incident_id")[["resource_id", "eta_s", "geometry"]]
+        return first_units(routes).set_index("incident_id")[["resource_id", "eta_s", "geometry"]]
 
     a, b = first(before), first(after)
     joined = a.join(b, suffixes=("_before", "_after"), how="outer")
