@@ -11,6 +11,7 @@ import pandas as pd
 import shapely
 
 import layers
+from layers.times import local_times
 from routing.allocation import Allocation, assign_greedy, assign_optimal, priority_weights
 from routing.closures import closure_effect
 from routing.compiled import CompiledGraph
@@ -257,7 +258,7 @@ class Router:
         eta = found.reach(len(engine.nodes))
         by = [priority.to_numpy(), incidents["id"].astype(str).to_numpy()]
         if "reported_at" in incidents.columns:
-            by.insert(1, pd.to_datetime(incidents["reported_at"]).to_numpy())
+            by.insert(1, local_times(incidents["reported_at"]).to_numpy())
         order = np.lexsort(by[::-1])
         in_reach = np.isfinite(eta[units > 0]).any(axis=0)
         unserved = np.where(
