@@ -156,7 +156,8 @@ def dispatch(
     """Dispatch units to incidents over the road graph and write the route report and map.
 
     Rows that cannot be used (no id, no or bad coordinates, repeated ids) are listed in the
-    report and bad_rows.csv; the rest are dispatched.
+    report and bad_rows.csv; the rest are dispatched. When no incident or no resource row
+    can be used, the report and bad_rows.csv say why and the command exits with 1.
     """
     started = time.perf_counter()
     try:
@@ -175,10 +176,23 @@ def dispatch(
         console.print(
             f"[green]✓[/] {len(wanted)} incidents, {len(units)} resources ({len(bad_rows)} rows left out)"
         )
-        if wanted.empty or units.empty:
-            raise ValueError(
-                "nothing to dispatch: no usable incident or resource rows (see the reasons above)"
+        for row in bad_rows.itertuples():
+            console.print(
+                f"  [yellow]left out:[/] {row.file} row {row.row} ({row.id}): {row.reason}"
             )
+        if wanted.empty or units.empty:
+            paths = write_dispatch_report(
+                gpd.GeoDataFrame(columns=routing.DISPATCH_COLUMNS, geometry="geometry", crs=4326),
+                out,
+                title=f"出警调度报告 · {profile}",
+                notes=_notes(city),
+                bad_rows=bad_rows,
+            )
+            unusable = " or ".join(
+                path.name for path, rows in ((incidents, wanted), (resources, units)) if rows.empty
+            )
+            where = f" (the reasons are above and in {paths['bad_rows']})" if len(bad_rows) else ""
+            raise ValueError(f"nothing to dispatch: no usable rows in {unusable}{where}")
         comparison = None
         with console.status("Dispatching…"):
             if closures:
@@ -215,13 +229,18 @@ def dispatch(
             )
     except (layers.CimError, OSError, KeyError, ValueError) as err:
         _fail(err)
-    for row in bad_rows.itertuples():
-        console.print(f"  [yellow]left out:[/] {row.file} row {row.row} ({row.id}): {row.reason}")
-    reached = routes["eta_s"].notna()
-    console.print(
-        f"[green]✓[/] {routes.loc[reached, 'incident_id'].nunique()} incidents routed, "
-        f"{int((~reached).sum())} without a route; mean ETA {routes.loc[reached, 'eta_s'].mean() / 60:.1f} min"
+    first = routing.first_units(routes)
+    reached = first["eta_s"].notna()
+    mean = (
+        f"mean ETA of the first units {first.loc[reached, 'eta_s'].mean() / 60:.1f} min"
+        if reached.any()
+        else "no ETA"
     )
+    console.print(
+        f"[green]✓[/] {int(reached.sum())} incidents routed, {int((~reached).sum())} without a route; {mean}"
+    )
+    for reason, count in first.loc[~reached, "reason"].value_counts().items():
+        console.print(f"  [yellow]without a route:[/] {count} × {reason}")
     for name, path in paths.items():
         console.print(f"  {name:<8} {path}")
     console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")

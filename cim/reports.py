@@ -12,6 +12,7 @@ from cim.escape import markdown_text
 from cim.model import CityModel
 from cim.tables import write_table
 from cim.views.static import dispatch_map
+from routing import first_units
 
 __all__ = [
     "FIRE_RESPONSE_S",
@@ -40,7 +41,7 @@ def dispatch_summary(routes: gpd.GeoDataFrame) -> pd.DataFrame:
     >>> list(summary.columns)
     ['incidents', 'dispatched', 'eta_mean_min', 'eta_p90_min', 'eta_max_min', 'within_5_min']
     """
-    first = routes[routes["rank"].isna() | (routes["rank"] == 1)]
+    first = first_units(routes)
     kind = first["incident_kind"].fillna("unknown") if "incident_kind" in first else "all"
     minutes = first["eta_s"] / 60.0
     grouped = first.assign(kind=kind, minutes=minutes).groupby("kind", sort=True)
@@ -80,8 +81,18 @@ def _markdown(
     comparison: pd.DataFrame | None = None,
     image: str | None = None,
 ) -> str:
+    if routes.empty:
+        return "\n".join(
+            [
+                f"# {markdown_text(title)}",
+                "",
+                "Nothing could be dispatched: no incident or resource row could be used.",
+                "",
+                *_left_out(bad_rows, notes),
+            ]
+        )
     summary = dispatch_summary(routes).reset_index()
-    first = routes[routes["rank"].isna() | (routes["rank"] == 1)]
+    first = first_units(routes)
     failed = routes[routes["reason"].notna()]
     slowest = (
         first.dropna(subset=["eta_s"])
@@ -124,20 +135,33 @@ def _markdown(
         lines += ["## Incidents without a route", "", _table(failed[["incident_id", "reason"]]), ""]
     if comparison is not None and len(comparison):
         changed = comparison[comparison["rerouted"]]
+        cut_off = comparison["eta_before_s"].notna() & comparison["eta_after_s"].isna()
+        delay = comparison["delay_s"].dropna()
         lines += [
             "## Closures: before / after",
             "",
-            f"{len(changed)} of {len(comparison)} incidents get another route or unit; mean delay "
-            f"{comparison['delay_s'].mean():.0f} s, largest {comparison['delay_s'].max():.0f} s.",
+            f"{len(changed)} of {len(comparison)} incidents get another route or unit"
+            + (f" ({int(cut_off.sum())} of them no route at all)" if cut_off.any() else "")
+            + (
+                f"; mean delay {delay.mean():.0f} s, largest {delay.max():.0f} s."
+                if len(delay)
+                else "."
+            ),
             "",
-            _table(changed.nlargest(10, "delay_s")),
+            _table(changed.sort_values("delay_s", ascending=False, na_position="first").head(10)),
             "",
         ]
+    return "\n".join(lines + _left_out(bad_rows, notes))
+
+
+def _left_out(bad_rows: pd.DataFrame | None, notes: list[str]) -> list[str]:
+    """The closing sections of a dispatch report: input rows left out, and notes."""
+    lines = []
     if bad_rows is not None and len(bad_rows):
         lines += [f"## Input rows left out ({len(bad_rows)})", "", _table(bad_rows), ""]
     if notes:
         lines += ["## Notes", "", *[f"- {markdown_text(note)}" for note in notes], ""]
-    return "\n".join(lines)
+    return lines
 
 
 def write_dispatch_report(

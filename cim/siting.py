@@ -8,6 +8,7 @@ facilities), so results say what the new ones add.
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import geopandas as gpd
@@ -16,6 +17,7 @@ import pandas as pd
 import pulp
 from spopt.locate import LSCP, MCLP
 
+import layers
 from cim.model import CityModel
 
 __all__ = ["Siting", "maximal_covering", "set_covering", "site_fire_stations", "site_sensors"]
@@ -98,7 +100,7 @@ def _costs(
 
 
 def _covered(cost: np.ndarray, open_: np.ndarray, radius: float, weights: np.ndarray) -> float:
-    if not open_.any():
+    if not open_.any() or not weights.sum():
         return 0.0
     within = (cost[:, open_] <= radius).any(axis=1)
     return float(weights[within].sum() / weights.sum())
@@ -148,7 +150,8 @@ def site_fire_stations(
     """The fewest new fire stations putting every reachable building within ``cutoff`` s (LSCP).
 
     Travel times are the fire-engine profile's; the 5-minute rule of 建标 152-2017 is the
-    default. Buildings no site can reach at all are left out of the demand.
+    default. Buildings no site can reach at all are left out of the demand; when none can
+    be reached (every road a loop, say), no station is added and a warning says so.
     """
     facilities = city.layer("facilities")
     existing = facilities[facilities["kind"] == "fire_station"]
@@ -156,6 +159,12 @@ def site_fire_stations(
     demand = city.layer("buildings").geometry.representative_point()
     cost = _costs(city, "fire_engine", sites, demand, "time")
     coverable = (cost <= cutoff).any(axis=1)
+    if not coverable.any():
+        warnings.warn(
+            f"no building can be reached within {cutoff:g} s from any site: no station is added",
+            layers.CimWarning,
+            stacklevel=2,
+        )
     cost = cost[coverable]
     kept = np.arange(len(sites)) < len(existing)
     weights = np.ones(len(cost))

@@ -17,6 +17,7 @@ import shapely
 
 from layers import crs as _crs
 from layers.errors import InputError
+from layers.times import local_times
 
 __all__ = [
     "ADDRESS_FIELDS",
@@ -385,13 +386,13 @@ def _check_values(gdf: gpd.GeoDataFrame, kind: str, schema: Schema) -> None:
                 rows=gdf.index[bad],
             )
     for column in schema.datetimes:
-        parsed = pd.to_datetime(gdf[column], errors="coerce")
+        parsed = local_times(gdf[column])
         bad = parsed.isna()
         if bad.any():
             raise SchemaError(
                 kind,
                 f"column {column!r} has missing or unreadable times (rows {_rows(gdf.index[bad])}); "
-                "use ISO 8601, e.g. 2026-07-15T08:30:00",
+                "use ISO 8601, e.g. 2026-07-15T08:30:00 (local time) or 2026-07-15T00:30:00Z",
                 column=column,
                 rows=gdf.index[bad],
             )

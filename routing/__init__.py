@@ -17,7 +17,7 @@ from routing.graph import (
     parse_maxspeed,
 )
 from routing.profiles import PROFILES, Profile, get_profile
-from routing.router import DISPATCH_COLUMNS, Router, compare_dispatch
+from routing.router import DISPATCH_COLUMNS, Router, compare_dispatch, first_units
 
 __all__ = [
     "CLASS_SPEED_KPH",
@@ -29,6 +29,7 @@ __all__ = [
     "Router",
     "UnreachableNodesWarning",
     "compare_dispatch",
+    "first_units",
     "get_profile",
     "graph_from_osm",
     "graph_from_roads",

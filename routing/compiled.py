@@ -41,11 +41,20 @@ class _Weights:
 
 @dataclass
 class Snapped:
-    """Points snapped onto edges: the directed edge, the fraction along it, and the gap."""
+    """Points snapped onto edges: the directed edge, the fraction along it, and the gap.
+
+    A point with no road to snap to (every edge closed) has edge -1, fraction 0 and a NaN
+    gap; it joins no edge, so nothing reaches it and it reaches nothing.
+    """
 
     edge: np.ndarray
     fraction: np.ndarray
     distance_m: np.ndarray
+
+    @property
+    def on_road(self) -> np.ndarray:
+        """Positions of the points that found an edge."""
+        return np.flatnonzero(self.edge >= 0)
 
 
 @dataclass
@@ -186,12 +195,18 @@ class CompiledGraph:
         distance, index = self._node_tree.query(np.column_stack(self.to_metric.transform(lon, lat)))
         return index.astype(np.int64), distance
 
+    @property
+    def snappable(self) -> np.ndarray:
+        """Edges a point can snap to: all but self-loops (none when every road is closed)."""
+        return np.flatnonzero(self.edge_u != self.edge_v)
+
     def snap(self, lon, lat) -> Snapped:
-        """Snap points to their nearest edge (self-loops excluded); ties go to the lower edge."""
+        """Snap points to their nearest edge (self-loops excluded); ties go to the lower edge.
+
+        Points with no edge to snap to get edge -1 (see :class:`Snapped`).
+        """
         if self._edge_tree is None:
-            usable = np.flatnonzero(self.edge_u != self.edge_v)
-            self._usable = usable
-            self._edge_tree = shapely.STRtree(self.lines[usable])
+            self._edge_tree = shapely.STRtree(self.lines[self.snappable])
         points = shapely.points(
             np.column_stack(
                 self.to_metric.transform(np.asarray(lon, float), np.asarray(lat, float))
@@ -200,12 +215,15 @@ class CompiledGraph:
         (where, found), distance = self._edge_tree.query_nearest(
             points, return_distance=True, all_matches=False
         )
-        edge = np.empty(len(points), dtype=np.int64)
-        edge[where] = self._usable[found]
-        gap = np.empty(len(points))
+        edge = np.full(len(points), -1, dtype=np.int64)
+        edge[where] = self.snappable[found]
+        gap = np.full(len(points), np.nan)
         gap[where] = distance
-        fraction = shapely.line_locate_point(self.lines[edge], points, normalized=True)
-        return Snapped(edge, np.nan_to_num(fraction), gap)
+        fraction = np.zeros(len(points))
+        fraction[where] = np.nan_to_num(
+            shapely.line_locate_point(self.lines[edge[where]], points[where], normalized=True)
+        )
+        return Snapped(edge, fraction, gap)
 
     # -- batch routing -------------------------------------------------------------------
 
@@ -267,11 +285,12 @@ class CompiledGraph:
         """Virtual edges joining snapped points to the graph, with the edge piece each one is."""
         n, s_count = len(self.nodes), len(sources.edge)
         parts = []
-        e, s = sources.edge, sources.fraction
+        src = sources.on_road
+        e, s = sources.edge[src], sources.fraction[src]
         parts.append(
             pd.DataFrame(
                 {
-                    "row": n + np.arange(s_count),
+                    "row": n + src,
                     "col": self.edge_v[e],
                     "cost": (1 - s) * cost[e],
                     "edge": e,
@@ -285,7 +304,7 @@ class CompiledGraph:
         parts.append(
             pd.DataFrame(
                 {
-                    "row": n + np.flatnonzero(has),
+                    "row": n + src[has],
                     "col": self.edge_v[tw],
                     "cost": s[has] * cost[tw],
                     "edge": tw,
@@ -294,8 +313,9 @@ class CompiledGraph:
                 }
             )
         )
-        f, t = targets.edge, targets.fraction
-        target_node = n + s_count + np.arange(len(f))
+        tgt = targets.on_road
+        f, t = targets.edge[tgt], targets.fraction[tgt]
+        target_node = n + s_count + tgt
         parts.append(
             pd.DataFrame(
                 {
@@ -324,12 +344,14 @@ class CompiledGraph:
         )
         # a point on a node (either end of its edge) starts or ends there, whatever the direction
         for snapped, is_source in ((sources, True), (targets, False)):
-            metres = snapped.fraction * self.length[snapped.edge]
+            on = snapped.on_road
+            length = self.length[snapped.edge[on]]
+            metres = snapped.fraction[on] * length
             for at_end, near in (
                 (0.0, metres <= _AT_NODE_M),
-                (1.0, self.length[snapped.edge] - metres <= _AT_NODE_M),
+                (1.0, length - metres <= _AT_NODE_M),
             ):
-                which = np.flatnonzero(near)
+                which = on[near]
                 node = (self.edge_u if at_end == 0.0 else self.edge_v)[snapped.edge[which]]
                 virtual = n + which if is_source else n + s_count + which
                 parts.append(
@@ -383,20 +405,19 @@ class CompiledGraph:
             np.arange(len(self.twin)),
         )
 
-        def on_segment(snapped: Snapped) -> pd.DataFrame:
-            flipped = segment[snapped.edge] != snapped.edge
+        def on_segment(snapped: Snapped, name: str) -> pd.DataFrame:
+            on = snapped.on_road
+            edge, fraction = snapped.edge[on], snapped.fraction[on]
+            flipped = segment[edge] != edge
             return pd.DataFrame(
                 {
-                    "segment": segment[snapped.edge],
-                    "at": np.where(flipped, 1 - snapped.fraction, snapped.fraction),
+                    name: on,
+                    "segment": segment[edge],
+                    "at": np.where(flipped, 1 - fraction, fraction),
                 }
             )
 
-        pairs = (
-            on_segment(sources)
-            .reset_index(names="s")
-            .merge(on_segment(targets).reset_index(names="t"), on="segment")
-        )
+        pairs = on_segment(sources, "s").merge(on_segment(targets, "t"), on="segment")
         if pairs.empty:
             return pd.DataFrame(columns=["row", "col", "cost", "edge", "start", "end"])
         seg, a, b = pairs["segment"].to_numpy(), pairs["at_x"].to_numpy(), pairs["at_y"].to_numpy()
@@ -445,7 +466,7 @@ class CompiledGraph:
 
         # each hop is one piece of one edge: virtual hops are part edges, the rest whole edges
         real = (hop_from < n) & (hop_to < n)
-        edge = np.empty(len(hop_from), dtype=np.int64)
+        edge = np.full(len(hop_from), -1, dtype=np.int64)
         start, end = np.zeros(len(hop_from)), np.ones(len(hop_from))
         weights = self.weights(objective)
         keys = hop_from[real] * n + hop_to[real]
@@ -503,7 +524,7 @@ class CompiledGraph:
         per_piece = inner + 2
         piece_of = np.repeat(np.arange(len(edge)), per_piece)
         position = np.arange(len(piece_of)) - np.repeat(np.cumsum(per_piece) - per_piece, per_piece)
-        out = np.empty((len(piece_of), 2))
+        out = np.full((len(piece_of), 2), np.nan)
         is_head = position == 0
         is_tail = position == per_piece[piece_of] - 1
         out[is_head] = head
@@ -516,7 +537,7 @@ class CompiledGraph:
         out, owner = out[keep], owner[keep]
         if lonlat:
             out = np.column_stack(self.to_lonlat.transform(out[:, 0], out[:, 1]))
-        lines = np.empty(count, dtype=object)
+        lines = np.full(count, None, dtype=object)
         present = np.unique(owner)
         lines[present] = shapely.linestrings(out, indices=np.searchsorted(present, owner))
         return lines

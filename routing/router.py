@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
 import networkx as nx
 import numpy as np
@@ -9,13 +11,14 @@ import pandas as pd
 import shapely
 
 import layers
+from layers.times import local_times
 from routing.allocation import Allocation, assign_greedy, assign_optimal, priority_weights
 from routing.closures import closure_effect
 from routing.compiled import CompiledGraph
 from routing.profiles import Profile, get_profile
 from routing.service_areas import coverage_times, service_area_polygons
 
-__all__ = ["DISPATCH_COLUMNS", "Router", "compare_dispatch"]
+__all__ = ["DISPATCH_COLUMNS", "Router", "compare_dispatch", "first_units"]
 
 _SAME_ROUTE_DEG = 1e-5  # about a metre: routes closer than this everywhere are the same route
 
@@ -62,6 +65,24 @@ def _points(gdf, role: str) -> gpd.GeoDataFrame:
     return gdf
 
 
+def first_units(routes: pd.DataFrame) -> pd.DataFrame:
+    """The first unit of each incident (rank 1), and the incidents left without a route.
+
+    Averages and counts over a dispatch (mean ETA, share within 5 minutes) are taken over
+    these rows, one per incident, so that second and third units do not weigh in.
+
+    Examples
+    --------
+    >>> import cim
+    >>> city = cim.sample_city()
+    >>> stations = city.layer("facilities").query("kind == 'fire_station'")
+    >>> routes = city.router("fire_engine").dispatch(city.layer("incidents").head(3), stations, k=2)
+    >>> len(routes), len(first_units(routes))
+    (6, 3)
+    """
+    return routes[routes["rank"].isna() | (routes["rank"] == 1)]
+
+
 def compare_dispatch(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> pd.DataFrame:
     """First-unit ETA per incident before and after a change (closures, new stations …).
 
@@ -74,18 +95,19 @@ def compare_dispatch(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> pd.Da
     """
 
     def first(routes):
-        head = routes[routes["rank"].isna() | (routes["rank"] == 1)]
-        return head.set_index("incident_id")[["resource_id", "eta_s", "geometry"]]
+        return first_units(routes).set_index("incident_id")[["resource_id", "eta_s", "geometry"]]
 
     a, b = first(before), first(after)
-    joined = a.join(b, lsuffix="_before", rsuffix="_after", how="outer")
+    joined = a.join(b, suffixes=("_before", "_after"), how="outer")
     same_route = [
         (x is None and y is None)
         or (x is not None and y is not None and x.hausdorff_distance(y) < _SAME_ROUTE_DEG)
         for x, y in zip(joined["geometry_before"], joined["geometry_after"], strict=True)
     ]
-    same_route = np.array(same_route) & (
-        joined["resource_id_before"].to_numpy() == joined["resource_id_after"].to_numpy()
+    unit_before, unit_after = joined["resource_id_before"], joined["resource_id_after"]
+    same_route = (
+        np.array(same_route)
+        & ((unit_before == unit_after) | (unit_before.isna() & unit_after.isna())).to_numpy()
     )
     return pd.DataFrame(
         {
@@ -158,7 +180,8 @@ class Router:
         -------
         Router
             With ``closures``: one row per barrier, the edges it touched and whether it
-            ``closes`` them for this profile.
+            ``closes`` them for this profile, and ``closed_edges`` in all (closures applied
+            to a Router that had some add to them).
         """
         closed, factor, report = closure_effect(
             self.engine, barriers, self.profile, buffer_m=buffer_m
@@ -166,8 +189,28 @@ class Router:
         derived = object.__new__(Router)
         derived.graph, derived.profile, derived.hour = self.graph, self.profile, self.hour
         derived.engine = self.engine.restricted(closed, factor)
-        derived.closures = report.assign(closed_edges=int(closed.sum()))
+        if self.closures is None:
+            derived.closures = report.assign(closed_edges=int(closed.sum()))
+        else:
+            total = int(self.closures["closed_edges"].iat[0] + closed.sum())
+            derived.closures = pd.concat([self.closures, report], ignore_index=True).assign(
+                closed_edges=total
+            )
         return derived
+
+    def _unreachable_reason(self) -> str:
+        """Why a point that no route reaches has none: every road closed, or the closures."""
+        closed = 0 if self.closures is None else int(self.closures["closed_edges"].iat[0])
+        if self.engine.snappable.size == 0:
+            if closed:
+                return f"every road is closed for {self.profile.name} by the closures"
+            return "the road graph has no road to snap to (only loops)"
+        if closed:
+            return (
+                "no available resource can reach this point with the closures applied "
+                f"({closed} road segments closed for {self.profile.name})"
+            )
+        return "no available resource can reach this point on the road graph"
 
     def allocate(
         self,
@@ -188,7 +231,8 @@ class Router:
         Returns
         -------
         Allocation
-            ``plan`` (incident, method, unit, ETA, route) and ``totals`` per method.
+            ``plan`` (incident, method, unit, ETA, route, and the ``reason`` where no unit
+            is sent) and ``totals`` per method.
         """
         incidents = _points(incidents, "incidents")
         resources = _points(resources, "resources")
@@ -214,8 +258,13 @@ class Router:
         eta = found.reach(len(engine.nodes))
         by = [priority.to_numpy(), incidents["id"].astype(str).to_numpy()]
         if "reported_at" in incidents.columns:
-            by.insert(1, pd.to_datetime(incidents["reported_at"]).to_numpy())
+            by.insert(1, local_times(incidents["reported_at"]).to_numpy())
         order = np.lexsort(by[::-1])
+        in_reach = np.isfinite(eta[units > 0]).any(axis=0)
+        unserved = np.where(
+            in_reach, "every unit that can reach it is sent to another incident", None
+        )
+        unserved[~in_reach] = self._unreachable_reason()
         plans = {
             "optimal": assign_optimal(eta, weight, units),
             "greedy": assign_greedy(eta, order, units),
@@ -233,6 +282,7 @@ class Router:
                     "resource_id": None,
                     "eta_s": np.nan,
                     "distance_m": np.nan,
+                    "reason": unserved,
                     "geometry": None,
                 }
             )
@@ -240,6 +290,7 @@ class Router:
             frame.loc[served, "eta_s"] = batch.eta_s
             frame.loc[served, "distance_m"] = batch.distance_m
             frame.loc[served, "geometry"] = batch.geometry
+            frame.loc[served, "reason"] = None
             frames.append(frame)
             totals.append(
                 {
@@ -268,12 +319,19 @@ class Router:
         Returns
         -------
         GeoDataFrame
-            ``resource_id, cutoff, area_km2, geometry`` (EPSG:4326).
+            ``resource_id, cutoff, area_km2, reason, geometry`` (EPSG:4326); a resource with
+            no road to start from (every road closed) gets an empty area and the ``reason``.
         """
         resources = _points(resources, "resources")
         snapped = self.engine.snap(resources.geometry.x.values, resources.geometry.y.values)
+        stranded = self._unreachable_reason() if len(snapped.on_road) < len(resources) else None
         rows = [
-            {"resource_id": resources["id"].iat[source], "cutoff": cutoff, "geometry": polygon}
+            {
+                "resource_id": resources["id"].iat[source],
+                "cutoff": cutoff,
+                "reason": None if snapped.edge[source] >= 0 else stranded,
+                "geometry": polygon,
+            }
             for source, cutoff, polygon in service_area_polygons(
                 self.engine, snapped, cutoffs, objective, buffer_m=buffer_m
             )
@@ -293,7 +351,9 @@ class Router:
         -------
         GeoDataFrame
             ``targets`` with ``eta_s`` from the nearest unit (NaN where none can reach it),
-            ``unit_id`` and ``covered``; the gaps are the rows with ``covered`` False.
+            ``unit_id`` and ``covered``; the gaps are the rows with ``covered`` False. When
+            no road is open at all, nothing is covered and a :class:`layers.CimWarning` says
+            why.
         """
         units = _points(units, "units")
         if len(targets) == 0:
@@ -301,6 +361,12 @@ class Router:
         targets = layers.to_wgs84(targets, kind="targets")
         points = targets.geometry.representative_point()
         engine = self.engine
+        if engine.snappable.size == 0:
+            warnings.warn(
+                f"no target is covered: {self._unreachable_reason()}",
+                layers.CimWarning,
+                stacklevel=2,
+            )
         found = coverage_times(
             engine,
             engine.snap(units.geometry.x.values, units.geometry.y.values),
@@ -353,7 +419,8 @@ class Router:
             One row per (incident, resource) with ``incident_id, resource_id, rank, eta_s,
             distance_m, geometry`` (the route as a LineString along the roads, EPSG:4326),
             ordered by incident then rank. An incident no resource can reach gets one row
-            with no resource and the ``reason``.
+            with no resource and the ``reason`` (with every road closed there is no road to
+            snap to, and ``incident_snap_m`` is NaN).
         """
         if k < 1:
             raise ValueError(f"k must be at least 1, not {k}")
@@ -390,15 +457,9 @@ class Router:
             }
         )
         stranded = np.flatnonzero(reachable == 0)
+        reason = self._unreachable_reason()
         lost = pd.DataFrame(
-            [
-                _unreachable(
-                    incident_ids[j],
-                    inc.distance_m[j],
-                    "no available resource can reach this point on the road graph",
-                )
-                for j in stranded
-            ],
+            [_unreachable(incident_ids[j], inc.distance_m[j], reason) for j in stranded],
             columns=[c for c in DISPATCH_COLUMNS if c != "profile"],
         ).assign(_order=stranded)
         rows = pd.concat([found, lost], ignore_index=True).sort_values(

@@ -23,6 +23,7 @@ from cim.events.classify import EventClass, classify
 from cim.events.log import EventLog
 from cim.model import CityModel
 from cim.response import dispatch_incidents
+from layers.times import local_times
 
 __all__ = ["DISPATCHABLE", "SOURCES", "IngestResult", "check_events", "ingest"]
 
@@ -67,7 +68,7 @@ def check_events(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             raise KeyError(f"events need a {column!r} column; they have {', '.join(table.columns)}")
     frame = table.reindex(columns=[*table.columns, *[c for c in OPTIONAL if c not in table]])
     frame = frame.assign(id=frame["id"].where(frame["id"].notna(), None))
-    reported = pd.to_datetime(frame["reported_at"], errors="coerce")
+    reported = local_times(frame["reported_at"])
     lon = pd.to_numeric(frame["lon"], errors="coerce")
     lat = pd.to_numeric(frame["lat"], errors="coerce")
     blank = {c: frame[c].isna() | (frame[c].astype(str).str.strip() == "") for c in OPTIONAL}
