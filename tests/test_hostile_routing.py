@@ -17,6 +17,7 @@ import layers
 import routing
 from cim.cli import app
 from cim.coverage import sensor_coverage
+from cim.escape import markdown_text
 from cim.events.intake import check_events
 from cim.siting import site_fire_stations
 from tests.conftest import points
@@ -310,7 +311,7 @@ def test_cli_full_closure_reports_every_incident_without_a_route(town, tmp_path)
     report = (tmp_path / "report.md").read_text("utf-8")
     assert f"{len(INCIDENTS)} without a route" in report and "nan" not in report
     assert "(4 of them no route at all)" in report  # all reached before the closures
-    assert report.count(f"| {reason} |") == len(INCIDENTS)
+    assert report.count(f"| {markdown_text(reason)} |") == len(INCIDENTS)
     assert "0 incidents routed, 4 without a route" in said and reason in said
 
 
