@@ -438,3 +438,25 @@ def test_a_good_event_class_file_loads(tmp_path):
     path.write_text("classes:\n  - " + GOOD_CLASS + ", keywords: [着火]}\n", encoding="utf-8")
     (fire,) = load_classes(path)
     assert (fire.code, fire.keywords, fire.respond_min) == ("0401", ("着火",), 5)
+
+
+# The manifest of a saved city model: the other JSON the toolkit reads.
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{truncated", "not valid JSON (Expecting property name"),
+        ("[1]", "unknown format [1], expected cim-city/1"),
+        ('{"format": "cim-city/1"}', "'layers' must map each name to its file and kind"),
+        ('{"format": "cim-city/1", "layers": {"roads": "roads.parquet"}}', "'layers' must map"),
+        ('{"format": "cim-city/1", "layers": {}, "graph": {"nodes": 1}}', "'graph' name its"),
+    ],
+)
+def test_a_broken_model_manifest_is_one_line_naming_the_file(tmp_path, text, expected):
+    (tmp_path / "manifest.json").write_text(text, encoding="utf-8")
+    with pytest.raises(layers.InputError) as caught:
+        cim.CityModel.load(tmp_path)
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / 'manifest.json'}: ") and expected in message
+    assert message.endswith("save the model again with CityModel.save")
