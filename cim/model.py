@@ -193,11 +193,7 @@ class CityModel:
             raise FileNotFoundError(
                 f"{path} is not a saved city model (no {MANIFEST}); save one with CityModel.save"
             )
-        manifest = json.loads(manifest_path.read_text("utf-8"))
-        if manifest.get("format") != FORMAT:
-            raise ValueError(
-                f"{manifest_path}: unknown format {manifest.get('format')!r}, expected {FORMAT}"
-            )
+        manifest = _read_manifest(manifest_path)
         graph = None
         if manifest.get("graph"):
             nodes = gpd.read_parquet(path / manifest["graph"]["nodes"])
@@ -209,3 +205,38 @@ class CityModel:
         }
         kinds = {name: entry["kind"] for name, entry in manifest["layers"].items()}
         return cls(found, kinds=kinds, graph=graph, name=manifest.get("name", path.name))
+
+
+def _read_manifest(path: Path) -> dict:
+    """The manifest of a saved model, refused in one line if :meth:`CityModel.load` cannot use it."""
+    fix = "save the model again with CityModel.save"
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise layers.InputError(
+            f"{path}: not valid JSON ({err}); {fix}", source=str(path)
+        ) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else manifest
+        raise layers.InputError(
+            f"{path}: unknown format {found!r}, expected {FORMAT}; {fix}", source=str(path)
+        )
+    entries = manifest.get("layers")
+    graph = manifest.get("graph") or {"nodes": "", "edges": ""}
+    if not (
+        isinstance(entries, dict)
+        and all(
+            isinstance(e, dict)
+            and isinstance(e.get("file"), str)
+            and isinstance(e.get("kind"), str)
+            for e in entries.values()
+        )
+        and isinstance(graph, dict)
+        and all(isinstance(graph.get(key), str) for key in ("nodes", "edges"))
+    ):
+        raise layers.InputError(
+            f"{path}: 'layers' must map each name to its file and kind, and 'graph' name its "
+            f"nodes and edges files; {fix}",
+            source=str(path),
+        )
+    return manifest

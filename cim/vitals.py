@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import typing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,11 +26,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-import yaml
 
 import layers
+import routing
 from cim.atomic import atomic_path
+from cim.config import check_fields, check_types, read_entries
 from cim.coverage import LEVELS as UNIT_LAYERS
+from cim.filters import FilterError, check_filter, filter_mask
 from cim.model import CityModel
 from layers.crs import metric_crs
 from layers.schema import FLOOR_HEIGHT_M
@@ -51,6 +54,7 @@ EDGE_M = 0.5  # a point this close to a unit counts in it (a station on the boun
 DIMENSIONS = ("公共管理", "公共服务", "公共安全", "经济运行")
 DIRECTIONS = ("up", "down", "none")
 LEVELS = ("city", *UNIT_LAYERS)
+FILTERS = ("where", "targets_where", "stations")  # parameters that hold a cim.filters filter
 COLUMNS = [
     "indicator_id",
     "unit_code",
@@ -94,6 +98,7 @@ class Indicator:
 
     def __post_init__(self) -> None:
         where = f"indicator {self.id!r}"
+        check_fields(self, label=where, error=VitalsError)
         if self.dimension not in DIMENSIONS:
             raise VitalsError(f"{where}: dimension must be one of {', '.join(DIMENSIONS)}")
         if self.direction not in DIRECTIONS:
@@ -101,13 +106,6 @@ class Indicator:
         if self.formula not in FORMULAS:
             raise VitalsError(
                 f"{where}: unknown formula {self.formula!r}; known: {', '.join(sorted(FORMULAS))}"
-            )
-        accepted = inspect.signature(FORMULAS[self.formula]).parameters
-        unknown = set(self.params) - set(accepted) - {"ctx"}
-        if unknown:
-            raise VitalsError(
-                f"{where}: formula {self.formula!r} has no parameter {sorted(unknown)[0]!r}; "
-                f"it takes {', '.join(p for p in accepted if p != 'ctx')}"
             )
         if self.direction != "none":
             if self.warn is None or self.alarm is None:
@@ -120,6 +118,40 @@ class Indicator:
         bad = set(self.levels) - set(LEVELS)
         if bad:
             raise VitalsError(f"{where}: unknown level {sorted(bad)[0]!r}; use {', '.join(LEVELS)}")
+        self._check_params(where)
+
+    def _check_params(self, where: str) -> None:
+        """The formula's parameters: known names, every required one, their types, filters."""
+        formula = FORMULAS[self.formula]
+        accepted = {
+            name: p for name, p in inspect.signature(formula).parameters.items() if name != "ctx"
+        }
+        unknown = [name for name in self.params if name not in accepted]
+        if unknown:
+            raise VitalsError(
+                f"{where}: formula {self.formula!r} has no parameter {unknown[0]!r}; "
+                f"it takes {', '.join(accepted)}"
+            )
+        missing = [n for n, p in accepted.items() if p.default is p.empty and n not in self.params]
+        if missing:
+            raise VitalsError(
+                f"{where}: formula {self.formula!r} needs parameter {missing[0]!r}; "
+                f"it takes {', '.join(accepted)}"
+            )
+        check_types(
+            self.params, typing.get_type_hints(formula), label=f"{where}: params", error=VitalsError
+        )
+        profile = self.params.get("profile")
+        if profile is not None and profile not in routing.PROFILES:
+            raise VitalsError(
+                f"{where}: unknown profile {profile!r}; choose one of {', '.join(routing.PROFILES)}"
+            )
+        for name in FILTERS:
+            if self.params.get(name) is not None:
+                try:
+                    check_filter(self.params[name])
+                except FilterError as err:
+                    raise VitalsError(f"{where}: {name}: {err}") from None
 
     def status(self, values: pd.Series) -> pd.Series:
         """ok / warn / alarm per value, ``no_data`` where the value is missing."""
@@ -143,27 +175,13 @@ def load_registry(path=REGISTRY) -> dict[str, Indicator]:
     >>> len(registry), registry["sensor_density"].name
     (22, '物联感知设备密度')
     """
-    text = Path(path).read_text(encoding="utf-8")
-    entries = (yaml.safe_load(text) or {}).get("indicators")
-    if not isinstance(entries, list):
-        raise VitalsError(f"{path}: needs a top-level 'indicators:' list")
-    names = {f.name for f in Indicator.__dataclass_fields__.values()}
     registry: dict[str, Indicator] = {}
-    for number, entry in enumerate(entries, start=1):
-        label = f"{path}: indicator {entry.get('id', f'#{number}')!r}"
-        unknown = set(entry) - names
-        if unknown:
-            raise VitalsError(
-                f"{label}: unknown field {sorted(unknown)[0]!r}; fields are {', '.join(sorted(names))}"
-            )
-        missing = {"id", "name", "unit", "dimension", "formula"} - set(entry)
-        if missing:
-            raise VitalsError(f"{label}: missing field {sorted(missing)[0]!r}")
-        if entry["id"] in registry:
-            raise VitalsError(f"{label}: the id is used twice")
-        if "levels" in entry:
-            entry = {**entry, "levels": tuple(entry["levels"])}
-        registry[entry["id"]] = Indicator(**entry)
+    for indicator in read_entries(
+        path, Indicator, key="indicators", what="indicator", name="id", error=VitalsError
+    ):
+        if indicator.id in registry:
+            raise VitalsError(f"{path}: indicator {indicator.id!r}: the id is used twice")
+        registry[indicator.id] = indicator
     return registry
 
 
@@ -199,15 +217,12 @@ class _Context:
     def rows(self, layer: str, where: str | None = None) -> gpd.GeoDataFrame:
         """The layer in the metric CRS with its unit in ``_unit``, filtered by ``where``."""
         frame = self._placed(layer)
-        if where:
-            try:
-                frame = frame.query(where)
-            except (pd.errors.UndefinedVariableError, KeyError) as err:
-                raise VitalsError(
-                    f"filter {where!r} on {layer}: {err}; columns are "
-                    f"{', '.join(c for c in frame.columns if c not in ('geometry', '_unit'))}"
-                ) from None
-        return frame
+        if where is None:
+            return frame
+        try:
+            return frame[filter_mask(frame.drop(columns="_unit"), where, layer=layer)]
+        except FilterError as err:
+            raise VitalsError(str(err)) from None
 
     @functools.cache  # noqa: B019  (one context per compute call)
     def _placed(self, layer: str) -> gpd.GeoDataFrame:
@@ -251,8 +266,9 @@ class _Context:
 
     def floor_area(self, layer: str, where: str | None = None) -> pd.Series:
         buildings = self.rows(layer, where)
-        floors = pd.to_numeric(buildings.get("floors"), errors="coerce")
-        heights = pd.to_numeric(buildings.get("height_m"), errors="coerce")
+        unknown = pd.Series(np.nan, index=buildings.index)  # a layer without the column
+        floors = pd.to_numeric(buildings.get("floors", unknown), errors="coerce")
+        heights = pd.to_numeric(buildings.get("height_m", unknown), errors="coerce")
         floors = floors.fillna((heights / FLOOR_HEIGHT_M).round()).fillna(1.0).clip(lower=1.0)
         return self.total(buildings, buildings.area * floors)
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
+
+import layers
+from cim.config import check_fields, read_entries
 
 __all__ = ["CLASSES", "EventClass", "classify", "load_classes"]
 
@@ -31,6 +33,12 @@ class EventClass:
     sensor_kinds: tuple[str, ...] = ()
     kind: str | None = None  # incident kind for dispatch (fire, medical …); None: no vehicle
 
+    def __post_init__(self) -> None:
+        label = f"class {self.code!r}"
+        check_fields(self, label=label, error=layers.InputError)
+        if "" in self.keywords:
+            raise layers.InputError(f"{label}: an empty keyword matches every text; remove it")
+
 
 def load_classes(path=CLASSES) -> list[EventClass]:
     """Event classes from YAML, in the order they are tried; the last one catches the rest.
@@ -41,30 +49,7 @@ def load_classes(path=CLASSES) -> list[EventClass]:
     >>> classes[0].name, classes[0].department, classes[-1].name
     ('火灾', '消防救援支队', '其他')
     """
-    entries = (yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}).get("classes")
-    if not isinstance(entries, list) or not entries:
-        raise ValueError(f"{path}: needs a non-empty top-level 'classes:' list")
-    fields = set(EventClass.__dataclass_fields__)
-    out = []
-    for entry in entries:
-        unknown = set(entry) - fields
-        if unknown:
-            raise ValueError(
-                f"{path}: class {entry.get('code')!r} has unknown field {sorted(unknown)[0]!r}"
-            )
-        try:
-            out.append(
-                EventClass(
-                    **{
-                        **entry,
-                        "keywords": tuple(entry.get("keywords", ())),
-                        "sensor_kinds": tuple(entry.get("sensor_kinds", ())),
-                    }
-                )
-            )
-        except TypeError as err:
-            raise ValueError(f"{path}: class {entry.get('code')!r}: {err}") from None
-    return out
+    return read_entries(path, EventClass, key="classes", what="class", name="code")
 
 
 def classify(texts, sensor_kinds=None, *, classes: list[EventClass] | None = None) -> pd.DataFrame:
