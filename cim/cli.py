@@ -38,7 +38,7 @@ from cim.views import choropleth_view, city_view, coverage_view, export_html, wa
 from cim.views.static import coverage_map, flood_map
 from cim.vitals import LEVELS as VITAL_LEVELS
 from cim.vitals import load_registry, save_snapshot
-from cim.waterlogging import ponding, read_dem, road_closures
+from cim.waterlogging import check_coverage, ponding, read_dem, road_closures
 
 app = typer.Typer(
     help="CIM toolkit: city information model, emergency dispatch and offline maps for Chengdu.",
@@ -324,7 +324,9 @@ def flood(
             warnings.simplefilter("ignore", routing.UnreachableNodesWarning)
             model = CityModel.load(city) if city else sample_city()
             surface = read_dem(dem or SAMPLE_DEM)
+            covered = check_coverage(surface, model.layer("roads"))
             model.graph  # noqa: B018  (built here, quietly)
+        console.print(f"[green]✓[/] the DEM covers {covered:.0%} of the roads' length")
         with console.status("Filling depressions and ponding the rain…"):
             ponds, water = ponding(
                 surface,
