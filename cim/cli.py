@@ -182,12 +182,7 @@ def dispatch(
         comparison = None
         with console.status("Dispatching…"):
             if closures:
-                barriers = (
-                    gpd.read_parquet(closures)
-                    if closures.suffix == ".parquet"
-                    else gpd.read_file(closures)
-                )
-                closed = router.with_closures(barriers)
+                closed = router.with_closures(routing.read_barriers(closures))
                 before = router.dispatch(wanted, units, k=k)
                 routes = closed.dispatch(wanted, units, k=k)
                 comparison = routing.compare_dispatch(before, routes)
