@@ -606,11 +606,12 @@ def events_report(
     try:
         if not db.exists():
             raise FileNotFoundError(f"no event log at {db}; run `cim events ingest` first")
+        at = pd.Timestamp(now) if now else pd.Timestamp.now()
         _folder(out)
-        out.mkdir(parents=True, exist_ok=True)
         with EventLog(db) as log:
-            late = log.escalate(pd.Timestamp(now) if now else pd.Timestamp.now())
+            late = log.escalate(at)
             events, stats = log.events(), log.stats()
+        out.mkdir(parents=True, exist_ok=True)
         paths = {
             "events": write_table(events, out / "events.csv"),
             "stats": write_table(stats, out / "stats.csv"),
