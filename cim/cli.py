@@ -38,7 +38,7 @@ from cim.views import choropleth_view, city_view, coverage_view, export_html, wa
 from cim.views.static import coverage_map, flood_map
 from cim.vitals import LEVELS as VITAL_LEVELS
 from cim.vitals import load_registry, save_snapshot
-from cim.waterlogging import ponding, read_dem, road_closures
+from cim.waterlogging import check_coverage, ponding, read_dem, road_closures
 
 app = typer.Typer(
     help="CIM toolkit: city information model, emergency dispatch and offline maps for Chengdu.",
@@ -196,12 +196,7 @@ def dispatch(
         comparison = None
         with console.status("Dispatching…"):
             if closures:
-                barriers = (
-                    gpd.read_parquet(closures)
-                    if closures.suffix == ".parquet"
-                    else gpd.read_file(closures)
-                )
-                closed = router.with_closures(barriers)
+                closed = router.with_closures(routing.read_barriers(closures))
                 before = router.dispatch(wanted, units, k=k)
                 routes = closed.dispatch(wanted, units, k=k)
                 comparison = routing.compare_dispatch(before, routes)
@@ -343,7 +338,9 @@ def flood(
             warnings.simplefilter("ignore", routing.UnreachableNodesWarning)
             model = CityModel.load(city) if city else sample_city()
             surface = read_dem(dem or SAMPLE_DEM)
+            covered = check_coverage(surface, model.layer("roads"))
             model.graph  # noqa: B018  (built here, quietly)
+        console.print(f"[green]✓[/] the DEM covers {covered:.0%} of the roads' length")
         with console.status("Filling depressions and ponding the rain…"):
             ponds, water = ponding(
                 surface,
@@ -624,11 +621,12 @@ def events_report(
     try:
         if not db.exists():
             raise FileNotFoundError(f"no event log at {db}; run `cim events ingest` first")
+        at = pd.Timestamp(now) if now else pd.Timestamp.now()
         _folder(out)
-        out.mkdir(parents=True, exist_ok=True)
         with EventLog(db) as log:
-            late = log.escalate(pd.Timestamp(now) if now else pd.Timestamp.now())
+            late = log.escalate(at)
             events, stats = log.events(), log.stats()
+        out.mkdir(parents=True, exist_ok=True)
         paths = {
             "events": write_table(events, out / "events.csv"),
             "stats": write_table(stats, out / "stats.csv"),

@@ -13,7 +13,7 @@ import osmnx as ox
 
 import layers
 import routing
-from cim.atomic import atomic_dir
+from cim.atomic import atomic_dir, reading_dir
 
 __all__ = ["CityModel"]
 
@@ -146,7 +146,8 @@ class CityModel:
     def save(self, path) -> Path:
         """Write the model to a folder: one GeoParquet file per layer and ``manifest.json``.
 
-        The folder is replaced in one rename, so a failed save leaves the old one intact.
+        The new folder is written beside the old one and swapped in when complete, so a
+        failed or killed save leaves the previous model loadable (see :mod:`cim.atomic`).
         A graph that was given (not built from ``roads``) is saved as
         ``graph_nodes.parquet`` / ``graph_edges.parquet``.
 
@@ -188,21 +189,22 @@ class CityModel:
         'chengdu'
         """
         path = Path(path)
-        manifest_path = path / MANIFEST
-        if not manifest_path.exists():
-            raise FileNotFoundError(
-                f"{path} is not a saved city model (no {MANIFEST}); save one with CityModel.save"
-            )
-        manifest = _read_manifest(manifest_path)
-        graph = None
-        if manifest.get("graph"):
-            nodes = gpd.read_parquet(path / manifest["graph"]["nodes"])
-            edges = gpd.read_parquet(path / manifest["graph"]["edges"])
-            graph = ox.graph_from_gdfs(nodes, edges)
-        found = {
-            name: gpd.read_parquet(path / entry["file"])
-            for name, entry in manifest["layers"].items()
-        }
+        with reading_dir(path):
+            manifest_path = path / MANIFEST
+            if not manifest_path.exists():
+                raise FileNotFoundError(
+                    f"{path} is not a saved city model (no {MANIFEST}); save one with CityModel.save"
+                )
+            manifest = _read_manifest(manifest_path)
+            graph = None
+            if manifest.get("graph"):
+                nodes = gpd.read_parquet(path / manifest["graph"]["nodes"])
+                edges = gpd.read_parquet(path / manifest["graph"]["edges"])
+                graph = ox.graph_from_gdfs(nodes, edges)
+            found = {
+                name: gpd.read_parquet(path / entry["file"])
+                for name, entry in manifest["layers"].items()
+            }
         kinds = {name: entry["kind"] for name, entry in manifest["layers"].items()}
         return cls(found, kinds=kinds, graph=graph, name=manifest.get("name", path.name))
 

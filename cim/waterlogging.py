@@ -21,7 +21,7 @@ import pandas as pd
 import rasterio
 import rasterio.features
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 from scipy import ndimage
 from skimage.morphology import reconstruction
 
@@ -32,6 +32,7 @@ __all__ = [
     "DEM",
     "WATERLOGGED_CM",
     "Readings",
+    "check_coverage",
     "classify_readings",
     "depressions",
     "ponding",
@@ -93,6 +94,53 @@ def read_dem(path) -> DEM:
     if np.isnan(elevation).all():
         raise DEMError(f"{path}: every cell is nodata")
     return DEM(elevation, source.transform, crs)
+
+
+def check_coverage(dem: DEM, roads: gpd.GeoDataFrame, *, min_share: float = 0.5) -> float:
+    """Share of the road length that lies on DEM cells with data; too little is a :class:`DEMError`.
+
+    Each road counts by its length at its midpoint. A DEM of another place (or mostly nodata
+    over the city) would otherwise give ponds and flooded roads that mean nothing.
+
+    Raises
+    ------
+    DEMError
+        When the share is below ``min_share``, giving the DEM's extent and the roads' (lon/lat).
+
+    Examples
+    --------
+    >>> import cim
+    >>> from cim.sample import SAMPLE_DEM
+    >>> round(check_coverage(read_dem(SAMPLE_DEM), cim.sample_city().layer("roads")), 2)
+    0.91
+    """
+    metric = roads.geometry.to_crs(dem.crs).values
+    length = shapely.length(metric)
+    middle = shapely.get_coordinates(shapely.line_interpolate_point(metric, 0.5, normalized=True))
+    rows, cols = (
+        np.asarray(v, dtype=int)
+        for v in rasterio.transform.rowcol(dem.transform, *middle.T, op=np.floor)
+    )
+    height, width = dem.elevation.shape
+    inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+    on_data = np.zeros(len(length), dtype=bool)
+    on_data[inside] = ~np.isnan(dem.elevation[rows[inside], cols[inside]])
+    share = float(length[on_data].sum() / length.sum())
+    if share < min_share:
+        left, bottom, right, top = rasterio.transform.array_bounds(height, width, dem.transform)
+        to_lonlat = Transformer.from_crs(dem.crs, 4326, always_xy=True)
+        extent = to_lonlat.transform_bounds(left, bottom, right, top)
+        raise DEMError(
+            f"the DEM covers {share:.0%} of the roads' length (at least {min_share:.0%} needed): "
+            f"it spans {_lonlat(extent)}, the roads {_lonlat(roads.total_bounds)}; "
+            "use a DEM of this city (cim flood --dem)"
+        )
+    return share
+
+
+def _lonlat(bounds) -> str:
+    west, south, east, north = bounds
+    return f"lon {west:.3f}–{east:.3f}, lat {south:.3f}–{north:.3f}"
 
 
 def _filled(dem: DEM) -> np.ndarray:
@@ -166,11 +214,12 @@ def ponding(
         ("rain_mm_h", rain_mm_h),
         ("hours", hours),
         ("drainage_mm_h", drainage_mm_h),
+        ("min_depth_m", min_depth_m),
     ):
-        if value < 0:
-            raise ValueError(f"{name} must be ≥ 0, not {value}")
+        if not (np.isfinite(value) and value >= 0):
+            raise layers.InputError(f"{name} must be a finite number ≥ 0, not {value}")
     if not 0 <= runoff <= 1:
-        raise ValueError(f"runoff is a coefficient between 0 and 1, not {runoff}")
+        raise layers.InputError(f"runoff is a coefficient between 0 and 1, not {runoff}")
     found, labels = depressions(dem, min_depth_m=min_depth_m)
     water = np.zeros_like(dem.elevation)
     excess_m = max(0.0, rain_mm_h * runoff - drainage_mm_h) * hours / 1000.0
@@ -211,9 +260,11 @@ def ponding(
 
 
 def road_closures(
-    roads: gpd.GeoDataFrame, dem: DEM, water: np.ndarray, *, profiles=None
+    roads: gpd.GeoDataFrame, dem: DEM, water: np.ndarray, *, profiles=None, min_share: float = 0.5
 ) -> gpd.GeoDataFrame:
     """Road segments under water, with the deepest water along them and who cannot pass.
+
+    A DEM that covers less than ``min_share`` of the roads is refused (:func:`check_coverage`).
 
     Returns
     -------
@@ -223,6 +274,7 @@ def road_closures(
         ``max_water_depth_cm`` is exceeded); usable as barriers for
         :meth:`routing.Router.with_closures`.
     """
+    check_coverage(dem, roads, min_share=min_share)
     profiles = (
         list(routing.PROFILES.values())
         if profiles is None

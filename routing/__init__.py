@@ -6,6 +6,7 @@
 """
 
 from routing.allocation import Allocation
+from routing.closures import read_barriers
 from routing.compiled import CompiledGraph
 from routing.graph import (
     CLASS_SPEED_KPH,
@@ -36,4 +37,5 @@ __all__ = [
     "graph_from_sumo",
     "graph_from_tables",
     "parse_maxspeed",
+    "read_barriers",
 ]

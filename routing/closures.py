@@ -2,16 +2,78 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio.errors
 import shapely
 
 import layers
 from routing.compiled import CompiledGraph
 from routing.profiles import Profile
 
-__all__ = ["closure_effect"]
+__all__ = ["closure_effect", "read_barriers"]
+
+BARRIER_FORMATS = "GeoJSON, GeoPackage, Shapefile or GeoParquet"
+
+
+def read_barriers(path) -> gpd.GeoDataFrame:
+    """Read barriers (closed, flooded or slow areas) from a file, in EPSG:4326.
+
+    GeoParquet (``.parquet``) or anything GDAL reads (GeoJSON, GeoPackage, Shapefile);
+    columns ``depth_cm``, ``factor`` and ``buffer_m`` are used as
+    :meth:`routing.Router.with_closures` says.
+
+    Raises
+    ------
+    layers.InputError
+        Naming the file: missing, unreadable, without features, geometry or CRS.
+
+    Examples
+    --------
+    >>> import tempfile, geopandas as gpd, shapely
+    >>> path = tempfile.mkdtemp() + "/flood.geojson"
+    >>> gpd.GeoDataFrame({"depth_cm": [40]}, geometry=[shapely.Point(104.07, 30.66)],
+    ...                  crs=4326).to_file(path)
+    >>> read_barriers(path)["depth_cm"].tolist()
+    [40]
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise layers.InputError(f"no barriers file {path}", source=str(path))
+    try:
+        frame = (
+            gpd.read_parquet(path)
+            if path.suffix.lower() in (".parquet", ".geoparquet")
+            else gpd.read_file(path)
+        )
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as err:
+        reason = str(err).split(";")[0].splitlines()[0]
+        raise layers.InputError(
+            f"{path} cannot be read as {BARRIER_FORMATS} ({reason})", source=str(path)
+        ) from None
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise layers.InputError(
+            f"{path} has no geometry; barriers are points, lines or polygons in {BARRIER_FORMATS}",
+            source=str(path),
+        )
+    if frame.empty:
+        raise layers.InputError(f"{path} holds no barriers", source=str(path))
+    missing = np.flatnonzero(frame.geometry.isna() | frame.geometry.is_empty)
+    if len(missing):
+        raise layers.InputError(
+            f"{path}: features {', '.join(str(i + 1) for i in missing[:5])} (counting from 1) "
+            "have no readable geometry; fix or remove them",
+            source=str(path),
+        )
+    if frame.crs is None:
+        raise layers.InputError(
+            f"{path} carries no CRS; set it, e.g. ogr2ogr -a_srs EPSG:4326 fixed.gpkg {path}",
+            source=str(path),
+        )
+    return layers.to_wgs84(frame, kind="barriers")
 
 
 def _column(barriers: gpd.GeoDataFrame, name: str, default: float) -> np.ndarray:

@@ -217,7 +217,8 @@ def ingest(
     """Locate, classify, dispatch and log events, one transaction per ``batch``.
 
     Rows that cannot be used are returned in ``bad_rows`` with the reason; ids already in
-    the log are skipped, so rerunning after a crash finishes the rest without doubling.
+    the log are skipped, so rerunning after a crash finishes the rest without doubling, and
+    two ingests of overlapping tables into one log at once both finish, each id logged once.
 
     Examples
     --------
@@ -233,12 +234,13 @@ def ingest(
     seen = log.known(good["id"].astype(str))
     fresh = good[~good["id"].astype(str).isin(seen)]
     base = AddressBase.from_city(city) if base is None else base
-    dispatched = unlocated = 0
+    logged = dispatched = unlocated = 0
     for start in range(0, len(fresh), batch):
         rows, steps = _batch(fresh.iloc[start : start + batch], city, base, classes)
-        log.write(rows, steps)
-        dispatched += int(rows["resource_id"].notna().sum())
-        unlocated += int(rows["note"].notna().sum())
+        added = rows[rows["id"].isin(log.write(rows, steps))]
+        logged += len(added)
+        dispatched += int(added["resource_id"].notna().sum())
+        unlocated += int(added["note"].notna().sum())
         if progress:
             progress(len(rows))
-    return IngestResult(len(fresh), len(seen), bad, dispatched, unlocated)
+    return IngestResult(logged, len(good) - logged, bad, dispatched, unlocated)

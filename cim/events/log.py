@@ -4,11 +4,19 @@ Every event moves ``reported → dispatched → on_scene → resolved → closed
 time, each step stamped in ``transitions``. An ingest batch is written in one transaction
 (journal in WAL mode, ``synchronous=FULL``): a crash leaves either the whole batch or none of
 it, and ids already in the log are skipped on the next run, so nothing is lost or doubled.
+Several processes may write one log at once: each waits its turn (up to ``BUSY_TIMEOUT_S``)
+and an id that another one logged first is skipped.
+
+A log is created only where no file exists; an existing file that is not an event log (empty,
+damaged, or another SQLite database) is refused with a :class:`layers.InputError`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import uuid
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,7 +24,9 @@ import pandas as pd
 
 import layers
 
-__all__ = ["COLUMNS", "STATES", "EventLog", "LifecycleError"]
+__all__ = ["BUSY_TIMEOUT_S", "COLUMNS", "STATES", "EventLog", "LifecycleError"]
+
+BUSY_TIMEOUT_S = 30.0  # how long a writer waits for another one to finish its batch
 
 STATES = ("reported", "dispatched", "on_scene", "resolved", "closed")
 COLUMNS = (
@@ -57,6 +67,10 @@ CREATE TABLE IF NOT EXISTS transitions (
 );
 CREATE INDEX IF NOT EXISTS events_status ON events(status);
 """
+_TABLES = {
+    "events": {*COLUMNS, "escalated_at"},
+    "transitions": {"event_id", "status", "at", "note"},
+}
 
 
 class LifecycleError(layers.CimError, ValueError):
@@ -65,6 +79,30 @@ class LifecycleError(layers.CimError, ValueError):
 
 def _stamp(at) -> str:
     return pd.Timestamp(at).isoformat()
+
+
+def _create(path: Path) -> None:
+    """Write an empty log beside ``path`` and link it into place, unless a file appeared there."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with contextlib.closing(sqlite3.connect(tmp, isolation_level=None)) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+        with contextlib.suppress(FileExistsError):  # another process created it first
+            os.link(tmp, path)
+    except sqlite3.OperationalError as err:  # e.g. a folder we may not write in
+        raise layers.InputError(f"cannot create the event log {path} ({err})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _refuse(path: Path, what: str) -> layers.InputError:
+    return layers.InputError(
+        f"{path} is {what}, not an event log; name a file that does not exist yet to start "
+        "a new log there",
+        source=str(path),
+    )
 
 
 class EventLog:
@@ -80,11 +118,43 @@ class EventLog:
 
     def __init__(self, path) -> None:
         self.path = Path(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        if self.path.is_dir():
+            raise _refuse(self.path, "a folder")
+        if not self.path.exists():
+            _create(self.path)
+        elif self.path.stat().st_size == 0:
+            raise _refuse(self.path, "an empty file (0 bytes)")
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+        try:
+            self._check()
+        except BaseException:
+            self._db.close()
+            raise
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+
+    def _check(self) -> None:
+        """Refuse a file that is not a SQLite database holding this log's tables."""
+        try:
+            found = self._db.execute(
+                "SELECT m.name, p.name FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
+                "WHERE m.type = 'table'"
+            ).fetchall()
+        except sqlite3.OperationalError as err:  # unreadable, or locked past BUSY_TIMEOUT_S
+            raise layers.InputError(
+                f"{self.path}: cannot read the event log ({err})", source=str(self.path)
+            ) from None
+        except sqlite3.DatabaseError as err:  # not a database, or damaged (e.g. truncated)
+            raise _refuse(self.path, f"not a readable SQLite database ({err})") from None
+        columns: dict[str, set[str]] = {}
+        for table, column in found:
+            columns.setdefault(table, set()).add(column)
+        for table, needed in _TABLES.items():
+            if not needed <= columns.get(table, set()):
+                have = ", ".join(sorted(columns)) or "none"
+                raise _refuse(
+                    self.path, f"a database without this log's {table!r} table (its tables: {have})"
+                )
 
     def close(self) -> None:
         self._db.close()
@@ -106,15 +176,27 @@ class EventLog:
             found.update(r[0] for r in rows)
         return found
 
-    def write(self, events: pd.DataFrame, transitions: pd.DataFrame) -> None:
-        """Add a batch of new events and their first transitions, all or nothing."""
-        rows = events.reindex(columns=COLUMNS).astype(object)
-        rows = rows.where(rows.notna(), None)
-        steps = transitions[["event_id", "status", "at", "note"]].astype(object)
-        steps = steps.where(steps.notna(), None)
+    def write(self, events: pd.DataFrame, transitions: pd.DataFrame) -> set[str]:
+        """Add a batch of new events and their first transitions, all or nothing.
+
+        Events whose id is already in the log (another process may have logged them since
+        :meth:`known` was asked) are left as they are, with their transitions.
+
+        Returns
+        -------
+        set of str
+            The ids this call added.
+        """
         marks = ",".join("?" * len(COLUMNS))
         self._db.execute("BEGIN IMMEDIATE")
         try:
+            ids = events["id"].astype(str)
+            fresh = ~ids.isin(self.known(ids))
+            rows = events[fresh].reindex(columns=COLUMNS).astype(object)
+            rows = rows.where(rows.notna(), None)
+            steps = transitions[transitions["event_id"].astype(str).isin(ids[fresh])]
+            steps = steps[["event_id", "status", "at", "note"]].astype(object)
+            steps = steps.where(steps.notna(), None)
             self._db.executemany(
                 f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({marks})",
                 rows.itertuples(index=False, name=None),
@@ -127,6 +209,7 @@ class EventLog:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+        return set(ids[fresh])
 
     def advance(self, event_id: str, status: str, *, at, note: str | None = None) -> None:
         """Move an event to its next state; anything else is a :class:`LifecycleError`."""
