@@ -42,10 +42,11 @@ _METRES_PER_DEGREE = 111_320.0
 
 
 def _family(gdf: gpd.GeoDataFrame) -> str:
-    types = set(gdf.geometry.geom_type.dropna())
-    if types and types <= {"LineString", "MultiLineString"}:
+    types = set(shapely.get_type_id(np.asarray(gdf.geometry.values, dtype=object)).tolist())
+    types.discard(-1)  # missing
+    if types and types <= {1, 5}:
         return "lines"
-    if types and types <= {"Polygon", "MultiPolygon"}:
+    if types and types <= {3, 6}:
         return "polygons"
     return "other"
 
