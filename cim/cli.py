@@ -155,9 +155,11 @@ def dispatch(
 ) -> None:
     """Dispatch units to incidents over the road graph and write the route report and map.
 
-    Rows that cannot be used (no id, no or bad coordinates, repeated ids) are listed in the
-    report and bad_rows.csv; the rest are dispatched. When no incident or no resource row
-    can be used, the report and bad_rows.csv say why and the command exits with 1.
+    Rows that cannot be used (no id, no or bad coordinates, lat/lon swapped, outside the
+    city, repeated ids) are listed in the report and bad_rows.csv; the rest are dispatched.
+    A file whose points line up with the city only as GCJ-02 is refused (use --crs gcj02).
+    When no incident or no resource row can be used, the report and bad_rows.csv say why
+    and the command exits with 1.
     """
     started = time.perf_counter()
     try:
@@ -170,8 +172,9 @@ def dispatch(
             console.print(f"  [yellow]note:[/] {note.message}")
         if crs != "EPSG:4326":
             console.print(f"  CSV coordinates read as {crs}")
-        wanted, bad_incidents = read_points(incidents, "incidents", crs=crs)
-        units, bad_resources = read_points(resources, "resources", crs=crs)
+        references = model.references()
+        wanted, bad_incidents = read_points(incidents, "incidents", crs=crs, reference=references)
+        units, bad_resources = read_points(resources, "resources", crs=crs, reference=references)
         bad_rows = pd.concat([bad_incidents, bad_resources], ignore_index=True)
         console.print(
             f"[green]✓[/] {len(wanted)} incidents, {len(units)} resources ({len(bad_rows)} rows left out)"

@@ -19,6 +19,8 @@ __all__ = ["CityModel"]
 
 MANIFEST = "manifest.json"
 FORMAT = "cim-city/1"
+# kinds that place the others, in the order they are added: each is checked against those before it
+REFERENCE_KINDS = ("roads", "buildings", "districts", "streets", "communities", "grid")
 
 
 class CityModel:
@@ -62,11 +64,14 @@ class CityModel:
         self._graph = graph
         self._graph_given = graph is not None
         self._routers: dict[str, routing.Router] = {}
-        items = dict(layers or {})
-        if "roads" in items:
-            items = {"roads": items.pop("roads"), **items}
-        for layer_name, gdf in items.items():
-            self.add_layer(layer_name, gdf, kind=(kinds or {}).get(layer_name))
+        kinds = dict(kinds or {})
+
+        def placing_first(layer_name: str) -> int:
+            kind = kinds.get(layer_name, layer_name)
+            return REFERENCE_KINDS.index(kind) if kind in REFERENCE_KINDS else len(REFERENCE_KINDS)
+
+        for layer_name in sorted(layers or {}, key=placing_first):
+            self.add_layer(layer_name, layers[layer_name], kind=kinds.get(layer_name))
 
     @property
     def layers(self) -> Mapping[str, gpd.GeoDataFrame]:
@@ -90,21 +95,40 @@ class CityModel:
     ) -> gpd.GeoDataFrame:
         """Validate and add (or replace) a layer; ``data`` is a GeoDataFrame or a file path.
 
-        Layers other than ``roads`` are checked against the roads for GCJ-02 coordinates
-        labelled as WGS84.
+        The layer is checked against the city's other reference layers (:meth:`references`):
+        points and buildings must lie within their extent (plus 2 km), and a layer that
+        lines up with them only after GCJ-02 → WGS84 is refused as mislabelled.
         """
         kind = kind or name
         if kind not in layers.KINDS:
             raise layers.LayerError(
                 name, f"say which kind this layer is: kind= one of {', '.join(layers.KINDS)}"
             )
-        reference = self._layers.get("roads") if name != "roads" else None
-        gdf = layers.load(kind, data, source_crs=source_crs, reference=reference)
+        gdf = layers.load(
+            kind, data, source_crs=source_crs, reference=self.references(exclude=name)
+        )
         self._layers[name], self._kinds[name] = gdf, kind
         if name == "roads" and not self._graph_given:
             self._graph = None
             self._routers.clear()
         return gdf
+
+    def references(self, *, exclude: str | None = None) -> dict[str, gpd.GeoDataFrame]:
+        """The layers that place the others: roads, buildings and unit polygons, by name.
+
+        Pass them as ``reference=`` to :func:`layers.load` or to the CLI's readers.
+
+        Examples
+        --------
+        >>> import cim
+        >>> list(cim.sample_city().references(exclude="grid"))
+        ['roads', 'buildings', 'districts', 'streets', 'communities']
+        """
+        return {
+            layer_name: gdf
+            for layer_name, gdf in self._layers.items()
+            if self._kinds[layer_name] in REFERENCE_KINDS and layer_name != exclude
+        }
 
     @property
     def graph(self) -> nx.MultiDiGraph:

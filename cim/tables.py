@@ -12,7 +12,9 @@ import pandas as pd
 import layers
 from cim.atomic import atomic_path
 from cim.escape import csv_safe
+from layers.alignment import gcj02_alignment
 from layers.io import lonlat_columns
+from layers.reference import MARGIN_M, References, city_extent, swapped_rows
 
 __all__ = ["check_suffix", "join_fields", "read_points", "read_table", "write_table"]
 
@@ -95,13 +97,45 @@ def write_table(frame: pd.DataFrame, path) -> Path:
     return path
 
 
+def _placement_checks(x: pd.Series, y: pd.Series, extent) -> list[tuple[pd.Series, object]]:
+    """Rows written as (lat, lon), and rows outside the city's extent, with their reasons."""
+    swapped = pd.Series(swapped_rows(x, y, extent), index=x.index)
+    place = "in the city" if extent is not None else "a valid position"
+    read_back = "lon " + y.map("{:.6g}".format) + ", lat " + x.map("{:.6g}".format)
+    checks = [(swapped, "lat/lon swapped: " + read_back + f" is {place}; swap the two values")]
+    if extent is not None:
+        valid = x.between(-180, 180) & y.between(-90, 90)
+        outside = valid & ~pd.Series(extent.contains(x, y), index=x.index)
+        checks.append((outside, f"outside the city ({extent})"))
+    return checks
+
+
+def _refuse_gcj02(points: gpd.GeoDataFrame, refs: References, path: Path, role: str) -> None:
+    found = gcj02_alignment(points, refs)
+    if found is not None and found.looks_gcj02:
+        raise layers.InputError(
+            f"{path}: the {role} coordinates look like GCJ-02 (Amap/Tencent) read as WGS84: "
+            f"{found.evidence}; read them with crs='gcj02' (on the command line: --crs gcj02)",
+            source=str(path),
+        )
+
+
 def read_points(
-    path, role: str, *, crs: str = "EPSG:4326"
+    path,
+    role: str,
+    *,
+    crs: str = "EPSG:4326",
+    reference=None,
+    margin_m: float = MARGIN_M,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Read point rows for a batch job, keeping the good rows and listing the bad ones.
 
     CSV needs ``id`` and lon/lat columns whose coordinates are in ``crs`` (EPSG:4326 unless
     told, e.g. ``gcj02`` for Amap); GeoJSON, GeoPackage and GeoParquet carry their own CRS.
+    Rows written as (lat, lon) are bad rows ("lat/lon swapped"). With ``reference`` (the
+    city's roads, buildings and districts, e.g. ``city.references()``), rows outside
+    their extent grown by ``margin_m`` metres are bad rows too, and a file whose points
+    line up with the city only as GCJ-02 is refused.
 
     Returns
     -------
@@ -143,6 +177,7 @@ def read_points(
             "no coordinates",
         ),
         (geometry.notna() & ~geometry.is_empty & (geometry.geom_type != "Point"), "not a point"),
+        *_placement_checks(x, y, city_extent(reference, margin_m=margin_m)),
         (~(x.between(-180, 180) & y.between(-90, 90)) & x.notna(), "coordinates out of range"),
     ]
     reason = pd.Series(None, index=frame.index, dtype=object)
@@ -156,4 +191,8 @@ def read_points(
             "reason": reason.dropna().to_numpy(),
         }
     )
-    return frame[reason.isna()].reset_index(drop=True).set_crs(4326, allow_override=True), bad_rows
+    good = frame[reason.isna()].reset_index(drop=True).set_crs(4326, allow_override=True)
+    refs = References.of(reference)
+    if refs and str(crs).strip().lower() not in layers.crs.SOURCE_CRS_ALIASES:
+        _refuse_gcj02(good, refs, path, role)
+    return good, bad_rows

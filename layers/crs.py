@@ -12,6 +12,9 @@ All functions are vectorised: they take scalars or array-likes and return arrays
 
 from __future__ import annotations
 
+import warnings
+from functools import lru_cache
+
 import geopandas as gpd
 import numpy as np
 import shapely
@@ -166,11 +169,18 @@ def wgs84_to_bd09(lon, lat) -> tuple[np.ndarray, np.ndarray]:
     return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
 
 
-_TO_WGS84 = {"gcj02": gcj02_to_wgs84, "bd09": bd09_to_wgs84}
+_CONVERSIONS = {
+    ("gcj02", "wgs84"): gcj02_to_wgs84,
+    ("bd09", "wgs84"): bd09_to_wgs84,
+    ("wgs84", "gcj02"): wgs84_to_gcj02,
+    ("wgs84", "bd09"): wgs84_to_bd09,
+    ("gcj02", "bd09"): gcj02_to_bd09,
+    ("bd09", "gcj02"): bd09_to_gcj02,
+}
 
 
-def transform_geometries(geometries, source: str):
-    """Convert an array of shapely geometries from ``"gcj02"`` or ``"bd09"`` to WGS84.
+def transform_geometries(geometries, source: str, target: str = "wgs84"):
+    """Convert an array of shapely geometries between ``"wgs84"``, ``"gcj02"`` and ``"bd09"``.
 
     Examples
     --------
@@ -178,8 +188,11 @@ def transform_geometries(geometries, source: str):
     >>> [p] = transform_geometries([shapely.Point(104.0681, 30.6570)], "gcj02")
     >>> round(p.x, 4), round(p.y, 4)
     (104.0656, 30.6594)
+    >>> [q] = transform_geometries([p], "wgs84", "gcj02")
+    >>> round(q.x, 4), round(q.y, 4)
+    (104.0681, 30.657)
     """
-    convert = _TO_WGS84[source]
+    convert = _CONVERSIONS[source, target]
 
     def _xy(coords: np.ndarray) -> np.ndarray:
         lon, lat = convert(coords[:, 0], coords[:, 1])
@@ -214,23 +227,35 @@ def metric_crs(data) -> CRS:
             "project with an appropriate UTM zone instead (gdf.estimate_utm_crs())"
         )
     central = round(lon / 3.0) * 3
-    return CRS.from_epsg(4534 + (central - 75) // 3)
+    return _gauss_kruger(4534 + (central - 75) // 3)
+
+
+@lru_cache(maxsize=32)
+def _gauss_kruger(epsg: int) -> CRS:
+    return CRS.from_epsg(epsg)
 
 
 def gcj02_misalignment(
     gdf, reference, *, sample: int = 2000, seed: int = 0
 ) -> tuple[float, float] | None:
-    """Detect GCJ-02 coordinates mislabelled as WGS84 by comparing with a WGS84 reference.
+    """Deprecated: use :func:`layers.alignment.gcj02_alignment`, which also sees off-road layers.
 
     Samples up to ``sample`` vertices of ``gdf`` and measures their median distance to the
     nearest reference geometry, once as given and once after GCJ-02 → WGS84. Data that
     lines up four times better after conversion (and by more than 10 m) is mislabelled.
+    Points off the roads (facilities, addresses, buildings) are not caught this way.
 
     Returns
     -------
     (float, float) or None
         The two median distances in metres when the data looks like GCJ-02, else None.
     """
+    warnings.warn(
+        "layers.crs.gcj02_misalignment is deprecated and misses off-road layers; use "
+        "layers.alignment.gcj02_alignment(gdf, reference).looks_gcj02",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     coords = shapely.get_coordinates(np.asarray(gdf.geometry.values))
     if len(coords) == 0 or len(reference) == 0 or out_of_china(*coords.mean(axis=0)):
         return None

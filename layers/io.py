@@ -10,6 +10,7 @@ from pyproj import CRS
 
 from layers import crs as _crs
 from layers.osm import from_osm
+from layers.reference import MARGIN_M
 from layers.schema import CRSError, SchemaError, validate
 
 __all__ = ["load", "lonlat_columns", "to_wgs84"]
@@ -130,7 +131,8 @@ def load(
     *,
     source_crs=None,
     layer: str | None = None,
-    reference: gpd.GeoDataFrame | None = None,
+    reference=None,
+    margin_m: float = MARGIN_M,
 ) -> gpd.GeoDataFrame:
     """Read a layer, bring it to EPSG:4326 and validate it against its kind's schema.
 
@@ -147,8 +149,12 @@ def load(
         need it: coordinates are never guessed.
     layer : str, optional
         Layer name inside a GeoPackage.
-    reference : GeoDataFrame, optional
-        WGS84 layer (e.g. the city's roads) used to detect GCJ-02 data labelled as WGS84.
+    reference : GeoDataFrame, or a list or mapping of them, optional
+        The city's trusted WGS84 layers (roads, buildings, districts …). Points and
+        buildings outside their extent grown by ``margin_m`` metres are refused with the
+        rows named, and so is data that lines up with them only as GCJ-02.
+    margin_m : float
+        How far beyond the references' bounds a point or building may lie (2 km).
 
     Returns
     -------
@@ -164,4 +170,4 @@ def load(
     """
     gdf = _read(kind, source, layer)
     gdf = to_wgs84(gdf, source_crs, kind=kind)
-    return validate(gdf, kind, reference=reference)
+    return validate(gdf, kind, reference=reference, margin_m=margin_m)

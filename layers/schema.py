@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers import crs as _crs
+from layers.alignment import gcj02_alignment
 from layers.errors import InputError
+from layers.reference import MARGIN_M, References, city_extent, located_rows, swapped_rows
 from layers.times import local_times
 
 __all__ = [
@@ -101,7 +102,7 @@ class CRSError(LayerError):
 
 
 class GeometryError(LayerError):
-    """Geometries are missing, empty, invalid or of the wrong type."""
+    """Geometries are missing, empty, invalid, of the wrong type, or outside the city."""
 
 
 class EmptyLayerError(LayerError):
@@ -239,9 +240,32 @@ def _check_geometry(gdf: gpd.GeoDataFrame, kind: str, schema: Schema) -> None:
         )
 
 
+def _located(gdf: gpd.GeoDataFrame, rows: np.ndarray, x: np.ndarray, y: np.ndarray) -> str:
+    chosen = np.flatnonzero(rows)
+    shown = ", ".join(f"{gdf.index[i]} ({x[i]:.4f}, {y[i]:.4f})" for i in chosen[:5])
+    return f"row{'s' if len(chosen) > 1 else ''} {shown}{', …' if len(chosen) > 5 else ''}"
+
+
+def _refuse_swapped(gdf: gpd.GeoDataFrame, kind: str, swapped: np.ndarray, x, y) -> None:
+    if swapped.any():
+        raise CRSError(
+            kind,
+            f"{_located(gdf, swapped, x, y)}: "
+            f"{'looks' if swapped.sum() == 1 else 'look'} like (lat, lon), not (lon, lat); swap "
+            "them, e.g. gdf.geometry = shapely.transform(gdf.geometry.values, lambda xy: xy[:, ::-1]) "
+            "for those rows",
+            rows=gdf.index[swapped],
+        )
+
+
 def _check_coordinates(gdf: gpd.GeoDataFrame, kind: str) -> None:
     minx, miny, maxx, maxy = gdf.total_bounds
     bounds = f"x {minx:.4f}…{maxx:.4f}, y {miny:.4f}…{maxy:.4f}"
+    x, y = located_rows(gdf.geometry.values)
+    swapped = swapped_rows(x, y)
+    degrees = (np.abs(x) <= 180) & (np.abs(y) <= 90)
+    if not swapped.all() and (swapped | degrees).all():  # a few rows (lat, lon), the rest fine
+        _refuse_swapped(gdf, kind, swapped, x, y)
     x_is_lat = minx >= -90 and maxx <= 90
     if (miny < -90 or maxy > 90) and x_is_lat and miny >= -180 and maxy <= 180:
         raise CRSError(
@@ -262,15 +286,33 @@ def _check_coordinates(gdf: gpd.GeoDataFrame, kind: str) -> None:
         )
 
 
-def _check_alignment(gdf: gpd.GeoDataFrame, kind: str, reference: gpd.GeoDataFrame) -> None:
-    found = _crs.gcj02_misalignment(gdf, reference)
-    if found is not None:
-        as_given, converted = found
+# kinds whose every row must lie in the city (units and roads may reach beyond it)
+_IN_CITY = ("buildings", "facilities", "sensors", "waterlogging_points", "incidents", "addresses")
+
+
+def _check_extent(gdf: gpd.GeoDataFrame, kind: str, refs: References, margin_m: float) -> None:
+    extent = city_extent(refs, margin_m=margin_m)
+    if extent is None or kind not in _IN_CITY:
+        return
+    x, y = located_rows(gdf.geometry.values)
+    _refuse_swapped(gdf, kind, swapped_rows(x, y, extent), x, y)
+    outside = ~extent.contains(x, y)
+    if outside.any():
+        raise GeometryError(
+            kind,
+            f"{int(outside.sum())} of {len(gdf)} rows lie outside the city ({extent}): "
+            f"{_located(gdf, outside, x, y)}; fix or drop them",
+            rows=gdf.index[outside],
+        )
+
+
+def _check_alignment(gdf: gpd.GeoDataFrame, kind: str, refs: References) -> None:
+    found = gcj02_alignment(gdf, refs)
+    if found is not None and found.looks_gcj02:
         raise CRSError(
             kind,
-            "coordinates look like GCJ-02 (Amap/Tencent) labelled as WGS84: their median "
-            f"distance to the reference layer is {as_given:.0f} m as given but {converted:.1f} m "
-            "after GCJ-02 → WGS84; reload with layers.load(kind, source, source_crs='gcj02')",
+            f"coordinates look like GCJ-02 (Amap/Tencent) labelled as WGS84: {found.evidence}; reload "
+            f"with layers.load({kind!r}, source, source_crs='gcj02')",
         )
 
 
@@ -422,7 +464,7 @@ def _blank_to_none(gdf: gpd.GeoDataFrame) -> None:
 
 
 def validate(
-    gdf: gpd.GeoDataFrame, kind: str, *, reference: gpd.GeoDataFrame | None = None
+    gdf: gpd.GeoDataFrame, kind: str, *, reference=None, margin_m: float = MARGIN_M
 ) -> gpd.GeoDataFrame:
     """Check a layer against its kind's schema and return a normalised copy.
 
@@ -432,9 +474,13 @@ def validate(
         The layer, in EPSG:4326 (or CGCS2000 EPSG:4490, treated as equal).
     kind : str
         One of :data:`KINDS`.
-    reference : GeoDataFrame, optional
-        A layer known to be in WGS84 (typically the city's roads). When given, data that
-        lines up with it only after a GCJ-02 → WGS84 conversion is refused as mislabelled.
+    reference : GeoDataFrame, or a list or mapping of them, optional
+        The city's trusted WGS84 layers (roads, buildings, unit polygons). When given,
+        points and buildings outside their extent (plus ``margin_m``) are refused with the
+        rows named, and data that lines up with them only after a GCJ-02 → WGS84
+        conversion is refused as mislabelled (:func:`layers.alignment.gcj02_alignment`).
+    margin_m : float
+        How far beyond the references' bounds a point or building may lie, in metres.
 
     Returns
     -------
@@ -480,6 +526,8 @@ def validate(
     _coerce_integers(gdf, kind, schema)
     if kind == "addresses":
         _blank_to_none(gdf)
-    if reference is not None:
-        _check_alignment(gdf, kind, reference)
+    refs = References.of(reference)
+    if refs:
+        _check_extent(gdf, kind, refs, margin_m)
+        _check_alignment(gdf, kind, refs)
     return gdf
