@@ -96,8 +96,13 @@ def _folder(out: Path) -> None:
         raise FileExistsError(f"{out} is a file; --out names a folder")
 
 
+def _shown(text: object) -> str:
+    """Text from the user's files made safe for the console: no markup, control characters escaped."""
+    return escape("".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text)))
+
+
 def _fail(err: Exception) -> None:
-    console.print(f"[red]error:[/] {escape(str(err))}")
+    console.print(f"[red]error:[/] {_shown(err)}")
     raise typer.Exit(1) from None
 
 
@@ -110,13 +115,13 @@ def _reading() -> Iterator[None]:
             yield
         finally:
             for note in notes:
-                console.print(f"  [yellow]note:[/] {escape(str(note.message))}")
+                console.print(f"  [yellow]note:[/] {_shown(note.message)}")
 
 
 def _left_out(bad_rows: pd.DataFrame) -> None:
     for row in bad_rows.itertuples():
         console.print(
-            f"  [yellow]left out:[/] {escape(f'{row.file} {row.row} ({row.id}): {row.reason}')}"
+            f"  [yellow]left out:[/] {_shown(f'{row.file} {row.row} ({row.id}): {row.reason}')}"
         )
 
 
