@@ -54,7 +54,8 @@ def _csv_rows(path: Path, encoding: str | None) -> pd.DataFrame:
                     source=str(path),
                 )
             else:
-                rows.append(record[: len(names)] + [""] * (len(names) - len(record)))
+                missing = len(names) - len(record)
+                rows.append(record + [""] * missing if missing > 0 else record[: len(names)])
                 lines.append(f"line {start}")
             start = reader.line_num + 1
     except csv.Error as err:
