@@ -42,12 +42,16 @@ def _check_name(encoding: str) -> str:
         ) from None
 
 
+def _at(data: bytes, offset: int) -> str:
+    return f"byte 0x{data[offset]:02x} at offset {offset}"
+
+
 def _bad_byte(data: bytes, encoding: str) -> str | None:
     """None when ``data`` decodes strictly as ``encoding``, else where it fails."""
     try:
         data.decode(encoding)
     except UnicodeDecodeError as err:
-        return f"byte 0x{data[err.start]:02x} at offset {err.start}"
+        return _at(data, err.start)
     return None
 
 
@@ -96,22 +100,20 @@ def read_text(path, *, encoding: str | None = None) -> tuple[str, str]:
     """
     path = Path(path)
     data = path.read_bytes()
-    if encoding is not None:
-        used = _check_name(encoding)
-        where = _bad_byte(data, used)
-        if where is not None:
-            raise InputError(
-                f"{path.name}: not {encoding} text ({where}); {_HOW}", source=str(path)
-            )
-    else:
-        used = detect(data)
-        if used is None:
-            raise InputError(
-                f"{path.name}: neither UTF-8 ({_bad_byte(data, 'utf-8')}) nor GB18030 "
-                f"({_bad_byte(data, FALLBACK)}) text; {_HOW}",
-                source=str(path),
-            )
-    text = data.decode(used).removeprefix("\ufeff")
+    used = _check_name(encoding) if encoding is not None else detect(data)
+    if used is None:
+        raise InputError(
+            f"{path.name}: neither UTF-8 ({_bad_byte(data, 'utf-8')}) nor GB18030 "
+            f"({_bad_byte(data, FALLBACK)}) text; {_HOW}",
+            source=str(path),
+        )
+    codec = "utf-8" if used == "utf-8-sig" else used  # its errors count offsets after the BOM
+    try:
+        text = data.decode(codec).removeprefix("\ufeff")
+    except UnicodeDecodeError as err:
+        raise InputError(
+            f"{path.name}: not {used} text ({_at(data, err.start)}); {_HOW}", source=str(path)
+        ) from None
     nul = text.find("\x00")
     if nul >= 0:
         line = text.count("\n", 0, nul) + 1

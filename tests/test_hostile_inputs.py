@@ -120,6 +120,8 @@ def test_a_file_in_neither_encoding_is_refused_naming_the_byte(invoke, tmp_path)
         (b"id,address\n1,a\x00b\n", "calls.csv line 2: holds a NUL character"),
         ("id,地址\n1,春熙路".encode("utf-16-le"), "calls.csv line 1: holds a NUL character"),
         (b"id,address,id\n1,a,2\n", "calls.csv line 1: column 'id' appears more than once"),
+        (b"\xef\xbb\xbfid\n\xff\n", r"calls.csv: not utf-8-sig text \(byte 0xff at offset 6\)"),
+        (b"\xff\xfei\x00d\x00\n", r"calls.csv: not utf-16 text \(byte 0x0a at offset 6\)"),
         (b"id,address\n1,a\n2,b,c,d\n", "calls.csv line 3: 4 fields, but the header has 2"),
     ],
 )
