@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +13,7 @@ import geopandas as gpd
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 
@@ -74,6 +77,13 @@ CityOption = Annotated[
     Path | None,
     typer.Option("--city", help="Saved city model folder; the Chengdu sample by default."),
 ]
+EncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Text encoding of CSV inputs (and of Shapefile attributes without a .cpg), "
+        "e.g. gbk; by default UTF-8, else GB18030."
+    ),
+]
 
 
 @app.callback()
@@ -86,14 +96,39 @@ def _folder(out: Path) -> None:
         raise FileExistsError(f"{out} is a file; --out names a folder")
 
 
+def _shown(text: object) -> str:
+    """Text from the user's files made safe for the console: no markup, control characters escaped."""
+    return escape("".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text)))
+
+
 def _fail(err: Exception) -> None:
-    console.print(f"[red]error:[/] {err}")
+    console.print(f"[red]error:[/] {_shown(err)}")
     raise typer.Exit(1) from None
 
 
-def _texts(path: Path, column: str, out: Path):
+@contextmanager
+def _reading() -> Iterator[None]:
+    """Print the warnings raised while reading the user's files (e.g. the encoding used)."""
+    with warnings.catch_warnings(record=True) as notes:
+        warnings.simplefilter("always", layers.CimWarning)
+        try:
+            yield
+        finally:
+            for note in notes:
+                console.print(f"  [yellow]note:[/] {_shown(note.message)}")
+
+
+def _left_out(bad_rows: pd.DataFrame) -> None:
+    for row in bad_rows.itertuples():
+        console.print(
+            f"  [yellow]left out:[/] {_shown(f'{row.file} {row.row} ({row.id}): {row.reason}')}"
+        )
+
+
+def _texts(path: Path, column: str, out: Path, encoding: str | None):
     check_suffix(out)
-    frame = read_table(path)
+    with _reading():
+        frame = read_table(path, encoding=encoding)
     if column not in frame.columns:
         raise ValueError(
             f"{path} has no column {column!r}; its columns are {', '.join(map(str, frame.columns))} (use --column)"
@@ -152,6 +187,7 @@ def dispatch(
         str,
         typer.Option(help="What the lon/lat of CSV inputs are: EPSG:4326, gcj02 (Amap) or bd09."),
     ] = "EPSG:4326",
+    encoding: EncodingOption = None,
 ) -> None:
     """Dispatch units to incidents over the road graph and write the route report and map.
 
@@ -173,16 +209,18 @@ def dispatch(
         if crs != "EPSG:4326":
             console.print(f"  CSV coordinates read as {crs}")
         references = model.references()
-        wanted, bad_incidents = read_points(incidents, "incidents", crs=crs, reference=references)
-        units, bad_resources = read_points(resources, "resources", crs=crs, reference=references)
+        with _reading():
+            wanted, bad_incidents = read_points(
+                incidents, "incidents", crs=crs, encoding=encoding, reference=references
+            )
+            units, bad_resources = read_points(
+                resources, "resources", crs=crs, encoding=encoding, reference=references
+            )
         bad_rows = pd.concat([bad_incidents, bad_resources], ignore_index=True)
         console.print(
             f"[green]✓[/] {len(wanted)} incidents, {len(units)} resources ({len(bad_rows)} rows left out)"
         )
-        for row in bad_rows.itertuples():
-            console.print(
-                f"  [yellow]left out:[/] {row.file} row {row.row} ({row.id}): {row.reason}"
-            )
+        _left_out(bad_rows)
         if wanted.empty or units.empty:
             paths = write_dispatch_report(
                 gpd.GeoDataFrame(columns=routing.DISPATCH_COLUMNS, geometry="geometry", crs=4326),
@@ -411,6 +449,7 @@ def address_parse(
         Path, typer.Argument(help="Output .csv or .parquet: the input plus the twelve fields.")
     ],
     column: ColumnOption = "address",
+    encoding: EncodingOption = None,
 ) -> None:
     """Parse addresses into province … room; unreadable rows go to OUT.errors.csv with the reason.
 
@@ -418,14 +457,14 @@ def address_parse(
     ``district`` column) is kept as ``district_input``.
     """
     try:
-        frame, texts = _texts(source, column, out)
+        frame, texts = _texts(source, column, out, encoding)
         parsed = (
             pd.concat(_in_chunks(texts, parse_many, "parsing"), ignore_index=True)
             if texts
             else parse_many([])
         )
         parsed.index = frame.index
-        write_table(join_fields(frame, parsed), out)
+        write_table(join_fields(frame, parsed).reset_index(drop=True), out)
         failed = parsed["error"].notna()
         errors = _write_errors(
             out,
@@ -452,6 +491,7 @@ def address_geocode(
     out: Annotated[Path, typer.Argument(help="Output .csv (lon/lat) or .parquet (GeoParquet).")],
     column: ColumnOption = "address",
     city: CityOption = None,
+    encoding: EncodingOption = None,
 ) -> None:
     """Geocode addresses against the city's address base; unmatched rows go to OUT.errors.csv.
 
@@ -460,14 +500,16 @@ def address_geocode(
     same name is kept as ``<name>_input``.
     """
     try:
-        frame, texts = _texts(source, column, out)
+        frame, texts = _texts(source, column, out, encoding)
         with console.status("Building the address base…"):
             model = CityModel.load(city) if city else sample_city()
             base = AddressBase.from_city(model)
         found = pd.concat(_in_chunks(texts, base.geocode, "geocoding"), ignore_index=True)
         found.index = frame.index
         result = join_fields(frame, found.drop(columns="text"))
-        write_table(gpd.GeoDataFrame(result, geometry="geometry", crs=4326), out)
+        write_table(
+            gpd.GeoDataFrame(result, geometry="geometry", crs=4326).reset_index(drop=True), out
+        )
         failed = found["match_level"].eq("none")
         errors = _write_errors(
             out,
@@ -576,11 +618,13 @@ def events_ingest(
         typer.Option(help="Event classes and departments (YAML); shipped ones by default."),
     ] = None,
     batch: Annotated[int, typer.Option(min=1, help="Events per transaction.")] = 2000,
+    encoding: EncodingOption = None,
 ) -> None:
     """Locate, classify, dispatch and log events; rerunning skips the ids already logged."""
     started = time.perf_counter()
     try:
-        table = read_table(source)
+        with _reading():
+            table = read_table(source, encoding=encoding)
         with console.status("Loading the city and the address base…"), warnings.catch_warnings():
             warnings.simplefilter("ignore", routing.UnreachableNodesWarning)
             model = CityModel.load(city) if city else sample_city()
@@ -602,8 +646,7 @@ def events_ingest(
             )
     except (layers.CimError, OSError, KeyError, ValueError) as err:
         _fail(err)
-    for row in result.bad_rows.itertuples():
-        console.print(f"  [yellow]left out:[/] row {row.row} ({row.id}): {row.reason}")
+    _left_out(result.bad_rows.assign(file=source.name))
     console.print(
         f"[green]✓[/] {result.logged} events logged ({result.dispatched} units dispatched, "
         f"{result.unlocated} waiting for a location or unit), {result.skipped} already in the log, "

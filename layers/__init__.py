@@ -6,6 +6,7 @@
 """
 
 from layers import crs
+from layers.encoding import TextEncodingWarning
 from layers.errors import CimError, CimWarning, InputError
 from layers.grid import unit_grid
 from layers.io import load, to_wgs84
@@ -37,6 +38,7 @@ __all__ = [
     "InputError",
     "LayerError",
     "SchemaError",
+    "TextEncodingWarning",
     "crs",
     "from_osm",
     "from_sumo",

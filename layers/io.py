@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 from pyproj import CRS
 
 from layers import crs as _crs
+from layers.encoding import read_text, shapefile_encoding
+from layers.errors import InputError
 from layers.osm import from_osm
 from layers.reference import MARGIN_M
 from layers.schema import CRSError, SchemaError, validate
 
-__all__ = ["load", "lonlat_columns", "to_wgs84"]
+__all__ = ["load", "lonlat_columns", "read_features", "to_wgs84"]
 
 _LONLAT_PAIRS = [
     ("lon", "lat"),
@@ -61,7 +65,59 @@ def _from_table(frame: pd.DataFrame, kind: str) -> gpd.GeoDataFrame:
     )
 
 
-def _read(kind: str, source, layer: str | None) -> gpd.GeoDataFrame:
+def read_features(
+    path, *, layer: str | None = None, encoding: str | None = None
+) -> gpd.GeoDataFrame:
+    """Read a GeoJSON, GeoPackage, Shapefile or other GDAL vector file.
+
+    A Shapefile's attributes are read in ``encoding`` if given, else in the one its ``.cpg``
+    declares, else in the one its records decode in (UTF-8 or GB18030, see
+    :func:`layers.encoding.shapefile_encoding`), which ``attrs["encoding"]`` then names.
+    A file GDAL cannot open is refused with an :class:`InputError` naming it.
+
+    Examples
+    --------
+    >>> import tempfile, shapely
+    >>> path = Path(tempfile.mkdtemp()) / "stations.geojson"
+    >>> gpd.GeoDataFrame({"id": ["s1"]}, geometry=[shapely.Point(104.04, 30.64)], crs=4326).to_file(path)
+    >>> read_features(path)["id"].tolist()
+    ['s1']
+    """
+    path = Path(path)
+    chosen = (
+        shapefile_encoding(path, encoding=encoding)
+        if path.suffix.lower() in (".shp", ".dbf")
+        else None
+    )
+    try:
+        frame = gpd.read_file(path, layer=layer, **({"encoding": chosen} if chosen else {}))
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as err:
+        raise InputError(
+            f"{path.name}: cannot be read as a vector file ({err})", source=str(path)
+        ) from None
+    except UnicodeDecodeError as err:
+        raise InputError(
+            f"{path.name}: its attributes are not {chosen} text ({err.reason} at byte "
+            f"{err.start} of a value); give their encoding with --encoding / encoding=",
+            source=str(path),
+        ) from None
+    if chosen:
+        frame.attrs["encoding"] = chosen
+    return frame
+
+
+def _read_csv(path: Path, kind: str, encoding: str | None) -> gpd.GeoDataFrame:
+    text, used = read_text(path, encoding=encoding)
+    try:
+        table = pd.read_csv(io.StringIO(text), sep="\t" if path.suffix.lower() == ".tsv" else ",")
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as err:
+        raise SchemaError(kind, f"{path.name} is not a readable table: {err}") from None
+    frame = _from_table(table, kind)
+    frame.attrs["encoding"] = used
+    return frame
+
+
+def _read(kind: str, source, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
     if isinstance(source, gpd.GeoDataFrame):
         return source.copy()
     if isinstance(source, pd.DataFrame):
@@ -73,13 +129,13 @@ def _read(kind: str, source, layer: str | None) -> gpd.GeoDataFrame:
     if suffix in (".parquet", ".geoparquet"):
         return gpd.read_parquet(path)
     if suffix in (".csv", ".tsv", ".txt"):
-        return _from_table(pd.read_csv(path, sep="\t" if suffix == ".tsv" else ","), kind)
+        return _read_csv(path, kind, encoding)
     if suffix == ".osm":
         layers = from_osm(path)
         if kind not in layers:
             raise SchemaError(kind, f"OSM files give {', '.join(layers)}, not {kind}")
         return layers[kind]
-    return gpd.read_file(path, layer=layer)
+    return read_features(path, layer=layer, encoding=encoding)
 
 
 def to_wgs84(gdf: gpd.GeoDataFrame, source_crs=None, *, kind: str = "layer") -> gpd.GeoDataFrame:
@@ -133,6 +189,7 @@ def load(
     layer: str | None = None,
     reference=None,
     margin_m: float = MARGIN_M,
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a layer, bring it to EPSG:4326 and validate it against its kind's schema.
 
@@ -155,6 +212,10 @@ def load(
         rows named, and so is data that lines up with them only as GCJ-02.
     margin_m : float
         How far beyond the references' bounds a point or building may lie (2 km).
+    encoding : str, optional
+        Text encoding of a CSV/TSV file, or of a Shapefile's attributes. By default UTF-8
+        (with or without BOM), then GB18030 (GBK) with a :class:`TextEncodingWarning`;
+        ``attrs["encoding"]`` of the result says which was used.
 
     Returns
     -------
@@ -168,6 +229,11 @@ def load(
     >>> districts.crs.to_epsg(), len(districts)
     (4326, 20)
     """
-    gdf = _read(kind, source, layer)
-    gdf = to_wgs84(gdf, source_crs, kind=kind)
-    return validate(gdf, kind, reference=reference, margin_m=margin_m)
+    gdf = _read(kind, source, layer, encoding)
+    encoding = gdf.attrs.get("encoding")
+    gdf = validate(
+        to_wgs84(gdf, source_crs, kind=kind), kind, reference=reference, margin_m=margin_m
+    )
+    if encoding:
+        gdf.attrs["encoding"] = encoding
+    return gdf

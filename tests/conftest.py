@@ -32,6 +32,23 @@ def city() -> cim.CityModel:
     return cim.sample_city()
 
 
+@pytest.fixture(scope="session")
+def invoke(city):
+    """Run ``cim ARGS`` in-process on the session's sample city, its console 200 columns wide."""
+    from rich.console import Console
+    from typer.testing import CliRunner
+
+    import cim.cli
+
+    def _invoke(*args):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(cim.cli, "sample_city", lambda: city)
+            patch.setattr(cim.cli, "console", Console(width=200))
+            return CliRunner().invoke(cim.cli.app, [str(a) for a in args])
+
+    return _invoke
+
+
 @dataclass
 class Rendered:
     pixels: np.ndarray  # H x W x 3

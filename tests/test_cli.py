@@ -99,7 +99,7 @@ def test_address_parse_writes_fields_and_an_error_report(address_table, tmp_path
         "永陵公园",
     ]
     errors = pd.read_csv(tmp_path / "parsed.errors.csv")
-    assert errors["row"].tolist() == [1, 2]
+    assert errors["row"].tolist() == ["line 3", "line 4"]
     assert errors["reason"].tolist() == ["empty", "no address characters"]
     assert "parsed 2 of 4" in result.stdout
 
@@ -111,7 +111,7 @@ def test_address_geocode_writes_points_and_unmatched_rows(address_table, tmp_pat
     found = pd.read_csv(out)
     assert found["match_level"].tolist() == ["road_no", "none", "none", "district"]
     assert found.loc[0, ["lon", "lat"]].notna().all() and found.loc[1, ["lon", "lat"]].isna().all()
-    assert pd.read_csv(tmp_path / "geocoded.errors.csv")["row"].tolist() == [1, 2]
+    assert pd.read_csv(tmp_path / "geocoded.errors.csv")["row"].tolist() == ["line 3", "line 4"]
 
 
 def test_address_parse_names_a_missing_column(address_table, tmp_path):
@@ -182,7 +182,7 @@ def test_dispatch_lists_bad_rows_and_routes_the_rest(dispatched):
     assert bad["reason"].tolist() == ["no id", "id repeats an earlier row", "no coordinates"]
     report = (out / "report.md").read_text("utf-8")
     assert "## Input rows left out (3)" in report and "## Closures: before / after" in report
-    assert "left out: incidents.csv row 12" in stdout and "road segments closed for car" in stdout
+    assert "left out: incidents.csv line 14" in stdout and "road segments closed for car" in stdout
     assert len(gpd.read_file(out / "routes.geojson")) == len(routes)
     assert_report_embeds_a_map(out)
 

@@ -53,6 +53,8 @@ def check_events(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     Needs ``id``, ``source`` (hotline / patrol / sensor) and ``reported_at``; a hotline row
     an ``address`` or ``text``, a patrol row ``lon``/``lat``, a sensor row ``sensor_id``.
+    A bad row's ``row`` is its index label: ``"line 7"`` for a table read by
+    :func:`cim.tables.read_table`.
 
     Examples
     --------
@@ -65,7 +67,9 @@ def check_events(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """
     for column in ("id", "source", "reported_at"):
         if column not in table.columns:
-            raise KeyError(f"events need a {column!r} column; they have {', '.join(table.columns)}")
+            raise KeyError(
+                f"events need a {column!r} column; they have {', '.join(map(str, table.columns))}"
+            )
     frame = table.reindex(columns=[*table.columns, *[c for c in OPTIONAL if c not in table]])
     frame = frame.assign(id=frame["id"].where(frame["id"].notna(), None))
     reported = local_times(frame["reported_at"])
@@ -91,7 +95,7 @@ def check_events(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     for mask, text in reversed(reasons):
         reason[mask] = text
     refused = reason.notna()
-    bad = frame[refused].assign(row=frame.index[refused] + 2, reason=reason[refused])
+    bad = frame[refused].assign(row=frame.index[refused], reason=reason[refused])
     good = frame[reason.isna()].assign(
         reported_at=reported[reason.isna()], lon=lon[reason.isna()], lat=lat[reason.isna()]
     )
