@@ -177,7 +177,9 @@ def _placement_checks(x: pd.Series, y: pd.Series, extent) -> list[tuple[pd.Serie
     """Rows written as (lat, lon), and rows outside the city's extent, with their reasons."""
     swapped = pd.Series(swapped_rows(x, y, extent), index=x.index)
     place = "in the city" if extent is not None else "a valid position"
-    read_back = "lon " + y.map("{:.6g}".format) + ", lat " + x.map("{:.6g}".format)
+    read_back = (
+        "lon " + y.map("{:.6g}".format).astype(str) + ", lat " + x.map("{:.6g}".format).astype(str)
+    )
     checks = [(swapped, "lat/lon swapped: " + read_back + f" is {place}; swap the two values")]
     if extent is not None:
         valid = x.between(-180, 180) & y.between(-90, 90)

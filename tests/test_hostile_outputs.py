@@ -301,7 +301,7 @@ def test_address_parse_neutralises_formulas_in_both_csvs(tmp_path):
     cells = assert_no_formula(out)
     errors = assert_no_formula(tmp_path / "parsed.errors.csv")
     assert {"'" + f for f in FORMULAS} <= set(cells) & set(errors)
-    assert read_table(out).loc[5, "district"] == "金牛区"
+    assert read_table(out)["district"].iloc[5] == "金牛区"
 
 
 def test_event_report_csvs_neutralise_formulas(tmp_path, city):
