@@ -37,9 +37,9 @@ rows of the layers it adds up per unit that fall outside every unit.
 
 from __future__ import annotations
 
+import collections
 import functools
 import inspect
-import math
 import typing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -74,6 +74,7 @@ __all__ = [
 
 REGISTRY = Path(__file__).with_name("vitals.yaml")
 EDGE_M = 0.5  # a point this close to a unit counts in it (a station on the boundary road)
+UNCOVERED = "no roads or buildings in this unit: the data does not cover it"
 DIMENSIONS = ("公共管理", "公共服务", "公共安全", "经济运行")
 DIRECTIONS = ("up", "down", "none")
 LEVELS = ("city", *UNIT_LAYERS)
@@ -258,7 +259,7 @@ class _Context:
     def start(self) -> None:
         """Forget what the previous indicator met."""
         self.outside: set[tuple[str, typing.Hashable]] = set()
-        self.notes: dict[str, dict[str, None]] = {code: {} for code in self.index}
+        self.notes: dict[str, dict[str, None]] = collections.defaultdict(dict)
         self.unknown_only = pd.Series(False, index=self.index)
         self.used_area = False
 
@@ -518,18 +519,20 @@ def _notes(ctx: _Context, values: pd.Series, missing: str | None) -> tuple[pd.Se
     """The values with the rules on unknowns applied, and the note of each unit."""
     if missing:
         return values, [missing] * len(values)
-    uncovered = ~ctx.covered & values.fillna(0.0).eq(0.0)
-    values = values.mask(uncovered | ctx.unknown_only)
-    notes = []
-    for code, value in values.items():
-        reasons = list(ctx.notes[code])
-        if uncovered[code]:
-            reasons.insert(0, "no roads or buildings in this unit: the data does not cover it")
-        elif math.isnan(value) and not ctx.unknown_only[code]:
-            reasons.insert(0, "empty unit: nothing to divide by")
-        if ctx.used_area and ctx.area_source:
-            reasons.append(f"area {ctx._area_km2[code]:,.1f} km²: {ctx.area_source}")
-        notes.append("; ".join(reasons) or None)
+    unknown_only = ctx.unknown_only.to_numpy()
+    uncovered = (~ctx.covered & values.fillna(0.0).eq(0.0)).to_numpy()
+    values = values.mask(uncovered | unknown_only)
+    empty = values.isna().to_numpy() & ~unknown_only
+    first = np.where(uncovered, UNCOVERED, np.where(empty, "empty unit: nothing to divide by", ""))
+    areas = [""] * len(values)
+    if ctx.used_area and ctx.area_source:
+        areas = [f"area {km2:,.1f} km²: {ctx.area_source}" for km2 in ctx._area_km2]
+    if not ctx.notes and not any(areas):
+        return values, [reason or None for reason in first.tolist()]
+    notes = [
+        "; ".join(filter(None, [reason, *ctx.notes.get(code, ()), area])) or None
+        for code, reason, area in zip(ctx.index, first.tolist(), areas, strict=True)
+    ]
     return values, notes
 
 
