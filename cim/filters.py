@@ -29,7 +29,14 @@ import pandas as pd
 
 import layers
 
-__all__ = ["GRAMMAR", "FilterError", "apply_filter", "check_filter", "filter_mask"]
+__all__ = [
+    "GRAMMAR",
+    "FilterError",
+    "apply_filter",
+    "check_filter",
+    "filter_columns",
+    "filter_mask",
+]
 
 GRAMMAR = (
     "a filter compares columns with literals, e.g. kind == 'camera', depth_cm > 15, "
@@ -122,6 +129,20 @@ def filter_mask(frame: pd.DataFrame, where: str, *, layer: str | None = None) ->
     if not isinstance(mask, pd.Series):
         return pd.Series(bool(mask), index=frame.index)
     return mask.fillna(False).astype(bool)  # a missing truth (nullable columns) selects nothing
+
+
+def filter_columns(where: str) -> tuple[list[str], bool]:
+    """The columns ``where`` reads, and whether it names missing values (``None``).
+
+    Examples
+    --------
+    >>> filter_columns("depth_cm > 15 and `road class` != None")
+    (['depth_cm', 'road class'], True)
+    """
+    expression, names = _parse(where)
+    nodes = list(ast.walk(expression))
+    columns = [names.get(n.id, n.id) for n in nodes if isinstance(n, ast.Name)]
+    return list(dict.fromkeys(columns)), any(_is_none(n) for n in nodes)
 
 
 def apply_filter(frame: pd.DataFrame, where: str, *, layer: str | None = None) -> pd.DataFrame:

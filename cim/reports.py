@@ -365,11 +365,24 @@ def vitals_report(table: pd.DataFrame) -> str:
     )
     worst = vitals_flags(table).nlargest(10, ["alarms", "flagged"])
     names = table.drop_duplicates("unit_code").set_index("unit_code")["unit_name"]
+    said = {  # the city-level area and the rows in no unit, once each
+        f"City {markdown_text(part)}."
+        for note in table["note"].dropna()
+        for part in note.split("; ")
+        if part.startswith("area ")
+    }
+    outside = table.groupby("indicator_id", sort=False)["outside"].first()
+    outside = outside[outside > 0]
+    if len(outside):
+        left = ", ".join(f"{markdown_text(i)} {n}" for i, n in outside.items())
+        said.add(f"Rows outside every unit, left out: {left}.")
     lines = [
         "# 城市运行体征 · City vital signs",
         "",
         f"{table['indicator_id'].nunique()} indicators over {table['unit_code'].nunique()} units ({markdown_text(level)}).",
-        "no_data means the unit is empty for that ratio or the source data is absent (see vitals.csv, note).",
+        "no_data means the data cannot tell: a layer or kind the city's data does not have, values unknown in every row, "
+        "a unit with no road and no building, or an empty unit for that ratio (see vitals.csv, note).",
+        *sorted(said),
         "",
         "## Status per indicator",
         "",

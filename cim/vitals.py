@@ -6,17 +6,40 @@ is read from YAML (:func:`load_registry`; ``cim/vitals.yaml`` ships 22). :func:`
 (or ``city.vitals(level)``) evaluates every indicator for each district, street, community or
 grid cell, or for the whole city, and judges it ok / warn / alarm.
 
-A ratio over an empty unit (no roads, no buildings) is not zero: its value is missing and
-its status ``no_data``, with the reason in ``note``; so is an indicator whose source data is
-absent (no shelters in ``facilities``). Points and buildings count in the unit that holds a
-point on their surface; roads are cut at unit boundaries.
+Points and buildings count in the unit that holds a point on their surface; roads are cut at
+unit boundaries. Where the data cannot tell, the value is missing and the status ``no_data``
+with the reason in ``note``, never a silent 0:
+
+- a layer the city does not have (``the city has no waterlogging_points layer``), or source
+  rows an indicator needs and cannot find anywhere (no shelters for ``shelter_500m_share``);
+- a density of an inventory (``count_per_area``, ``count_per_road_km``) whose filter matches
+  no row of the whole layer: ``the facilities layer has no rows with kind == 'hospital'`` says
+  nothing about hospitals; once the layer lists one, a unit without any has a true 0;
+- a column a layer may lack (:data:`OPTIONAL_COLUMNS`: ``building`` of buildings) that the
+  layer lacks (``the buildings layer has no building column``); any other column a filter
+  names and the layer lacks is an error, as a typo is;
+- unknown values: a row missing a column its filter reads (``depth_cm`` for
+  ``depth_cm > 15``) is neither counted nor in a share's denominator, and the note says how
+  many (``1 of 3 waterlogging_points rows have no depth_cm: counted on the 2 known``); when
+  every row of the unit is unknown, ``no_data``. A filter that names ``None`` decides missing
+  values itself and leaves no row unknown;
+- a unit the data does not cover, with no road and no building in it: a 0 found there is
+  ``no_data``; what is found there (a sensor) stands;
+- a ratio over an empty unit (no roads to divide by): ``empty unit``.
+
+The city level is the union of the districts that hold a road or a building (a sample of two
+districts is not judged over the whole prefecture) or, without districts, the convex hull of
+the roads (of the buildings without roads), which may take in rivers and fields: the note of
+an indicator divided by the area gives it (``area 1,790.0 km²: the convex hull of the roads``).
+Rows that lie in no unit are never dropped silently: ``outside`` counts, per indicator, the
+rows of the layers it adds up per unit that fall outside every unit.
 """
 
 from __future__ import annotations
 
+import collections
 import functools
 import inspect
-import math
 import typing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -32,7 +55,7 @@ import routing
 from cim.atomic import atomic_path
 from cim.config import check_fields, check_types, read_entries
 from cim.coverage import LEVELS as UNIT_LAYERS
-from cim.filters import FilterError, check_filter, filter_mask
+from cim.filters import FilterError, check_filter, filter_columns, filter_mask
 from cim.model import CityModel
 from layers.crs import metric_crs
 from layers.schema import FLOOR_HEIGHT_M
@@ -51,10 +74,13 @@ __all__ = [
 
 REGISTRY = Path(__file__).with_name("vitals.yaml")
 EDGE_M = 0.5  # a point this close to a unit counts in it (a station on the boundary road)
+UNCOVERED = "no roads or buildings in this unit: the data does not cover it"
 DIMENSIONS = ("公共管理", "公共服务", "公共安全", "经济运行")
 DIRECTIONS = ("up", "down", "none")
 LEVELS = ("city", *UNIT_LAYERS)
 FILTERS = ("where", "targets_where", "stations")  # parameters that hold a cim.filters filter
+# Columns a layer may lack (OSM's building tag): a filter on one of them is no_data, not an error
+OPTIONAL_COLUMNS = {"buildings": ("building", "floors")}
 COLUMNS = [
     "indicator_id",
     "unit_code",
@@ -68,6 +94,7 @@ COLUMNS = [
     "warn",
     "alarm",
     "note",
+    "outside",
 ]
 
 
@@ -186,7 +213,8 @@ def load_registry(path=REGISTRY) -> dict[str, Indicator]:
 
 
 class _Context:
-    """The units of one level in a metric CRS, and the per-unit sums the formulas share."""
+    """The units of one level in a metric CRS, the per-unit sums the formulas share, and what
+    the current indicator met on the way: rows left out, unknown values, the area it used."""
 
     def __init__(self, city: CityModel, level: str) -> None:
         self.city = city
@@ -196,12 +224,16 @@ class _Context:
             raise layers.EmptyLayerError("city", "vital signs need roads, buildings or districts")
         reference = present[name]
         self.crs = metric_crs(layers.to_wgs84(reference, kind="layer"))
+        self.area_source = None
         if level == "city":
             if "districts" in present:
-                shape = shapely.union_all(present["districts"].to_crs(self.crs).geometry.values)
+                shape, self.area_source = self._covered_districts()
             else:
                 shape = shapely.convex_hull(
                     shapely.union_all(reference.to_crs(self.crs).geometry.values)
+                )
+                self.area_source = (
+                    f"the convex hull of the {name} (no districts layer: add one for a true area)"
                 )
             units = gpd.GeoDataFrame(
                 {"code": ["city"], "name": [city.name]}, geometry=[shape], crs=self.crs
@@ -212,17 +244,88 @@ class _Context:
                 units = units.assign(name=None)
         self.units = units[["code", "name", "geometry"]].assign(code=units["code"].astype(str))
         self.index = pd.Index(self.units["code"])
-        self.area_km2 = pd.Series(self.units.area.to_numpy() / 1e6, index=self.index)
+        self._area_km2 = pd.Series(self.units.area.to_numpy() / 1e6, index=self.index)
+        self.start()
 
-    def rows(self, layer: str, where: str | None = None) -> gpd.GeoDataFrame:
-        """The layer in the metric CRS with its unit in ``_unit``, filtered by ``where``."""
+    def _covered_districts(self) -> tuple[shapely.Geometry, str]:
+        """The union of the districts the data covers, and its description."""
+        districts = _Context(self.city, "district")
+        held = districts.covered.to_numpy()
+        text = f"the union of the {held.sum()} districts that hold roads or buildings"
+        if not held.all():
+            text += f" ({len(held) - held.sum()} of {len(held)} hold none)"
+        return shapely.union_all(districts.units.geometry.values[held]), text
+
+    def start(self) -> None:
+        """Forget what the previous indicator met."""
+        self.outside: set[tuple[str, typing.Hashable]] = set()
+        self.notes: dict[str, dict[str, None]] = collections.defaultdict(dict)
+        self.unknown_only = pd.Series(False, index=self.index)
+        self.used_area = False
+
+    @property
+    def area_km2(self) -> pd.Series:
+        self.used_area = True
+        return self._area_km2
+
+    @functools.cached_property
+    def covered(self) -> pd.Series:
+        """True where the unit holds a road or a building (every unit when the city has
+        neither layer): elsewhere the data says nothing, and a 0 found there is unknown."""
+        present = [n for n in ("roads", "buildings") if n in self.city.layers]
+        if not present:
+            return pd.Series(True, index=self.index)
+        found = [self.road_km if n == "roads" else self.count(n) for n in present]
+        return sum(found) > 0
+
+    def _filtered(
+        self, layer: str, where: str | None, *, track: bool = True
+    ) -> tuple[gpd.GeoDataFrame, pd.Series]:
+        """The placed layer and, per row, whether ``where`` can be decided on it: a row
+        missing a column the filter reads is unknown, unless the filter names ``None``.
+        With ``track``, the unknown rows are noted in their units."""
         frame = self._placed(layer)
+        if where is None:
+            return frame, pd.Series(True, index=frame.index)
+        columns, names_missing = filter_columns(where)
+        lacking = [c for c in columns if c not in frame and c in OPTIONAL_COLUMNS.get(layer, ())]
+        if lacking:
+            raise _MissingDataError(f"the {layer} layer has no {lacking[0]} column")
+        known = ~frame[[c for c in columns if c in frame]].isna().any(axis=1)
+        if names_missing:
+            return frame, pd.Series(True, index=frame.index)
+        if known.all() or not track:
+            return frame, known
+        counts = self.total(frame, track=False)
+        unknown = self.total(frame[~known], track=False)
+        what = " or ".join(columns)
+        for code in unknown.index[unknown > 0]:
+            n, of = int(unknown[code]), int(counts[code])
+            text = (
+                f"all {of} {layer} rows have no {what}"
+                if n == of
+                else f"{n} of {of} {layer} rows have no {what}: counted on the {of - n} known"
+            )
+            self.notes[code][text] = None
+        self.unknown_only |= (unknown > 0) & (unknown == counts)
+        return frame, known
+
+    def rows(self, layer: str, where: str | None = None, *, track: bool = True) -> gpd.GeoDataFrame:
+        """The layer in the metric CRS with its unit in ``_unit``, filtered by ``where``;
+        rows whose filter columns are missing are left out (noted per unit with ``track``)."""
+        frame, known = self._filtered(layer, where, track=track)
         if where is None:
             return frame
         try:
-            return frame[filter_mask(frame.drop(columns="_unit"), where, layer=layer)]
+            mask = filter_mask(frame.drop(columns=["_unit", "_layer"]), where, layer=layer)
         except FilterError as err:
             raise VitalsError(str(err)) from None
+        return frame[mask & known]
+
+    def known(self, layer: str, where: str | None = None) -> gpd.GeoDataFrame:
+        """The rows of ``layer`` on which ``where`` can be decided: a share's denominator."""
+        frame, known = self._filtered(layer, where)
+        return frame[known]
 
     @functools.cache  # noqa: B019  (one context per compute call)
     def _placed(self, layer: str) -> gpd.GeoDataFrame:
@@ -235,10 +338,15 @@ class _Context:
         joined = points.sjoin(
             self.units[["code", "geometry"]], predicate="dwithin", distance=EDGE_M, how="left"
         )
-        return frame.assign(_unit=joined.groupby(level=0)["code"].first().reindex(frame.index))
+        unit = joined.groupby(level=0)["code"].first().reindex(frame.index)
+        return frame.assign(_unit=unit, _layer=layer)
 
-    def total(self, frame: gpd.GeoDataFrame, values=1.0) -> pd.Series:
-        """Sum of ``values`` (1 a row by default) over the rows of ``frame`` per unit."""
+    def total(self, frame: gpd.GeoDataFrame, values=1.0, *, track: bool = True) -> pd.Series:
+        """Sum of ``values`` (1 a row by default) over the rows of ``frame`` per unit; the
+        rows outside every unit are remembered in ``outside``."""
+        if track:
+            out = frame[frame["_unit"].isna()]
+            self.outside.update(zip(out["_layer"], out.index, strict=True))
         weights = pd.Series(values, index=frame.index, dtype=float)
         return weights.groupby(frame["_unit"]).sum().reindex(self.index, fill_value=0.0)
 
@@ -250,22 +358,29 @@ class _Context:
         return self.length("roads")
 
     def length(self, layer: str) -> pd.Series:
-        lines = self.rows(layer)
+        km, outside = self._cut(layer)
+        self.outside.update((layer, i) for i in outside)
+        return km
+
+    @functools.cache  # noqa: B019  (one context per compute call)
+    def _cut(self, layer: str) -> tuple[pd.Series, pd.Index]:
+        """Kilometres of ``layer`` per unit, lines cut at unit boundaries; the lines in none."""
+        lines = self._placed(layer)
         pairs = lines[["geometry"]].sjoin(self.units[["code", "geometry"]], predicate="intersects")
         cut = shapely.intersection(
             pairs.geometry.to_numpy(),
             self.units.set_index("code").geometry.loc[pairs["code"]].to_numpy(),
         )
-        return (
+        km = (
             # to the millimetre: a road ending on a boundary leaves float dust next door
             pd.Series(np.round(shapely.length(cut), 3) / 1000.0, index=pairs["code"].to_numpy())
             .groupby(level=0)
             .sum()
             .reindex(self.index, fill_value=0.0)
         )
+        return km, lines.index.difference(pairs.index)
 
-    def floor_area(self, layer: str, where: str | None = None) -> pd.Series:
-        buildings = self.rows(layer, where)
+    def floor_area(self, buildings: gpd.GeoDataFrame) -> pd.Series:
         unknown = pd.Series(np.nan, index=buildings.index)  # a layer without the column
         floors = pd.to_numeric(buildings.get("floors", unknown), errors="coerce")
         heights = pd.to_numeric(buildings.get("height_m", unknown), errors="coerce")
@@ -290,16 +405,25 @@ def _count(ctx: _Context, *, layer: str, where: str | None = None) -> pd.Series:
     return ctx.count(layer, where)
 
 
+def _inventory(ctx: _Context, layer: str, where: str | None) -> pd.Series:
+    """Rows of an inventory per unit; no_data when no row of the whole layer matches: the
+    layer does not list that kind at all, which says nothing about how many there are."""
+    found = ctx.rows(layer, where)
+    if found.empty:
+        raise _MissingDataError(f"the {layer} layer has no rows with {where}")
+    return ctx.total(found)
+
+
 def _count_per_area(ctx: _Context, *, layer: str, where: str | None = None) -> pd.Series:
-    return _ratio(ctx.count(layer, where), ctx.area_km2)
+    return _ratio(_inventory(ctx, layer, where), ctx.area_km2)
 
 
 def _count_per_road_km(ctx: _Context, *, layer: str, where: str | None = None) -> pd.Series:
-    return _ratio(ctx.count(layer, where), ctx.road_km)
+    return _ratio(_inventory(ctx, layer, where), ctx.road_km)
 
 
 def _share(ctx: _Context, *, layer: str, where: str) -> pd.Series:
-    return _ratio(ctx.count(layer, where), ctx.count(layer))
+    return _ratio(ctx.count(layer, where), ctx.total(ctx.known(layer, where)))
 
 
 def _per_10k(ctx: _Context, *, layer: str, per: str, where: str | None = None) -> pd.Series:
@@ -316,11 +440,11 @@ def _footprint_share(ctx: _Context, *, layer: str) -> pd.Series:
 
 
 def _floor_area_ratio(ctx: _Context, *, layer: str) -> pd.Series:
-    return _ratio(ctx.floor_area(layer) / 1e6, ctx.area_km2)
+    return _ratio(ctx.floor_area(ctx.rows(layer)) / 1e6, ctx.area_km2)
 
 
 def _floor_area_share(ctx: _Context, *, layer: str, where: str) -> pd.Series:
-    return _ratio(ctx.floor_area(layer, where), ctx.floor_area(layer))
+    return _ratio(ctx.floor_area(ctx.rows(layer, where)), ctx.floor_area(ctx.known(layer, where)))
 
 
 def _near_share(
@@ -332,7 +456,7 @@ def _near_share(
     distance_m: float,
     where: str | None = None,
 ) -> pd.Series:
-    found = ctx.rows(targets, targets_where)
+    found = ctx.rows(targets, targets_where, track=False)
     if found.empty:
         raise _MissingDataError(f"no {targets} with {targets_where}")
     rows = ctx.rows(layer, where)
@@ -346,7 +470,7 @@ def _near_share(
 def _reached_share(
     ctx: _Context, *, layer: str, stations: str, profile: str, cutoff_s: float
 ) -> pd.Series:
-    units = ctx.rows("facilities", stations)
+    units = ctx.rows("facilities", stations, track=False)
     if units.empty:
         raise _MissingDataError(f"no facilities with {stations}")
     rows = ctx.rows(layer)
@@ -391,14 +515,25 @@ FORMULAS = {
 }
 
 
-def _empty_note(value: float, note: str | None) -> str | None:
-    if note:
-        return note
-    return (
-        "empty unit: nothing to divide by"
-        if isinstance(value, float) and math.isnan(value)
-        else None
-    )
+def _notes(ctx: _Context, values: pd.Series, missing: str | None) -> tuple[pd.Series, list]:
+    """The values with the rules on unknowns applied, and the note of each unit."""
+    if missing:
+        return values, [missing] * len(values)
+    unknown_only = ctx.unknown_only.to_numpy()
+    uncovered = (~ctx.covered & values.fillna(0.0).eq(0.0)).to_numpy()
+    values = values.mask(uncovered | unknown_only)
+    empty = values.isna().to_numpy() & ~unknown_only
+    first = np.where(uncovered, UNCOVERED, np.where(empty, "empty unit: nothing to divide by", ""))
+    areas = [""] * len(values)
+    if ctx.used_area and ctx.area_source:
+        areas = [f"area {km2:,.1f} km²: {ctx.area_source}" for km2 in ctx._area_km2]
+    if not ctx.notes and not any(areas):
+        return values, [reason or None for reason in first.tolist()]
+    notes = [
+        "; ".join(filter(None, [reason, *ctx.notes.get(code, ()), area])) or None
+        for code, reason, area in zip(ctx.index, first.tolist(), areas, strict=True)
+    ]
+    return values, notes
 
 
 def compute(
@@ -423,7 +558,8 @@ def compute(
     -------
     DataFrame
         ``indicator_id, unit_code, level, value, status`` (ok / warn / alarm / no_data), then
-        ``name, unit, dimension, unit_name, warn, alarm, note``.
+        ``name, unit, dimension, unit_name, warn, alarm, note`` (why no_data, unknown rows
+        left out, the area used at city level) and ``outside`` (rows in no unit, left out).
 
     Examples
     --------
@@ -440,16 +576,18 @@ def compute(
     if unknown:
         raise KeyError(f"unknown indicator {unknown[0]!r}; known: {', '.join(registry)}")
     ctx = _Context(city, level)
+    ctx.covered  # noqa: B018  (before the first indicator, so it counts in none)
     frames = []
     for indicator in (registry[i] for i in chosen if level in registry[i].levels):
-        note = None
+        ctx.start()
+        missing = None
         try:
             values = FORMULAS[indicator.formula](ctx, **indicator.params)
         except _MissingDataError as err:
-            values, note = pd.Series(np.nan, index=ctx.index), str(err)
+            values, missing = pd.Series(np.nan, index=ctx.index), str(err)
         except VitalsError as err:
             raise VitalsError(f"indicator {indicator.id!r}: {err}") from None
-        values = values.reindex(ctx.index).astype(float)
+        values, notes = _notes(ctx, values.reindex(ctx.index).astype(float), missing)
         frames.append(
             pd.DataFrame(
                 {
@@ -464,7 +602,8 @@ def compute(
                     "unit_name": ctx.units["name"].to_numpy(),
                     "warn": indicator.warn,
                     "alarm": indicator.alarm,
-                    "note": [_empty_note(v, note) for v in values],
+                    "note": notes,
+                    "outside": len(ctx.outside),
                 }
             )
         )

@@ -138,7 +138,7 @@ BY_HAND = {  # indicator → (A, B); C is empty
     "clinic_15min_share": (0.5, None),  # r2's nearest corner is 1,037.9 m from the hospital
     "school_15min_share": (0.5, None),  # r1 is 1,300 m from the school, r2 546 m
     "market_15min_share": (1.0, None),  # the shop is 968 m from r1, 666 m from r2
-    "waterlogged_points": (1.0, 0.0),  # 20 cm counts, 10 cm and an unknown depth do not
+    "waterlogged_points": (1.0, None),  # A: 20 cm counts, 10 cm not; B: its one depth unknown
     "waterlogging_reports": (2.0, 1.0),
     "road_network_density": (2.0, 2.0),
     "building_density": (800 / 1e6, 1400 / 1e6),
@@ -203,12 +203,9 @@ def test_fire_cover_of_buildings_aggregates_the_router(town, vitals):
 
 def test_empty_units_and_missing_sources_are_no_data_not_zero(vitals):
     for indicator in ("camera_per_road_km", "sensor_online_share", "building_density"):
-        row = vitals[(indicator, C)]
-        if indicator == "building_density":
-            assert row.value == 0.0 and row.status == "ok"  # no buildings on 1 km²: truly 0
-        else:
-            assert math.isnan(row.value) and row.status == "no_data"
-            assert "empty unit" in row.note
+        row = vitals[(indicator, C)]  # no roads, no buildings: the data does not cover C
+        assert math.isnan(row.value) and row.status == "no_data"
+        assert "does not cover" in row.note
     shelter = vitals[("shelter_500m_share", A)]
     assert shelter.status == "no_data" and "shelter" in shelter.note
 
@@ -232,7 +229,7 @@ def test_the_city_level_is_one_unit_and_every_indicator_is_there(town):
     table = town.vitals("city")
     assert len(table) == len(load_registry()) and set(table["unit_code"]) == {"city"}
     sensors = table.set_index("indicator_id").loc["sensor_density", "value"]
-    assert sensors == pytest.approx(4 / 3.0)
+    assert sensors == pytest.approx(4 / 2.0)  # over A and B: C holds no road or building
     assert list(table.columns[:5]) == ["indicator_id", "unit_code", "level", "value", "status"]
 
 
@@ -272,7 +269,7 @@ def test_snapshots_accumulate_for_trends(town, tmp_path):
     history = save_snapshot(table, path, at=datetime(2026, 7, 2, tzinfo=timezone.utc))
     assert len(history) == 2 * len(table)
     trend = history.pivot_table(index="computed_at", columns="unit_code", values="value",
-                                aggfunc="first").shape  # fmt: skip
+                                aggfunc="first", dropna=False).shape  # fmt: skip
     assert trend == (2, 3)
 
 
