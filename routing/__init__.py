@@ -18,12 +18,13 @@ from routing.graph import (
     parse_maxspeed,
 )
 from routing.profiles import PROFILES, Profile, get_profile
-from routing.router import DISPATCH_COLUMNS, Router, compare_dispatch, first_units
+from routing.router import DISPATCH_COLUMNS, SNAP_LIMIT_M, Router, compare_dispatch, first_units
 
 __all__ = [
     "CLASS_SPEED_KPH",
     "DISPATCH_COLUMNS",
     "PROFILES",
+    "SNAP_LIMIT_M",
     "Allocation",
     "CompiledGraph",
     "Profile",

@@ -103,7 +103,9 @@ def closure_effect(
 
     Returns
     -------
-    closed : bool array per edge
+    blocked : float array (edges x 2)
+        Per closed edge, the span ``[start, end]`` (fractions along it) the closing
+        barriers cover; NaN rows for open edges.
     factor : float array per edge (1 where unaffected)
     report : DataFrame, one row per barrier: ``edges`` touched and whether it ``closes``
     """
@@ -130,8 +132,22 @@ def closure_effect(
 
     too_deep = ~np.isnan(depth) & (depth > profile.max_water_depth_cm)
     closes = np.where(np.isnan(depth), np.isnan(factor), too_deep)
-    closed = np.zeros(len(engine.lines), dtype=bool)
-    closed[edge_ix[closes[barrier_ix]]] = True
+    blocked = np.full((len(engine.lines), 2), np.nan)
+    shut = closes[barrier_ix]
+    lines, inside = (
+        engine.lines[edge_ix[shut]],
+        shapely.intersection(engine.lines[edge_ix[shut]], shapes[barrier_ix[shut]]),
+    )
+    coords, which = shapely.get_coordinates(inside, return_index=True)
+    at = shapely.line_locate_point(lines[which], shapely.points(coords), normalized=True)
+    edges = edge_ix[shut][which]
+    blocked[edges] = np.inf, -np.inf
+    np.minimum.at(blocked[:, 0], edges, at)
+    np.maximum.at(blocked[:, 1], edges, at)
+    # an edge only touched (no overlap found) is closed along its whole length
+    touched = np.unique(edge_ix[shut])
+    unspanned = touched[~np.isfinite(blocked[touched, 0])]
+    blocked[unspanned] = 0.0, 1.0
     slowing = ~closes & ~np.isnan(factor)
     edge_factor = np.ones(len(engine.lines))
     hit = slowing[barrier_ix]
@@ -145,4 +161,4 @@ def closure_effect(
             "factor": factor,
         }
     )
-    return closed, edge_factor, report
+    return blocked, edge_factor, report

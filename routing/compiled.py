@@ -5,14 +5,19 @@ the cheapest one per objective (as networkx's shortest paths on a MultiDiGraph d
 
 Points are snapped to the nearest edge, not node: a point part-way along an edge becomes a
 virtual node joined to the edge's ends (and, on a two-way street, to its twin's) by the
-matching share of the edge's cost, so the offsets along the edge count. One Dijkstra call
-from all sources answers a whole batch; paths and route lines are then assembled for all
-routes at once with array operations.
+matching share of the edge's cost, so the offsets along the edge count. The straight gap
+from the point to its edge counts too, covered at the profile's ``access_speed_kph``; a
+point farther than the snap limit from every road joins nothing. A graph with closures
+keeps its closed edges for snapping, so each point joins the edge it had without them, and
+only by the part of that edge clear of the barrier: closures can only remove links, never
+add or shorten one, so a response can never get faster. One Dijkstra call from all sources
+answers a whole batch; paths and route lines are then assembled for all routes at once with
+array operations.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import networkx as nx
 import numpy as np
@@ -26,7 +31,7 @@ from scipy.spatial import cKDTree
 from layers.crs import metric_crs
 from routing.profiles import Profile
 
-__all__ = ["CompiledGraph", "RouteBatch", "Snapped"]
+__all__ = ["SNAP_CLOSED", "SNAP_FAR", "SNAP_NO_ROAD", "CompiledGraph", "RouteBatch", "Snapped"]
 
 OBJECTIVES = ("time", "distance")
 _AT_NODE_M = 0.01  # a snapped point this close to an edge's end is at the node
@@ -39,17 +44,29 @@ class _Weights:
     edge: np.ndarray  # edge position kept for each pair_key
 
 
+SNAP_FAR = "far"  # farther than the snap limit from every road
+SNAP_CLOSED = "closed"  # under a barrier on its (closed) nearest road
+SNAP_NO_ROAD = "no_road"  # the graph has no edge to snap to (only loops)
+
+
 @dataclass
 class Snapped:
     """Points snapped onto edges: the directed edge, the fraction along it, and the gap.
 
-    A point with no road to snap to (every edge closed) has edge -1, fraction 0 and a NaN
-    gap; it joins no edge, so nothing reaches it and it reaches nothing.
+    ``distance_m`` is the straight gap to the nearest road (NaN when there is none). A
+    point that joins no edge has edge -1, fraction 0 and in ``cut_off`` why: farther than
+    the snap limit (:data:`SNAP_FAR`), its road closed (:data:`SNAP_CLOSED`) or no road at
+    all (:data:`SNAP_NO_ROAD`); nothing reaches it and it reaches nothing.
     """
 
     edge: np.ndarray
     fraction: np.ndarray
     distance_m: np.ndarray
+    cut_off: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.cut_off is None:
+            self.cut_off = np.full(len(self.edge), None, dtype=object)
 
     @property
     def on_road(self) -> np.ndarray:
@@ -64,6 +81,8 @@ class _Search:
     pieces: dict
     sources: int
     objective: str
+    source_gap: np.ndarray  # cost of each source's gap to its road, in the objective's unit
+    access_s: np.ndarray  # seconds over the gaps, per source and per target (sources first)
 
     def reach(self, n: int) -> np.ndarray:
         """Cost from each source to each target (sources x targets); inf where unreachable."""
@@ -77,8 +96,9 @@ class RouteBatch:
     target: np.ndarray  # target position
     source: np.ndarray  # source position
     rank: np.ndarray
-    eta_s: np.ndarray
-    distance_m: np.ndarray
+    eta_s: np.ndarray  # road time plus access_s
+    distance_m: np.ndarray  # along the road
+    access_s: np.ndarray  # time over the straight gaps from both points to their roads
     geometry: np.ndarray  # LineStrings, EPSG:4326
 
 
@@ -98,6 +118,13 @@ class CompiledGraph:
         Per edge, metres and seconds for the profile.
     twin : ndarray
         Per edge, the reverse edge along the same road (two-way streets), else -1.
+    access_speed_kph : float
+        Speed over the straight gap between a point and its edge.
+    blocked : ndarray, optional
+        For a graph with closures: per edge, the span ``[start, end]`` (fractions along it)
+        under a barrier, NaN where the edge is open. Closed edges stay in the arrays, so
+        points snap to the same edges as without closures, but routes never use them and a
+        point on one leaves or is reached only by the part outside the span.
     """
 
     nodes: np.ndarray
@@ -110,6 +137,8 @@ class CompiledGraph:
     lines: np.ndarray  # edge geometries in the metric CRS
     to_metric: Transformer
     to_lonlat: Transformer
+    access_speed_kph: float
+    blocked: np.ndarray | None = None
     _weights: dict[str, _Weights] = field(default_factory=dict, repr=False)
     _vertex: tuple | None = field(default=None, repr=False)
     _edge_tree: shapely.STRtree | None = field(default=None, repr=False)
@@ -160,7 +189,14 @@ class CompiledGraph:
             lines=lines,
             to_metric=to_metric,
             to_lonlat=Transformer.from_crs(crs, 4326, always_xy=True),
+            access_speed_kph=profile.access_speed_kph,
         )
+
+    def gap_cost(self, snapped: Snapped, objective: str) -> np.ndarray:
+        """Cost of each point's straight gap to its road: seconds at the access speed, or metres."""
+        self.cost(objective)
+        gap = np.nan_to_num(snapped.distance_m)
+        return gap / (self.access_speed_kph / 3.6) if objective == "time" else gap
 
     def cost(self, objective: str) -> np.ndarray:
         """Per-edge cost for ``"time"`` (s) or ``"distance"`` (m)."""
@@ -174,6 +210,7 @@ class CompiledGraph:
         if objective not in self._weights:
             n = len(self.nodes)
             order = np.lexsort((np.arange(len(cost)), cost, self.edge_v, self.edge_u))
+            order = order[self.is_open[order]]
             u, v = self.edge_u[order], self.edge_v[order]
             first = np.ones(len(order), dtype=bool)
             first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
@@ -196,34 +233,60 @@ class CompiledGraph:
         return index.astype(np.int64), distance
 
     @property
+    def is_open(self) -> np.ndarray:
+        """Per edge, whether routes may use it (False where a closure blocks it)."""
+        if self.blocked is None:
+            return np.ones(len(self.length), dtype=bool)
+        return np.isnan(self.blocked[:, 0])
+
+    @property
     def snappable(self) -> np.ndarray:
-        """Edges a point can snap to: all but self-loops (none when every road is closed)."""
+        """Edges a point can snap to: all but self-loops, closed ones included."""
         return np.flatnonzero(self.edge_u != self.edge_v)
 
-    def snap(self, lon, lat) -> Snapped:
+    def snap(self, lon, lat, *, max_snap_m: float = np.inf) -> Snapped:
         """Snap points to their nearest edge (self-loops excluded); ties go to the lower edge.
 
-        Points with no edge to snap to get edge -1 (see :class:`Snapped`).
+        Closed edges count (a point keeps the road it had without closures). Points farther
+        than ``max_snap_m`` from every edge, and points under a barrier on their closed
+        edge, get edge -1 and the reason in ``cut_off`` (see :class:`Snapped`).
+
+        Examples
+        --------
+        >>> import cim
+        >>> engine = cim.sample_city().router("car").engine
+        >>> engine.snap([104.07, 104.5], [30.66, 30.66], max_snap_m=300).cut_off.tolist()
+        [None, 'far']
         """
-        if self._edge_tree is None:
-            self._edge_tree = shapely.STRtree(self.lines[self.snappable])
         points = shapely.points(
             np.column_stack(
                 self.to_metric.transform(np.asarray(lon, float), np.asarray(lat, float))
             )
         )
+        edge = np.full(len(points), -1, dtype=np.int64)
+        gap = np.full(len(points), np.nan)
+        fraction = np.zeros(len(points))
+        cut_off = np.full(len(points), SNAP_NO_ROAD, dtype=object)
+        if self.snappable.size == 0:
+            return Snapped(edge, fraction, gap, cut_off)
+        if self._edge_tree is None:
+            self._edge_tree = shapely.STRtree(self.lines[self.snappable])
         (where, found), distance = self._edge_tree.query_nearest(
             points, return_distance=True, all_matches=False
         )
-        edge = np.full(len(points), -1, dtype=np.int64)
-        edge[where] = self.snappable[found]
-        gap = np.full(len(points), np.nan)
         gap[where] = distance
-        fraction = np.zeros(len(points))
-        fraction[where] = np.nan_to_num(
-            shapely.line_locate_point(self.lines[edge[where]], points[where], normalized=True)
+        cut_off[where] = None
+        near = where[distance <= max_snap_m]
+        cut_off[where[distance > max_snap_m]] = SNAP_FAR
+        edge[near] = self.snappable[found[distance <= max_snap_m]]
+        fraction[near] = np.nan_to_num(
+            shapely.line_locate_point(self.lines[edge[near]], points[near], normalized=True)
         )
-        return Snapped(edge, fraction, gap)
+        if self.blocked is not None:
+            span = self.blocked[edge[near]]
+            under = near[(fraction[near] >= span[:, 0]) & (fraction[near] <= span[:, 1])]
+            edge[under], fraction[under], cut_off[under] = -1, 0.0, SNAP_CLOSED
+        return Snapped(edge, fraction, gap, cut_off)
 
     # -- batch routing -------------------------------------------------------------------
 
@@ -231,7 +294,21 @@ class CompiledGraph:
         """One Dijkstra from every source over the graph joined to the snapped points."""
         cost = self.cost(objective)
         n, s_count, t_count = len(self.nodes), len(sources.edge), len(targets.edge)
+        source_gap, target_gap = (
+            self.gap_cost(sources, objective),
+            self.gap_cost(targets, objective),
+        )
         links, pieces = self._links(sources, targets, cost)
+        # every link out of a source starts with its gap, every link into a target ends with it
+        row, col = links["row"].to_numpy(), links["col"].to_numpy()
+        if s_count:
+            links["cost"] += np.where(
+                (row >= n) & (row < n + s_count), source_gap[np.clip(row - n, 0, s_count - 1)], 0.0
+            )
+        if t_count:
+            links["cost"] += np.where(
+                col >= n + s_count, target_gap[np.clip(col - n - s_count, 0, t_count - 1)], 0.0
+            )
         base = self.weights(objective).matrix.tocoo()
         rows = np.concatenate([base.row, links["row"].to_numpy()])
         cols = np.concatenate([base.col, links["col"].to_numpy()])
@@ -241,7 +318,8 @@ class CompiledGraph:
         distances, predecessors = dijkstra(
             graph, indices=n + np.arange(s_count), return_predecessors=True
         )
-        return _Search(distances, predecessors, pieces, s_count, objective)
+        access = np.concatenate([self.gap_cost(sources, "time"), self.gap_cost(targets, "time")])
+        return _Search(distances, predecessors, pieces, s_count, objective, source_gap, access)
 
     def route(
         self, sources: Snapped, targets: Snapped, *, k: int, objective: str, tie_rank: np.ndarray
@@ -263,21 +341,20 @@ class CompiledGraph:
             axis=0
         )
 
-    def restricted(self, closed: np.ndarray, factor: np.ndarray) -> CompiledGraph:
-        """A copy without the ``closed`` edges and with travel times multiplied by ``factor``."""
-        keep = ~closed
-        return CompiledGraph(
-            nodes=self.nodes,
-            xy=self.xy,
-            edge_u=self.edge_u[keep],
-            edge_v=self.edge_v[keep],
-            length=self.length[keep],
-            travel_time=(self.travel_time * factor)[keep],
-            twin=_twins(self.edge_u[keep], self.edge_v[keep], self.length[keep]),
-            lines=self.lines[keep],
-            to_metric=self.to_metric,
-            to_lonlat=self.to_lonlat,
-        )
+    def restricted(self, blocked: np.ndarray, factor: np.ndarray) -> CompiledGraph:
+        """A copy with the ``blocked`` spans closed and travel times multiplied by ``factor``.
+
+        ``blocked`` holds per edge the span ``[start, end]`` under a barrier (NaN where
+        open); spans add to those this graph already has.
+        """
+        if self.blocked is not None:
+            blocked = np.column_stack(
+                [
+                    np.fmin(self.blocked[:, 0], blocked[:, 0]),
+                    np.fmax(self.blocked[:, 1], blocked[:, 1]),
+                ]
+            )
+        return replace(self, travel_time=self.travel_time * factor, blocked=blocked, _weights={})
 
     def _links(
         self, sources: Snapped, targets: Snapped, cost: np.ndarray
@@ -377,6 +454,13 @@ class CompiledGraph:
                 "end": float,
             }
         )
+        if self.blocked is not None:
+            # a link is a piece of its edge: usable on a closed edge only clear of the barrier
+            span = self.blocked[links["edge"].to_numpy()]
+            clear = (links["end"].to_numpy() < span[:, 0]) | (
+                links["start"].to_numpy() > span[:, 1]
+            )
+            links = links[self.is_open[links["edge"].to_numpy()] | clear]
         links = links.sort_values(["row", "col", "cost"], kind="stable").drop_duplicates(
             ["row", "col"]
         )
@@ -478,7 +562,8 @@ class CompiledGraph:
         eta = np.bincount(hop_route, weights=share * self.travel_time[edge], minlength=count)
         distance = np.bincount(hop_route, weights=share * self.length[edge], minlength=count)
         lines = self.lines_along(hop_route, edge, start, end, count)
-        return RouteBatch(target_ix, source_ix, rank, eta, distance, lines)
+        access = found.access_s[source_ix] + found.access_s[s_count + np.asarray(target_ix)]
+        return RouteBatch(target_ix, source_ix, rank, eta + access, distance, access, lines)
 
     def _vertices(self):
         """All edge vertices (metric), each with ``edge + fraction along it``, and edge offsets."""

@@ -5,7 +5,9 @@ result is capped at ``max_speed_kph``. ``congestion`` multiplies travel times by
 (used when a Router is given ``hour=``): ordinary traffic slows ~40% in the 7-9 and 17-19
 peaks, emergency vehicles with sirens less. ``max_water_depth_cm`` is the deepest standing water
 the vehicle is assumed to pass: GB 51222-2017 calls a lane waterlogged above 15 cm; ordinary
-cars are stopped from 30 cm, fire engines much later. These defaults are planning
+cars are stopped from 30 cm, fire engines much later. ``access_speed_kph`` is the speed over
+the straight gap between an incident or station and its nearest road (unmapped lanes and
+yards, the last metres on foot): 15 km/h, so 100 m of gap adds 24 s to an ETA. These defaults are planning
 assumptions, not measurements: make your own with :func:`dataclasses.replace`.
 """
 
@@ -37,6 +39,7 @@ class Profile:
     max_water_depth_cm: float = 30.0
     stations: tuple[str, ...] = ()
     congestion: dict[int, float] = field(default_factory=dict)
+    access_speed_kph: float = 15.0
 
     def speeds(
         self, speed_kph: np.ndarray, road_class: np.ndarray, *, hour: int | None = None

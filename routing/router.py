@@ -14,13 +14,21 @@ import layers
 from layers.times import local_times
 from routing.allocation import Allocation, assign_greedy, assign_optimal, priority_weights
 from routing.closures import closure_effect
-from routing.compiled import CompiledGraph
+from routing.compiled import SNAP_CLOSED, SNAP_FAR, CompiledGraph, Snapped
 from routing.profiles import Profile, get_profile
 from routing.service_areas import coverage_times, service_area_polygons
 
-__all__ = ["DISPATCH_COLUMNS", "Router", "compare_dispatch", "first_units"]
+__all__ = ["DISPATCH_COLUMNS", "SNAP_LIMIT_M", "Router", "compare_dispatch", "first_units"]
 
 _SAME_ROUTE_DEG = 1e-5  # about a metre: routes closer than this everywhere are the same route
+
+SNAP_LIMIT_M = 300.0
+"""How far (m) a point may lie from its nearest road and still join the road graph.
+
+Farther points are unreachable, with the reason. Rows far outside the city are refused
+before that, when read against the city's extent (:func:`layers.reference.city_extent`,
+2 km beyond its layers); this limit catches the rows inside it that no road serves.
+"""
 
 DISPATCH_COLUMNS = [
     "incident_id",
@@ -28,6 +36,7 @@ DISPATCH_COLUMNS = [
     "rank",
     "eta_s",
     "distance_m",
+    "access_s",
     "incident_snap_m",
     "resource_snap_m",
     "profile",
@@ -123,7 +132,13 @@ def compare_dispatch(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> pd.Da
 
 
 def _unreachable(incident_id, snap_m: float, reason: str) -> tuple:
-    return (incident_id, None, pd.NA, np.nan, np.nan, snap_m, np.nan, reason, None)
+    return (incident_id, None, pd.NA, np.nan, np.nan, np.nan, snap_m, np.nan, reason, None)
+
+
+def _snap_limit(max_snap_m: float) -> float:
+    if not max_snap_m > 0:
+        raise ValueError(f"max_snap_m must be a distance in metres > 0, not {max_snap_m!r}")
+    return float(max_snap_m)
 
 
 class Router:
@@ -151,8 +166,8 @@ class Router:
     >>> router = city.router(profile="fire_engine")
     >>> stations = city.layer("facilities").query("kind == 'fire_station'")
     >>> routes = router.dispatch(city.layer("incidents").head(3), stations, k=2)
-    >>> list(routes.columns[:6])
-    ['incident_id', 'resource_id', 'rank', 'eta_s', 'distance_m', 'incident_snap_m']
+    >>> list(routes.columns[:7])
+    ['incident_id', 'resource_id', 'rank', 'eta_s', 'distance_m', 'access_s', 'incident_snap_m']
     """
 
     def __init__(
@@ -183,12 +198,13 @@ class Router:
             ``closes`` them for this profile, and ``closed_edges`` in all (closures applied
             to a Router that had some add to them).
         """
-        closed, factor, report = closure_effect(
+        blocked, factor, report = closure_effect(
             self.engine, barriers, self.profile, buffer_m=buffer_m
         )
+        closed = ~np.isnan(blocked[:, 0]) & self.engine.is_open
         derived = object.__new__(Router)
         derived.graph, derived.profile, derived.hour = self.graph, self.profile, self.hour
-        derived.engine = self.engine.restricted(closed, factor)
+        derived.engine = self.engine.restricted(blocked, factor)
         if self.closures is None:
             derived.closures = report.assign(closed_edges=int(closed.sum()))
         else:
@@ -198,13 +214,48 @@ class Router:
             )
         return derived
 
-    def _unreachable_reason(self) -> str:
-        """Why a point that no route reaches has none: every road closed, or the closures."""
+    @property
+    def _all_closed(self) -> bool:
+        return not self.engine.is_open[self.engine.snappable].any()
+
+    def _snap(self, gdf: gpd.GeoDataFrame, max_snap_m: float) -> Snapped:
+        return self.engine.snap(
+            gdf.geometry.x.values, gdf.geometry.y.values, max_snap_m=_snap_limit(max_snap_m)
+        )
+
+    def _cut_off_reasons(self, snapped: Snapped, max_snap_m: float) -> np.ndarray:
+        """Per point, why it joins no road (None where it does)."""
+        reasons = np.full(len(snapped.edge), None, dtype=object)
+        for i in np.flatnonzero(snapped.edge < 0):
+            gap = snapped.distance_m[i]
+            if snapped.cut_off[i] == SNAP_FAR:
+                reasons[i] = (
+                    f"{gap:,.0f} m from the nearest road, beyond the snap limit of "
+                    f"{max_snap_m:g} m (max_snap_m)"
+                )
+            elif snapped.cut_off[i] == SNAP_CLOSED and self._all_closed:
+                reasons[i] = f"every road is closed for {self.profile.name} by the closures"
+            elif snapped.cut_off[i] == SNAP_CLOSED:
+                reasons[i] = (
+                    f"its nearest road ({gap:,.0f} m away) is closed for {self.profile.name} "
+                    "by the closures"
+                )
+            else:
+                reasons[i] = "the road graph has no road to snap to (only loops)"
+        return reasons
+
+    def _unreachable_reason(self, resources: Snapped | None = None) -> str:
+        """Why a point on the road that no route reaches has none."""
         closed = 0 if self.closures is None else int(self.closures["closed_edges"].iat[0])
-        if self.engine.snappable.size == 0:
+        if self.engine.snappable.size == 0 or self._all_closed:
             if closed:
                 return f"every road is closed for {self.profile.name} by the closures"
             return "the road graph has no road to snap to (only loops)"
+        if resources is not None and len(resources.on_road) == 0:
+            return (
+                "no resource joins the road graph (each is beyond the snap limit from any "
+                "road, or its road is closed)"
+            )
         if closed:
             return (
                 "no available resource can reach this point with the closures applied "
@@ -219,6 +270,7 @@ class Router:
         *,
         objective: str = "time",
         weights: dict[int, float] | None = None,
+        max_snap_m: float = SNAP_LIMIT_M,
     ) -> Allocation:
         """Assign scarce units to competing incidents: the optimum beside the greedy plan.
 
@@ -226,7 +278,8 @@ class Router:
         many incidents as possible (the most urgent first when units run short) with the
         least total priority-weighted ETA (:data:`routing.allocation.PRIORITY_WEIGHT`:
         priority 1 weighs 4, 2 weighs 2, lower 1). The greedy plan takes incidents by
-        priority (then report time, then id) and sends each the nearest free unit.
+        priority (then report time, then id) and sends each the nearest free unit. Points
+        join the road as in :meth:`dispatch` (``max_snap_m``, gaps counted in the ETA).
 
         Returns
         -------
@@ -252,8 +305,8 @@ class Router:
             else np.ones(len(resources), dtype=int)
         )
         engine = self.engine
-        res = engine.snap(resources.geometry.x.values, resources.geometry.y.values)
-        inc = engine.snap(incidents.geometry.x.values, incidents.geometry.y.values)
+        res = self._snap(resources, max_snap_m)
+        inc = self._snap(incidents, max_snap_m)
         found = engine.search(res, inc, objective)
         eta = found.reach(len(engine.nodes))
         by = [priority.to_numpy(), incidents["id"].astype(str).to_numpy()]
@@ -264,7 +317,9 @@ class Router:
         unserved = np.where(
             in_reach, "every unit that can reach it is sent to another incident", None
         )
-        unserved[~in_reach] = self._unreachable_reason()
+        unserved[~in_reach] = self._unreachable_reason(res)
+        off_road = inc.edge < 0
+        unserved[off_road] = self._cut_off_reasons(inc, max_snap_m)[off_road]
         plans = {
             "optimal": assign_optimal(eta, weight, units),
             "greedy": assign_greedy(eta, order, units),
@@ -311,25 +366,28 @@ class Router:
         *,
         buffer_m: float = 25.0,
         objective: str = "time",
+        max_snap_m: float = SNAP_LIMIT_M,
     ) -> gpd.GeoDataFrame:
         """Reachable-area polygons per resource and cutoff (seconds, or metres for distance).
 
         Built from the road actually reached (buffered by ``buffer_m``), not a convex hull.
+        The time (or metres) over a resource's gap to its road is spent first.
 
         Returns
         -------
         GeoDataFrame
             ``resource_id, cutoff, area_km2, reason, geometry`` (EPSG:4326); a resource with
-            no road to start from (every road closed) gets an empty area and the ``reason``.
+            no road to start from (beyond ``max_snap_m`` from any road, or its road closed)
+            gets an empty area and the ``reason``.
         """
         resources = _points(resources, "resources")
-        snapped = self.engine.snap(resources.geometry.x.values, resources.geometry.y.values)
-        stranded = self._unreachable_reason() if len(snapped.on_road) < len(resources) else None
+        snapped = self._snap(resources, max_snap_m)
+        stranded = self._cut_off_reasons(snapped, max_snap_m)
         rows = [
             {
                 "resource_id": resources["id"].iat[source],
                 "cutoff": cutoff,
-                "reason": None if snapped.edge[source] >= 0 else stranded,
+                "reason": stranded[source],
                 "geometry": polygon,
             }
             for source, cutoff, polygon in service_area_polygons(
@@ -341,11 +399,18 @@ class Router:
         return areas
 
     def coverage(
-        self, units: gpd.GeoDataFrame, targets: gpd.GeoDataFrame, *, cutoff: float = 300.0
+        self,
+        units: gpd.GeoDataFrame,
+        targets: gpd.GeoDataFrame,
+        *,
+        cutoff: float = 300.0,
+        max_snap_m: float = SNAP_LIMIT_M,
     ) -> gpd.GeoDataFrame:
         """Which targets (buildings, grid cells …) the units reach within ``cutoff`` seconds.
 
-        The default is the 5-minute rule of 建标 152-2017 for fire stations.
+        The default is the 5-minute rule of 建标 152-2017 for fire stations. The gaps from
+        unit and target to their roads count in ``eta_s``; a target farther than
+        ``max_snap_m`` from any road is not covered.
 
         Returns
         -------
@@ -361,7 +426,7 @@ class Router:
         targets = layers.to_wgs84(targets, kind="targets")
         points = targets.geometry.representative_point()
         engine = self.engine
-        if engine.snappable.size == 0:
+        if engine.snappable.size == 0 or self._all_closed:
             warnings.warn(
                 f"no target is covered: {self._unreachable_reason()}",
                 layers.CimWarning,
@@ -369,8 +434,8 @@ class Router:
             )
         found = coverage_times(
             engine,
-            engine.snap(units.geometry.x.values, units.geometry.y.values),
-            engine.snap(points.x.values, points.y.values),
+            self._snap(units, max_snap_m),
+            self._snap(gpd.GeoDataFrame(geometry=points), max_snap_m),
             "time",
         )
         out = targets.copy()
@@ -394,15 +459,21 @@ class Router:
         *,
         k: int = 1,
         objective: str = "time",
+        max_snap_m: float = SNAP_LIMIT_M,
     ) -> gpd.GeoDataFrame:
         """The ``k`` best resources for each incident, with their routes.
 
         Incidents and resources are snapped to their nearest road edge; the distance along
         the edge to its ends counts, and on a two-way street both directions may be taken.
-        The straight gap from each point to the road is reported (``incident_snap_m``,
-        ``resource_snap_m``) but not added to the route. Resources with ``units`` ≤ 0 are
-        not available. Ties break by resource id. One Dijkstra call from all resources
-        answers the whole batch.
+        The straight gap from each point to the road (``incident_snap_m``,
+        ``resource_snap_m``) is covered at the profile's ``access_speed_kph`` (15 km/h):
+        that time, ``access_s``, is part of ``eta_s`` and of the ranking; ``distance_m`` and
+        the route line follow the road. A point farther than ``max_snap_m`` from every road
+        joins none: such an incident gets a row with the reason, such a resource sends no
+        one. With closures (:meth:`with_closures`) each point keeps the road it had without
+        them and uses only the part of it clear of the barriers (a point under one is cut
+        off), so closures never make a response faster. Resources with ``units`` ≤ 0 are not available. Ties break by
+        resource id. One Dijkstra call from all resources answers the whole batch.
 
         Parameters
         ----------
@@ -411,16 +482,28 @@ class Router:
         k : int
             How many resources to rank per incident.
         objective : {"time", "distance"}
-            Fastest route (``eta_s``) or shortest route (``distance_m``).
+            Fastest route (``eta_s``) or shortest route (``distance_m``, plus the gaps).
+        max_snap_m : float
+            The snap limit in metres (:data:`SNAP_LIMIT_M`, 300 m by default).
 
         Returns
         -------
         GeoDataFrame
             One row per (incident, resource) with ``incident_id, resource_id, rank, eta_s,
-            distance_m, geometry`` (the route as a LineString along the roads, EPSG:4326),
-            ordered by incident then rank. An incident no resource can reach gets one row
-            with no resource and the ``reason`` (with every road closed there is no road to
-            snap to, and ``incident_snap_m`` is NaN).
+            distance_m, access_s, geometry`` (the route as a LineString along the roads,
+            EPSG:4326), ordered by incident then rank. An incident no resource can reach
+            gets one row with no resource and the ``reason`` (beyond the snap limit, its
+            road closed, or no route).
+
+        Examples
+        --------
+        >>> import cim, geopandas as gpd, shapely
+        >>> city = cim.sample_city()
+        >>> stations = city.layer("facilities").query("kind == 'fire_station'")
+        >>> field = gpd.GeoDataFrame({"id": ["far"]}, geometry=[shapely.Point(104.5, 30.66)], crs=4326)
+        >>> reason = city.router("fire_engine").dispatch(field, stations)["reason"].iat[0]
+        >>> reason.endswith("m from the nearest road, beyond the snap limit of 300 m (max_snap_m)")
+        True
         """
         if k < 1:
             raise ValueError(f"k must be at least 1, not {k}")
@@ -430,7 +513,7 @@ class Router:
         if "units" in resources.columns:
             resources = resources[pd.to_numeric(resources["units"], errors="coerce").fillna(0) > 0]
         engine = self.engine
-        inc = engine.snap(incidents.geometry.x.values, incidents.geometry.y.values)
+        inc = self._snap(incidents, max_snap_m)
         incident_ids = incidents["id"].to_numpy()
         if len(resources) == 0:
             rows = [
@@ -438,7 +521,7 @@ class Router:
                 for i, gap in zip(incident_ids, inc.distance_m, strict=True)
             ]
             return self._frame(rows)
-        res = engine.snap(resources.geometry.x.values, resources.geometry.y.values)
+        res = self._snap(resources, max_snap_m)
         resource_ids = resources["id"].to_numpy()
         tie_rank = np.argsort(np.argsort(resource_ids.astype(str), kind="stable"))
         batch, reachable = engine.route(res, inc, k=k, objective=objective, tie_rank=tie_rank)
@@ -449,6 +532,7 @@ class Router:
                 "rank": batch.rank,
                 "eta_s": batch.eta_s,
                 "distance_m": batch.distance_m,
+                "access_s": batch.access_s,
                 "incident_snap_m": inc.distance_m[batch.target],
                 "resource_snap_m": res.distance_m[batch.source],
                 "reason": None,
@@ -457,9 +541,12 @@ class Router:
             }
         )
         stranded = np.flatnonzero(reachable == 0)
-        reason = self._unreachable_reason()
+        reasons, no_route = self._cut_off_reasons(inc, max_snap_m), self._unreachable_reason(res)
         lost = pd.DataFrame(
-            [_unreachable(incident_ids[j], inc.distance_m[j], reason) for j in stranded],
+            [
+                _unreachable(incident_ids[j], inc.distance_m[j], reasons[j] or no_route)
+                for j in stranded
+            ],
             columns=[c for c in DISPATCH_COLUMNS if c != "profile"],
         ).assign(_order=stranded)
         rows = pd.concat([found, lost], ignore_index=True).sort_values(

@@ -17,20 +17,22 @@ def reached_pieces(
     """The road each source reaches within its own ``cutoff``, as edge pieces.
 
     An edge reached part-way counts up to where the cutoff falls, and so does the source's
-    own edge. Returns ``(source, edge, start, end)`` arrays (fractions along each edge).
+    own edge, after the time (or metres) spent on the source's gap to its road. Returns
+    ``(source, edge, start, end)`` arrays (fractions along each edge).
     """
     empty = Snapped(np.empty(0, dtype=np.int64), np.empty(0), np.empty(0))
     found = engine.search(sources, empty, objective)
     n, cost = len(engine.nodes), engine.cost(objective)
     at_node = found.distances[:, engine.edge_u]  # sources x edges
-    source, edge = np.nonzero(at_node < cutoff[:, None])
+    source, edge = np.nonzero((at_node < cutoff[:, None]) & engine.is_open[None, :])
     share = np.minimum(
         1.0, (cutoff[source] - at_node[source, edge]) / np.maximum(cost[edge], 1e-12)
     )
+    budget = cutoff - found.source_gap
     first = [
-        (row - n, e, a, min(b, a + cutoff[row - n] / max(cost[e], 1e-12)))
+        (row - n, e, a, min(b, a + budget[row - n] / max(cost[e], 1e-12)))
         for (row, _), (e, a, b) in found.pieces.items()
-        if row >= n
+        if row >= n and budget[row - n] > 0
     ]
     starts = np.array(first, dtype=float).reshape(-1, 4)
     return (

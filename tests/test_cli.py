@@ -48,7 +48,8 @@ def test_demo_writes_the_dispatch_report(demo, city):
     assert set(routes["incident_id"]) == set(city.layer("incidents")["id"])
     geo = gpd.read_file(out / "routes.geojson")
     assert len(geo) == len(routes) and geo.crs.to_epsg() == 4326
-    assert np.allclose(geo.to_crs(4544).length, routes["distance_m"], rtol=1e-6)
+    routed = routes["distance_m"].notna()  # 5 incidents lie beyond the 300 m snap limit
+    assert np.allclose(geo.to_crs(4544).length[routed], routes["distance_m"][routed], rtol=1e-6)
     report = (out / "report.md").read_text("utf-8")
     assert "Fire cover (建标 152-2017: 5 minutes)" in report and "synthetic=True" in report
     assert "done in" in stdout and "First unit by incident kind" in stdout

@@ -133,7 +133,7 @@ def test_full_closure_dispatch_gives_every_incident_a_row_and_the_reason(shut):
     routes = shut.dispatch(incidents(), stations(), k=2)
     assert routes["incident_id"].tolist() == list(INCIDENTS)
     assert routes["resource_id"].isna().all() and routes["eta_s"].isna().all()
-    assert routes["incident_snap_m"].isna().all()  # no road to snap to
+    assert routes["incident_snap_m"].eq(0).all()  # the gap to their (closed) roads
     assert routes["reason"].eq("every road is closed for fire_engine by the closures").all()
     assert shut.closures["closed_edges"].iat[0] == len(shut.graph.edges)
     same = routing.compare_dispatch(routes, routes)

@@ -238,7 +238,9 @@ def test_offsets_along_the_edge_count(grid):
     row = routes.iloc[0]
     assert row.distance_m == pytest.approx(west / 2, rel=1e-4)
     assert row.incident_snap_m == pytest.approx(9.6, abs=0.2)  # 0.0001 degrees of longitude
-    assert row.eta_s == pytest.approx(west / 2 / (50 / 3.6), rel=1e-4)
+    # the road part at 50 km/h, and the 9.6 m gap at the access speed (15 km/h)
+    assert row.eta_s - row.access_s == pytest.approx(west / 2 / (50 / 3.6), rel=1e-4)
+    assert row.access_s == pytest.approx((row.incident_snap_m + row.resource_snap_m) / (15 / 3.6))
     start, end = row.geometry.coords[0], row.geometry.coords[-1]
     assert start == pytest.approx((104.060, 30.650), abs=1e-7) and end == pytest.approx(
         (104.060, 30.655), abs=1e-6
