@@ -8,8 +8,10 @@
 from routing.allocation import Allocation
 from routing.closures import read_barriers
 from routing.compiled import CompiledGraph
+from routing.drivable import NOT_DRIVABLE
 from routing.graph import (
     CLASS_SPEED_KPH,
+    ExcludedRoadsWarning,
     UnreachableNodesWarning,
     graph_from_osm,
     graph_from_roads,
@@ -23,9 +25,11 @@ from routing.router import DISPATCH_COLUMNS, Router, compare_dispatch, first_uni
 __all__ = [
     "CLASS_SPEED_KPH",
     "DISPATCH_COLUMNS",
+    "NOT_DRIVABLE",
     "PROFILES",
     "Allocation",
     "CompiledGraph",
+    "ExcludedRoadsWarning",
     "Profile",
     "Router",
     "UnreachableNodesWarning",
