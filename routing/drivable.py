@@ -95,17 +95,16 @@ def excluded_roads(roads: pd.DataFrame, *, exclude: Collection[str] = NOT_DRIVAB
     """
     highway = _text(roads, "highway")
     exclude = {str(e).lower() for e in exclude}
-    parts = highway.str.split(";")
+    not_roads = [
+        h for h in highway.unique() if h and all(p.strip() in exclude for p in h.split(";"))
+    ]
     reason = pd.Series(None, index=roads.index, dtype=object)
 
     def mark(rows: pd.Series, label: pd.Series) -> None:
         rows = rows & reason.isna()
         reason[rows] = label[rows]
 
-    mark(
-        parts.map(lambda p: all(h.strip() in exclude for h in p)) & highway.ne(""),
-        "highway=" + highway,
-    )
+    mark(highway.isin(not_roads), "highway=" + highway)
     for tag in _NOT_ROAD_TAGS:
         value = _text(roads, tag)
         mark(highway.eq("") & value.ne("") & value.ne("no"), f"{tag}=" + value)

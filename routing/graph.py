@@ -68,14 +68,16 @@ def parse_maxspeed(value) -> float:
     return speed * _MPH if "mph" in str(value).lower() else speed
 
 
+def _end_rows(line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of each line's first and last point in ``shapely.get_coordinates(..., return_index=True)``."""
+    last = np.flatnonzero(np.r_[line[1:] != line[:-1], True])
+    return np.r_[0, last[:-1] + 1], last
+
+
 def _ends(lines: np.ndarray) -> np.ndarray:
     """Lon/lat of each line's first point, then of each line's last point (2n x 2)."""
-    return np.vstack(
-        [
-            shapely.get_coordinates(shapely.get_point(lines, 0)),
-            shapely.get_coordinates(shapely.get_point(lines, -1)),
-        ]
-    )
+    coords, line = shapely.get_coordinates(lines, return_index=True)
+    return coords[np.concatenate(_end_rows(line))]
 
 
 def _clusters(xy: np.ndarray, snap_m: float) -> np.ndarray:
@@ -186,8 +188,8 @@ def _join(lines: np.ndarray, ids: np.ndarray, ends: np.ndarray) -> tuple[np.ndar
     position = dict(zip(first.index, map(tuple, ends[first.to_numpy()]), strict=True))
     node_xy = ends[first.reindex(ids).to_numpy()]
     coords, line = shapely.get_coordinates(lines, return_index=True)
-    last = np.flatnonzero(np.r_[line[1:] != line[:-1], True])
-    coords[np.r_[0, last[:-1] + 1]], coords[last] = node_xy[:n], node_xy[n:]
+    first_row, last_row = _end_rows(line)
+    coords[first_row], coords[last_row] = node_xy[:n], node_xy[n:]
     return shapely.linestrings(coords, indices=line), position
 
 
