@@ -8,6 +8,7 @@ and what to do about it.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -16,7 +17,7 @@ import pandas as pd
 import shapely
 
 from layers.alignment import gcj02_alignment
-from layers.errors import InputError
+from layers.errors import CimWarning, InputError
 from layers.reference import MARGIN_M, References, city_extent, located_rows, swapped_rows
 from layers.times import local_times
 
@@ -366,6 +367,12 @@ def _normalise_roads(gdf: gpd.GeoDataFrame, kind: str) -> None:
         if column not in gdf.columns:
             gdf[column] = None
     if "oneway" not in gdf.columns:
+        warnings.warn(
+            f"{kind}: no 'oneway' column, so every road is taken as two-way (an edge each way); "
+            "add one (yes/no/-1 or True/False) if some roads are one-way",
+            CimWarning,
+            stacklevel=4,
+        )
         gdf["oneway"] = False
     text = gdf["oneway"].astype(str).str.strip().str.lower()
     backwards = text.isin(_REVERSED)

@@ -8,8 +8,10 @@
 from routing.allocation import Allocation
 from routing.closures import read_barriers
 from routing.compiled import CompiledGraph
+from routing.drivable import NOT_DRIVABLE
 from routing.graph import (
     CLASS_SPEED_KPH,
+    ExcludedRoadsWarning,
     UnreachableNodesWarning,
     graph_from_osm,
     graph_from_roads,
@@ -23,10 +25,12 @@ from routing.router import DISPATCH_COLUMNS, SNAP_LIMIT_M, Router, compare_dispa
 __all__ = [
     "CLASS_SPEED_KPH",
     "DISPATCH_COLUMNS",
+    "NOT_DRIVABLE",
     "PROFILES",
     "SNAP_LIMIT_M",
     "Allocation",
     "CompiledGraph",
+    "ExcludedRoadsWarning",
     "Profile",
     "Router",
     "UnreachableNodesWarning",

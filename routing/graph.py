@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Collection
 from pathlib import Path
 
 import geopandas as gpd
@@ -22,9 +23,11 @@ from scipy.spatial import cKDTree
 
 import layers
 from layers.crs import metric_crs
+from routing.drivable import NOT_DRIVABLE, excluded_counts, excluded_roads
 
 __all__ = [
     "CLASS_SPEED_KPH",
+    "ExcludedRoadsWarning",
     "UnreachableNodesWarning",
     "graph_from_osm",
     "graph_from_roads",
@@ -65,35 +68,129 @@ def parse_maxspeed(value) -> float:
     return speed * _MPH if "mph" in str(value).lower() else speed
 
 
-def _snap_endpoints(
-    roads: gpd.GeoDataFrame, snap_m: float
-) -> tuple[np.ndarray, np.ndarray, gpd.GeoSeries]:
-    """Node ids for line ends: ends closer than ``snap_m`` metres become one node.
+def _end_rows(line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of each line's first and last point in ``shapely.get_coordinates(..., return_index=True)``."""
+    last = np.flatnonzero(np.r_[line[1:] != line[:-1], True])
+    return np.r_[0, last[:-1] + 1], last
 
-    Returns the ids of each line's start and end and the geometries with their ends moved onto
-    the shared node, so that consecutive roads join exactly.
-    """
-    n = len(roads)
-    ends = np.vstack(
-        [
-            shapely.get_coordinates(shapely.get_point(roads.geometry.values, 0)),
-            shapely.get_coordinates(shapely.get_point(roads.geometry.values, -1)),
-        ]
-    )
-    projected = gpd.GeoSeries(shapely.points(ends), crs=4326).to_crs(metric_crs(roads))
-    xy = shapely.get_coordinates(projected.values)
+
+def _ends(lines: np.ndarray) -> np.ndarray:
+    """Lon/lat of each line's first point, then of each line's last point (2n x 2)."""
+    coords, line = shapely.get_coordinates(lines, return_index=True)
+    return coords[np.concatenate(_end_rows(line))]
+
+
+def _clusters(xy: np.ndarray, snap_m: float) -> np.ndarray:
+    """Cluster id of each point: points chained by gaps under ``snap_m`` metres share one."""
     pairs = cKDTree(xy).query_pairs(r=max(snap_m, 1e-6), output_type="ndarray")
-    adjacency = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(2 * n, 2 * n))
-    _, ids = connected_components(adjacency, directed=False)
-    first = np.full(ids.max() + 1, -1)
-    first[ids[::-1]] = np.arange(2 * n)[::-1]  # the first end seen stands for its node
-    node_xy = ends[first[ids]]
-    geometries = []
-    for i, line in enumerate(roads.geometry.values):
-        coords = shapely.get_coordinates(line)
-        coords[0], coords[-1] = node_xy[i], node_xy[n + i]
-        geometries.append(shapely.LineString(coords))
-    return ids[:n], ids[n:], gpd.GeoSeries(geometries, index=roads.index, crs=roads.crs)
+    size = len(xy)
+    adjacency = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(size, size))
+    return connected_components(adjacency, directed=False)[1]
+
+
+def _runs_backwards(
+    u: np.ndarray, v: np.ndarray, xy: np.ndarray, cluster: np.ndarray, labels
+) -> np.ndarray:
+    """Which lines are drawn from their ``v`` node to their ``u`` node.
+
+    ``xy`` (metric) and ``cluster`` hold each line's start, then each line's end. A node id
+    sits at the cluster that most of its lines reach; a node at one line only (a dead end) sits
+    at the end its neighbour leaves free, or where the line starts (``u``) or ends (``v``) when
+    neither node is placed. Lines whose ends are not at their ``u`` and ``v`` nodes are refused;
+    a line whose both ends fall in one cluster is turned the way its ends are nearer its nodes.
+    """
+    n = len(u)
+    start, end = cluster[:n], cluster[n:]
+    reached = (
+        pd.DataFrame(
+            {
+                "node": np.concatenate([u, u, v, v]),
+                "cluster": np.concatenate([start, end, start, end]),
+                "row": np.tile(np.arange(n), 4),
+            }
+        )
+        .drop_duplicates()
+        .groupby(["node", "cluster"])
+        .size()
+        .rename("lines")
+        .reset_index()
+        .sort_values(["node", "lines"], ascending=[True, False], kind="stable")
+    )
+    rank = reached.groupby("node").cumcount()
+    best, second = reached[rank == 0].set_index("node"), reached[rank == 1].set_index("node")
+    clear = best["lines"] > second["lines"].reindex(best.index, fill_value=0)
+    at = best.loc[clear, "cluster"].to_dict()
+    placed = pd.Series(u).map(at).notna() & pd.Series(v).map(at).notna()
+    for i in np.flatnonzero(~placed.to_numpy()):
+        if u[i] in at and v[i] not in at:
+            at[v[i]] = start[i] if at[u[i]] == end[i] else end[i]
+        elif v[i] in at and u[i] not in at:
+            at[u[i]] = end[i] if at[v[i]] == start[i] else start[i]
+        elif u[i] not in at and v[i] not in at:
+            at[u[i]], at[v[i]] = start[i], end[i]
+    at_u, at_v = pd.Series(u).map(at).to_numpy(), pd.Series(v).map(at).to_numpy()
+    forward = (at_u == start) & (at_v == end)
+    backward = (at_u == end) & (at_v == start) & ~forward
+    bad = np.flatnonzero(~(forward | backward))
+    if len(bad):
+        shown = ", ".join(f"{labels[i]} (u={u[i]}, v={v[i]})" for i in bad[:5])
+        raise layers.SchemaError(
+            "roads",
+            f"{len(bad)} lines do not end at their u/v nodes, which the other lines place "
+            f"elsewhere (rows {shown}{', …' if len(bad) > 5 else ''}); fix u/v or the geometry "
+            "of those rows, or drop the u and v columns to join lines by their ends",
+            column="u",
+            rows=[labels[i] for i in bad],
+        )
+    short = (start == end) & (u != v)
+    if short.any():
+        backward[short] = _nearer_reversed(u, v, xy, backward, short)
+    return backward
+
+
+def _nearer_reversed(
+    u: np.ndarray, v: np.ndarray, xy: np.ndarray, backward: np.ndarray, short: np.ndarray
+) -> np.ndarray:
+    """For the ``short`` lines, whether their ends lie nearer their nodes when reversed.
+
+    The nodes are placed by the other lines, whose direction is known (``backward``).
+    """
+    n = len(u)
+    start = np.where(backward[:, None], xy[n:], xy[:n])
+    end = np.where(backward[:, None], xy[:n], xy[n:])
+    sure = ~short
+    placed = (
+        pd.DataFrame(
+            np.vstack([start[sure], end[sure]]),
+            index=np.concatenate([u[sure], v[sure]]),
+            columns=["x", "y"],
+        )
+        .groupby(level=0)
+        .first()
+    )
+    at_u, at_v = placed.reindex(u[short]).to_numpy(), placed.reindex(v[short]).to_numpy()
+    first, last = xy[:n][short], xy[n:][short]
+
+    def gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.nan_to_num(np.hypot(*(a - b).T))
+
+    return gap(last, at_u) + gap(first, at_v) < gap(first, at_u) + gap(last, at_v)
+
+
+def _join(lines: np.ndarray, ids: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Lines with their ends moved onto their nodes, and each node's lon/lat.
+
+    ``ids`` and ``ends`` hold the node id and point of each line's start, then of each end;
+    a node stands where its first end is.
+    """
+    n = len(lines)
+    first = pd.Series(np.arange(2 * n)).groupby(ids).first()
+    position = dict(zip(first.index, map(tuple, ends[first.to_numpy()]), strict=True))
+    node_xy = ends[first.reindex(ids).to_numpy()]
+    coords, line = shapely.get_coordinates(lines, return_index=True)
+    first_row, last_row = _end_rows(line)
+    coords[first_row], coords[last_row] = node_xy[:n], node_xy[n:]
+    return shapely.linestrings(coords, indices=line), position
 
 
 def _warn_unreachable(graph: nx.MultiDiGraph, drop: bool) -> nx.MultiDiGraph:
@@ -124,27 +221,46 @@ class UnreachableNodesWarning(layers.CimWarning):
     """Part of the road graph cannot reach, or be reached from, the rest."""
 
 
+class ExcludedRoadsWarning(layers.CimWarning):
+    """Road lines no motor vehicle may drive were left out of the graph (counted per reason)."""
+
+
 def graph_from_roads(
-    roads: gpd.GeoDataFrame, *, snap_m: float = 1.0, drop_unreachable: bool = False
+    roads: gpd.GeoDataFrame,
+    *,
+    snap_m: float = 1.0,
+    drop_unreachable: bool = False,
+    exclude: Collection[str] = NOT_DRIVABLE,
 ) -> nx.MultiDiGraph:
     """Build a routable directed road graph from a roads layer.
 
-    Node ids come from the layer's ``u`` / ``v`` columns when it has them (OSM node ids from
-    :func:`layers.from_osm`); otherwise line ends closer than ``snap_m`` metres become one
-    node and the lines are moved onto it (topology repair). Two-way roads get an edge in each direction; ``oneway`` roads only along
-    their geometry. Lengths are measured in the data's CGCS2000 Gauss-Kruger zone; speeds
-    are ``maxspeed`` where tagged, else the CJJ 37-2012 design speed of the road class
-    (:data:`CLASS_SPEED_KPH`).
+    Only roads a motor vehicle may drive become edges: footways, steps, cycleways, platforms,
+    subway lines, piers, ways under construction, areas and ways closed by ``access`` tags are
+    left out (see :mod:`routing.drivable`); ``G.graph["excluded"]`` counts them per reason and
+    an :class:`ExcludedRoadsWarning` says so. Line ends closer than ``snap_m`` metres are one
+    node and the lines are moved onto it (topology repair); given ``u`` / ``v`` columns (OSM
+    node ids from :func:`layers.from_osm`, OSMnx exports) name the nodes instead, checked
+    against the line ends: a line drawn from ``v`` to ``u`` is reversed, one whose ends are not
+    at its nodes is refused. Lengths are measured after the join, in the data's CGCS2000
+    Gauss-Kruger zone, so an edge's ``length`` is the length of its ``geometry``. Two-way roads
+    get an edge in each direction; ``oneway`` roads only from ``u`` to ``v`` (along their
+    geometry). Speeds are ``maxspeed`` where tagged, else the CJJ 37-2012 design speed of the
+    road class (:data:`CLASS_SPEED_KPH`).
 
     Parameters
     ----------
     roads : GeoDataFrame
         A roads layer (see ``layers.KINDS``); MultiLineStrings are split into parts.
     snap_m : float
-        Tolerance for joining line ends into nodes when there are no ``u``/``v`` columns.
+        Tolerance in metres for joining line ends into nodes, and for matching line ends to
+        their ``u`` / ``v`` nodes.
     drop_unreachable : bool
         Drop the nodes outside the largest strongly connected component. Either way an
         :class:`UnreachableNodesWarning` says how many there are.
+    exclude : collection of str
+        ``highway`` values that are no roads for motor vehicles, default
+        :data:`routing.drivable.NOT_DRIVABLE`; pass ``()`` to keep every class (the access,
+        area and service tag rules still apply; drop those columns to ignore them).
 
     Returns
     -------
@@ -161,13 +277,41 @@ def graph_from_roads(
     (2, 2, 80)
     """
     roads = layers.validate(roads, "roads").explode(index_parts=False)
-    length = roads.geometry.to_crs(metric_crs(roads)).length.to_numpy()
-    roads, length = roads[length > 0].reset_index(drop=True), length[length > 0]
+    crs = metric_crs(roads)
+    reason = excluded_roads(roads, exclude=exclude)
+    excluded = excluded_counts(reason)
+    if excluded:
+        listed = ", ".join(f"{k} {v}" for k, v in excluded.items())
+        warnings.warn(
+            f"left {int(reason.notna().sum())} of {len(roads)} road lines out of the graph as no "
+            f"roads for motor vehicles ({listed}); pass exclude= to keep some classes",
+            ExcludedRoadsWarning,
+            stacklevel=2,
+        )
+    if reason.notna().all():
+        raise layers.EmptyLayerError(
+            "roads", f"no line is a road for motor vehicles ({listed}); pass exclude= to keep some"
+        )
+    roads = roads[reason.isna().to_numpy()]
+    roads = roads[roads.geometry.to_crs(crs).length.to_numpy() > 0]
+    labels, roads = roads.index.to_numpy(), roads.reset_index(drop=True)
+    lines = np.array(roads.geometry.values, dtype=object)
+    xy = shapely.get_coordinates(
+        gpd.GeoSeries(shapely.points(_ends(lines)), crs=4326).to_crs(crs).values
+    )
+    cluster = _clusters(xy, snap_m)
     if {"u", "v"} <= set(roads.columns) and roads[["u", "v"]].notna().all().all():
         u, v = roads["u"].to_numpy(), roads["v"].to_numpy()
+        backward = _runs_backwards(u, v, xy, cluster, labels)
+        lines[backward] = shapely.reverse(lines[backward])
+        ids = np.concatenate([u, v])
     else:
-        u, v, geometry = _snap_endpoints(roads, snap_m)
-        roads = roads.set_geometry(geometry)
+        ids = cluster
+    lines, position = _join(lines, ids, _ends(lines))
+    n = len(lines)
+    u, v = ids[:n], ids[n:]
+    roads = roads.set_geometry(gpd.GeoSeries(lines, crs=roads.crs))
+    length = roads.geometry.to_crs(crs).length.to_numpy()
     speed = roads["maxspeed"].map(parse_maxspeed)
     speed = speed.fillna(roads["road_class"].map(CLASS_SPEED_KPH)).to_numpy(dtype=float)
     travel_time = length / (speed / 3.6)
@@ -184,15 +328,9 @@ def graph_from_roads(
             twin = dict(record, geometry=record["geometry"].reverse())
             edges.append((v[i], u[i], twin))
 
-    graph = nx.MultiDiGraph(crs="epsg:4326")
+    graph = nx.MultiDiGraph(crs="epsg:4326", excluded=excluded)
     graph.add_edges_from(edges)
-    first = shapely.get_coordinates(shapely.get_point(roads.geometry.values, 0))
-    last = shapely.get_coordinates(shapely.get_point(roads.geometry.values, -1))
-    coords = {
-        **dict(zip(v, map(tuple, last), strict=True)),
-        **dict(zip(u, map(tuple, first), strict=True)),
-    }
-    nx.set_node_attributes(graph, {n: {"x": x, "y": y} for n, (x, y) in coords.items()})
+    nx.set_node_attributes(graph, {n: {"x": x, "y": y} for n, (x, y) in position.items()})
     return _warn_unreachable(graph, drop_unreachable)
 
 
