@@ -325,7 +325,8 @@ def flood(
     dem: Annotated[
         Path | None,
         typer.Option(
-            help="DEM GeoTIFF (projected, square pixels); the synthetic sample DEM by default."
+            help="DEM GeoTIFF (projected, square pixels); by default the city's settings "
+            "DEM, else the synthetic sample DEM."
         ),
     ] = None,
     runoff: Annotated[float, typer.Option(min=0, max=1, help="Runoff coefficient.")] = 0.9,
@@ -340,7 +341,8 @@ def flood(
         with console.status("Loading the city and the DEM…"), warnings.catch_warnings():
             warnings.simplefilter("ignore", routing.UnreachableNodesWarning)
             model = CityModel.load(city) if city else sample_city()
-            surface = read_dem(dem or SAMPLE_DEM)
+            dem = dem or model.settings.dem or SAMPLE_DEM
+            surface = read_dem(dem)
             covered = check_coverage(surface, model.layer("roads"))
             model.graph  # noqa: B018  (built here, quietly)
         console.print(f"[green]✓[/] the DEM covers {covered:.0%} of the roads' length")
@@ -393,7 +395,7 @@ def flood(
                 hours=hours,
                 runoff=runoff,
                 drainage_mm_h=drainage_mm_h,
-                synthetic_dem=dem is None,
+                synthetic_dem=Path(dem).resolve() == SAMPLE_DEM.resolve(),
                 image=paths["png"].name if "png" in paths else None,
             ),
         )
