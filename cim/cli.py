@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from pathlib import Path
@@ -17,6 +18,7 @@ from rich.table import Table
 import layers
 import routing
 from cim.address import AddressBase, parse_many
+from cim.address.parser import home_code
 from cim.atomic import atomic_path, write_text
 from cim.coverage import LEVELS, TARGET_DENSITY, sensor_coverage
 from cim.events import EventLog, ingest, load_classes
@@ -413,6 +415,14 @@ def address_parse(
         Path, typer.Argument(help="Output .csv or .parquet: the input plus the twelve fields.")
     ],
     column: ColumnOption = "address",
+    home: Annotated[
+        str | None,
+        typer.Option(
+            help="Home province / city (湖北省武汉市) or division code: district names that "
+            "several cities share are read as the ones there; without it they are flagged "
+            "in the 'ambiguous' column."
+        ),
+    ] = None,
 ) -> None:
     """Parse addresses into province … room; unreadable rows go to OUT.errors.csv with the reason.
 
@@ -421,10 +431,12 @@ def address_parse(
     """
     try:
         frame, texts = _texts(source, column, out)
+        home_code(home)
+        parse = functools.partial(parse_many, home=home)
         parsed = (
-            pd.concat(_in_chunks(texts, parse_many, "parsing"), ignore_index=True)
+            pd.concat(_in_chunks(texts, parse, "parsing"), ignore_index=True)
             if texts
-            else parse_many([])
+            else parse([])
         )
         parsed.index = frame.index
         write_table(join_fields(frame, parsed), out)
@@ -446,6 +458,12 @@ def address_parse(
     )
     if errors:
         console.print(f"[yellow]![/] {int(failed.sum())} rows could not be read → {errors}")
+    ambiguous = int(parsed["ambiguous"].notna().sum())
+    if ambiguous:
+        console.print(
+            f"[yellow]![/] {ambiguous} rows name a district that several cities have: city and "
+            "code left empty, candidates in the 'ambiguous' column (give --home to choose)"
+        )
 
 
 @address_app.command("geocode")
