@@ -119,7 +119,7 @@ class DivisionIndex:
 
 
 def _inside(division: Division, codes) -> bool:
-    return any(code in division.ancestors or division.code == code for code in codes)
+    return any(division.code == code or code in division.ancestors for code in codes)
 
 
 def _pick(
@@ -127,6 +127,8 @@ def _pick(
 ) -> tuple[Division, ...]:
     if within is not None:
         candidates = [d for d in candidates if _inside(d, within)]
+    if len(candidates) <= 1:
+        return tuple(candidates)
     unique = {d.code: d for d in candidates}
     if len(unique) > 1 and home is not None:
         at_home = {c: d for c, d in unique.items() if _inside(d, (home,))}
