@@ -9,5 +9,6 @@
 from cim import sample, views
 from cim.model import CityModel
 from cim.sample import sample_city
+from cim.settings import CitySettings
 
-__all__ = ["CityModel", "sample", "sample_city", "views"]
+__all__ = ["CityModel", "CitySettings", "sample", "sample_city", "views"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from rich.table import Table
 import layers
 import routing
 from cim.address import AddressBase, parse_many
+from cim.address.parser import home_code
 from cim.atomic import atomic_path, write_text
 from cim.coverage import LEVELS, TARGET_DENSITY, sensor_coverage
 from cim.events import EventLog, ingest, load_classes
@@ -372,7 +374,8 @@ def flood(
     dem: Annotated[
         Path | None,
         typer.Option(
-            help="DEM GeoTIFF (projected, square pixels); the synthetic sample DEM by default."
+            help="DEM GeoTIFF (projected, square pixels); by default the city's settings "
+            "DEM, else the synthetic sample DEM."
         ),
     ] = None,
     runoff: Annotated[float, typer.Option(min=0, max=1, help="Runoff coefficient.")] = 0.9,
@@ -387,7 +390,8 @@ def flood(
         with console.status("Loading the city and the DEM…"), warnings.catch_warnings():
             warnings.simplefilter("ignore", routing.UnreachableNodesWarning)
             model = CityModel.load(city) if city else sample_city()
-            surface = read_dem(dem or SAMPLE_DEM)
+            dem = dem or model.settings.dem or SAMPLE_DEM
+            surface = read_dem(dem)
             covered = check_coverage(surface, model.layer("roads"))
             model.graph  # noqa: B018  (built here, quietly)
         console.print(f"[green]✓[/] the DEM covers {covered:.0%} of the roads' length")
@@ -440,7 +444,7 @@ def flood(
                 hours=hours,
                 runoff=runoff,
                 drainage_mm_h=drainage_mm_h,
-                synthetic_dem=dem is None,
+                synthetic_dem=Path(dem).resolve() == SAMPLE_DEM.resolve(),
                 image=paths["png"].name if "png" in paths else None,
             ),
         )
@@ -459,6 +463,14 @@ def address_parse(
     ],
     column: ColumnOption = "address",
     encoding: EncodingOption = None,
+    home: Annotated[
+        str | None,
+        typer.Option(
+            help="Home province / city (湖北省武汉市) or division code: district names that "
+            "several cities share are read as the ones there; without it they are flagged "
+            "in the 'ambiguous' column."
+        ),
+    ] = None,
 ) -> None:
     """Parse addresses into province … room; unreadable rows go to OUT.errors.csv with the reason.
 
@@ -467,10 +479,12 @@ def address_parse(
     """
     try:
         frame, texts = _texts(source, column, out, encoding)
+        home_code(home)
+        parse = functools.partial(parse_many, home=home)
         parsed = (
-            pd.concat(_in_chunks(texts, parse_many, "parsing"), ignore_index=True)
+            pd.concat(_in_chunks(texts, parse, "parsing"), ignore_index=True)
             if texts
-            else parse_many([])
+            else parse([])
         )
         parsed.index = frame.index
         write_table(join_fields(frame, parsed).reset_index(drop=True), out)
@@ -492,6 +506,12 @@ def address_parse(
     )
     if errors:
         console.print(f"[yellow]![/] {int(failed.sum())} rows could not be read → {errors}")
+    ambiguous = int(parsed["ambiguous"].notna().sum())
+    if ambiguous:
+        console.print(
+            f"[yellow]![/] {ambiguous} rows name a district that several cities have: city and "
+            "code left empty, candidates in the 'ambiguous' column (give --home to choose)"
+        )
 
 
 @address_app.command("geocode")

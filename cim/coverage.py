@@ -13,7 +13,6 @@ import pandas as pd
 import shapely
 
 from cim.model import CityModel
-from layers.crs import metric_crs
 from routing.service_areas import reached_pieces
 
 __all__ = ["LEVELS", "TARGET_DENSITY", "sensor_coverage"]
@@ -105,7 +104,7 @@ def sensor_coverage(
     sensors = sensors[sensors["status"].astype(str).str.lower().eq("online")]
     if kinds is not None:
         sensors = sensors[sensors["kind"].isin(list(kinds))]
-    crs = metric_crs(city.layer("sensors"))
+    crs = city.metric_crs
     points = sensors.to_crs(crs)
     reach = shapely.buffer(
         points.geometry.values, points["range_m"].to_numpy(dtype=float), quad_segs=32

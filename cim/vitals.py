@@ -57,7 +57,6 @@ from cim.config import check_fields, check_types, read_entries
 from cim.coverage import LEVELS as UNIT_LAYERS
 from cim.filters import FilterError, check_filter, filter_columns, filter_mask
 from cim.model import CityModel
-from layers.crs import metric_crs
 from layers.schema import FLOOR_HEIGHT_M
 
 __all__ = [
@@ -223,7 +222,7 @@ class _Context:
         if name is None:
             raise layers.EmptyLayerError("city", "vital signs need roads, buildings or districts")
         reference = present[name]
-        self.crs = metric_crs(layers.to_wgs84(reference, kind="layer"))
+        self.crs = city.metric_crs
         self.area_source = None
         if level == "city":
             if "districts" in present:

@@ -31,6 +31,7 @@ import layers
 import routing
 from cim.model import CityModel
 from cim.response import RESPONSE
+from cim.sample import SAMPLE_SETTINGS
 
 SEED = 20260715
 EXTRACT_BBOX = (
@@ -465,6 +466,7 @@ def build(shared: Path, out: Path) -> CityModel:
             "addresses": osm["addresses"].assign(synthetic=False),
         },
         name="chengdu",
+        settings=SAMPLE_SETTINGS,
     )
     city.save(out)
     return city

@@ -138,7 +138,7 @@ def test_bad_input_never_raises_and_says_why(value, reason):
 
 def test_parse_many_returns_one_row_per_input_with_errors():
     frame = parse_many(["武侯区玉林北路2号3-2-501", None, "", "武侯区玉林北路2号3-2-501"])
-    assert list(frame.columns) == [*ADDRESS_FIELDS, "division_code", "error"]
+    assert list(frame.columns) == [*ADDRESS_FIELDS, "division_code", "ambiguous", "error"]
     assert len(frame) == 4
     assert frame.loc[0, "room"] == "501" and frame.loc[0, "division_code"] == "510107000000"
     assert frame.loc[1, "error"] == "empty" and frame.loc[1, "road"] is None

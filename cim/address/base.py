@@ -21,8 +21,8 @@ import shapely
 
 from cim.address.divisions import divisions
 from cim.address.normalize import clean
-from cim.address.parser import parse_many
-from layers.crs import metric_crs
+from cim.address.parser import home_code, parse_many
+from layers.crs import metric_crs as _metric_crs
 from layers.schema import ADDRESS_FIELDS
 
 __all__ = ["MATCH_LEVELS", "AddressBase", "LinkResult"]
@@ -121,8 +121,11 @@ class AddressBase:
         *,
         units: dict[str, gpd.GeoDataFrame] | None = None,
         roads: gpd.GeoDataFrame | None = None,
+        home: str | None = None,
+        metric_crs=None,
     ):
         self.records = records
+        self.home = home_code(home)
         self._units = _Units({k: v for k, v in (units or {}).items() if v is not None})
         self._index: dict[tuple, list[int]] = {}
         for level, key_sets in _KEYS.items():
@@ -138,7 +141,7 @@ class AddressBase:
             for alias in aliases:
                 self._aliases.setdefault(alias, position)
         self._roads = self._road_points(records, roads)
-        self._metric = metric_crs(records)
+        self._metric = metric_crs if metric_crs is not None else _metric_crs(records)
         self._tree = shapely.STRtree(records.geometry.to_crs(self._metric).values)
 
     # -- building -------------------------------------------------------------------------
@@ -154,6 +157,8 @@ class AddressBase:
         streets: gpd.GeoDataFrame | None = None,
         communities: gpd.GeoDataFrame | None = None,
         grid: gpd.GeoDataFrame | None = None,
+        home: str | None = None,
+        metric_crs=None,
     ) -> AddressBase:
         """Build the base from standard-address points (an ``addresses`` layer).
 
@@ -168,6 +173,12 @@ class AddressBase:
             Roads with ``name``, for road-level fallbacks.
         districts, streets, communities, grid : GeoDataFrame, optional
             Polygons with ``code`` and ``name``, for unit fallbacks and :meth:`reverse`.
+        home : str, optional
+            The city's province / city (names or a division code): district names shared
+            by several cities, in the records and in the queries, are read as the ones
+            there (see :func:`cim.address.parse`).
+        metric_crs : pyproj.CRS, optional
+            CRS in metres for distances; the CGCS2000 zone of the addresses by default.
         """
         addresses = addresses.reset_index(drop=True)
         sources = addresses[["id", "address", "geometry"]].copy()
@@ -184,7 +195,7 @@ class AddressBase:
                 ],
                 ignore_index=True,
             )
-        parsed = parse_many(sources["address"].tolist())
+        parsed = parse_many(sources["address"].tolist(), home=home)
         # structured columns (OSM addr:street, addr:housenumber, name) fill what the text lacks
         own = addresses.reindex(columns=list(_DETAIL)).reindex(range(len(sources)))
         for field in _DETAIL:
@@ -192,7 +203,9 @@ class AddressBase:
             if field == "road_no":
                 values = values.map(lambda v: f"{v}号" if isinstance(v, str) and v.isdigit() else v)
             parsed[field] = parsed[field].where(parsed[field].notna(), values)
-        table = pd.concat([sources.reset_index(drop=True), parsed.drop(columns="error")], axis=1)
+        table = pd.concat(
+            [sources.reset_index(drop=True), parsed.drop(columns=["ambiguous", "error"])], axis=1
+        )
         table["alias"] = table["address"].map(_alias_key)
         table = gpd.GeoDataFrame(table, geometry="geometry", crs=4326)
         if districts is not None:
@@ -204,11 +217,12 @@ class AddressBase:
             "communities": communities,
             "grid": grid,
         }
-        return cls(records, units=units, roads=roads)
+        return cls(records, units=units, roads=roads, home=home, metric_crs=metric_crs)
 
     @classmethod
     def from_city(cls, city) -> AddressBase:
-        """The base of a :class:`cim.CityModel`: its addresses, named buildings, roads and units."""
+        """The base of a :class:`cim.CityModel`: its addresses, named buildings, roads and
+        units, with its settings' ``home`` and metric CRS."""
         layers = city.layers
         return cls.from_layer(
             layers["addresses"],
@@ -218,6 +232,8 @@ class AddressBase:
             streets=layers.get("streets"),
             communities=layers.get("communities"),
             grid=layers.get("grid"),
+            home=city.settings.home,
+            metric_crs=city.metric_crs,
         )
 
     @staticmethod
@@ -303,11 +319,13 @@ class AddressBase:
         Returns
         -------
         GeoDataFrame
-            ``text, address_id, standard, code, match_level, score, candidates, district,
-            town`` and the point (EPSG:4326; empty where ``match_level`` is ``none``).
+                ``text, address_id, standard, code, match_level, score, candidates, district,
+            town, reason`` and the point (EPSG:4326; empty where ``match_level`` is
+            ``none``). ``reason`` says why nothing matched, or names the places an
+            ambiguous district name could be (see :func:`cim.address.parse`).
         """
         texts = list(texts)
-        parsed = parse_many(texts)
+        parsed = parse_many(texts, home=self.home)
         rows, points = [], []
         for i, text in enumerate(texts):
             level, found, point, factor = self._match(parsed.iloc[i], _alias_key(text))
@@ -332,7 +350,8 @@ class AddressBase:
                     "town": parsed["town"].iat[i]
                     if record is None
                     else record["town"] or parsed["town"].iat[i],
-                    "reason": parsed["error"].iat[i] if level == "none" else None,
+                    "reason": (parsed["error"].iat[i] if level == "none" else None)
+                    or parsed["ambiguous"].iat[i],
                 }
             )
             points.append(record.geometry if record is not None else point)

@@ -19,7 +19,6 @@ from cim.sample import DIVISIONS_CSV
 __all__ = ["LEVELS", "OLD_NAMES", "Division", "DivisionIndex", "divisions"]
 
 LEVELS = ("province", "city", "district", "town", "community")
-HOME_CITY = "510100000000"  # 成都市: breaks ties between same-named divisions elsewhere
 
 # Renamed or abolished divisions and common abbreviations -> current official code
 OLD_NAMES = {
@@ -89,10 +88,14 @@ class DivisionIndex:
             code = self.by_code[code].parent_code
         return out
 
-    def match(self, level: str, text: str, pos: int, within: str | None):
-        """Longest division name of ``level`` starting at ``text[pos]`` inside ``within``.
+    def match(
+        self, level: str, text: str, pos: int, within: tuple[str, ...] | None, home: str | None
+    ):
+        """Longest division name of ``level`` starting at ``text[pos]`` inside one of ``within``.
 
-        Returns ``(division, end, used_short_name)`` or None.
+        Returns ``(candidates, end, used_short_name)`` or None: the divisions of that name
+        inside ``within``, narrowed to those inside ``home`` where any is. More than one
+        candidate means the name is ambiguous here.
         """
         for length in self.lengths[level].get(text[pos : pos + 2], ()):
             end = pos + length
@@ -104,21 +107,33 @@ class DivisionIndex:
                     continue
                 found = table.get(key)
                 if found:
-                    best = _pick(found, within)
-                    if best is not None:
-                        return best, end, is_short
+                    candidates = _pick(found, within, home)
+                    if candidates:
+                        return candidates, end, is_short
         return None
 
+    def full_name(self, code: str) -> str:
+        """The division with its ancestors, e.g. 湖北省武汉市青山区."""
+        names = [d.name for d in reversed(self.chain(code))]
+        return "".join(n for i, n in enumerate(names) if i == 0 or n != names[i - 1])
 
-def _pick(candidates: list[Division], within: str | None) -> Division | None:
+
+def _inside(division: Division, codes) -> bool:
+    return any(division.code == code or code in division.ancestors for code in codes)
+
+
+def _pick(
+    candidates: list[Division], within: tuple[str, ...] | None, home: str | None
+) -> tuple[Division, ...]:
     if within is not None:
-        candidates = [d for d in candidates if within in d.ancestors or d.code == within]
-        if not candidates:
-            return None
-    if len(candidates) == 1:
-        return candidates[0]
-    home = [d for d in candidates if HOME_CITY in d.ancestors or d.code == HOME_CITY]
-    return min(home or candidates, key=lambda d: d.code)
+        candidates = [d for d in candidates if _inside(d, within)]
+    if len(candidates) <= 1:
+        return tuple(candidates)
+    unique = {d.code: d for d in candidates}
+    if len(unique) > 1 and home is not None:
+        at_home = {c: d for c, d in unique.items() if _inside(d, (home,))}
+        unique = at_home or unique
+    return tuple(unique[c] for c in sorted(unique))
 
 
 @functools.cache

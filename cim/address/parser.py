@@ -13,6 +13,7 @@ ends in 号 (8号附1号); ``building`` is ``3栋`` (栋, 幢 and 号楼 alike) 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, fields
 from operator import attrgetter
@@ -21,9 +22,10 @@ import pandas as pd
 
 from cim.address.divisions import LEVELS, divisions
 from cim.address.normalize import MAX_LENGTH, clean
+from layers import InputError
 from layers.schema import ADDRESS_FIELDS
 
-__all__ = ["Address", "parse", "parse_many"]
+__all__ = ["Address", "home_code", "parse", "parse_many"]
 
 _ROAD_TOKEN = r"[\u4e00-\u9fffA-Za-z]{1,20}?(?:大道|大街|路|街(?!道)|巷|胡同|环(?!路))(?:[东西南北中]?[一二三四五六七八九十]+段|[东西南北中]段)?"
 _DETAIL = re.compile(
@@ -50,7 +52,9 @@ class Address:
     """A parsed address. Missing parts are ``None``.
 
     ``division_code`` is the 12-digit code of the finest division found (not one of the twelve
-    fields); ``error`` says why nothing could be read, when that happens.
+    fields); ``ambiguous`` names the divisions a name could be when several cities have it
+    and no ``home`` context picks one (the name is kept, its city and code are not guessed);
+    ``error`` says why nothing could be read, when that happens.
 
     Examples
     --------
@@ -72,6 +76,7 @@ class Address:
     floor: str | None = None
     room: str | None = None
     division_code: str | None = None
+    ambiguous: str | None = None
     error: str | None = None
 
     def as_dict(self) -> dict[str, str | None]:
@@ -94,7 +99,9 @@ def _skip_spaces(text: str, pos: int) -> int:
     return pos
 
 
-def _confirmed(index, level: str, text: str, start: int, end: int, code: str) -> bool:
+def _confirmed(
+    index, level: str, text: str, start: int, end: int, codes: tuple[str, ...], home: str | None
+) -> bool:
     """Whether a short division name (成都, 锦江) really is that division here.
 
     It is not when a lower division's full name starts at the same place (成都高新技术产业开发区).
@@ -103,35 +110,84 @@ def _confirmed(index, level: str, text: str, start: int, end: int, code: str) ->
     or a road (玉林小区 is a place, 成都横桥街 is not).
     """
     lower = LEVELS[LEVELS.index(level) + 1 :]
-    if any(index.match(nxt, text, start, None) for nxt in lower):
+    if any(index.match(nxt, text, start, None, home) for nxt in lower):
         return False
     if text[end : end + 1] == " ":
         return True
-    if any(index.match(nxt, text, end, code) for nxt in lower):
+    if any(index.match(nxt, text, end, codes, home) for nxt in lower):
         return True
     return level != "district" and _ROAD_SPLIT.match(text, end) is not None
 
 
-def _divisions(text: str) -> tuple[dict[str, str], str | None, int]:
+def _divisions(text: str, home: str | None) -> tuple[dict[str, str], str | None, int, str | None]:
+    """Divisions read from the front: names by level, the finest code, where they end, and
+    a note naming the candidates when the finest name is ambiguous."""
     index = divisions()
     found: dict[str, str] = {}
-    within, pos, code = None, 0, None
+    within, pos, code, ambiguous = None, 0, None, None
     for level in LEVELS:
         pos = _skip_spaces(text, pos)
-        hit = index.match(level, text, pos, within)
+        hit = index.match(level, text, pos, within, home)
         if hit is None and within is not None and level in ("town", "community"):
             # functional zones (天府新区) hold towns that belong to a district administratively
-            hit = index.match(level, text, pos, None)
+            hit = index.match(level, text, pos, None, home)
         if hit is None:
             continue
-        division, end, used_short = hit
-        if used_short and not _confirmed(index, level, text, pos, end, division.code):
+        candidates, end, used_short = hit
+        codes = tuple(d.code for d in candidates)
+        if used_short and not _confirmed(index, level, text, pos, end, codes, home):
             continue
-        found[level], within, pos, code = division.name, division.code, end, division.code
+        found[level], within, pos = candidates[0].name, codes, end
+        if len(candidates) == 1:
+            code, ambiguous = codes[0], None
+        else:
+            ambiguous = (
+                f"{candidates[0].name} is in {len(candidates)} places ("
+                + ", ".join(f"{index.full_name(c)} {c}" for c in codes)
+                + "): write the city, or give the home province / city"
+            )
     if code is not None:
         for division in index.chain(code):
             found.setdefault(division.level, division.name)
-    return found, code, pos
+    return found, code, pos, ambiguous
+
+
+@functools.lru_cache(maxsize=64)
+def home_code(home: str | None) -> str | None:
+    """The division code of a home context: a 12-digit code or province / city names.
+
+    Raises
+    ------
+    layers.InputError
+        When ``home`` is not one known division.
+
+    Examples
+    --------
+    >>> home_code("湖北省武汉市"), home_code("武汉"), home_code("420100000000")
+    ('420100000000', '420100000000', '420100000000')
+    """
+    if home is None:
+        return None
+    index = divisions()
+    text = clean(str(home)).replace(" ", "")
+    if text in index.by_code:
+        return text
+    _, code, pos, ambiguous = _divisions(text, None)
+    if code is not None and ambiguous is None and pos == len(text):
+        return code
+    named = {
+        d.code: d
+        for level in LEVELS
+        for table in (index.full[level], index.short[level])
+        for d in table.get(text, ())
+    }
+    finest = [d for d in named.values() if all(c in d.ancestors for c in named if c != d.code)]
+    if len(finest) == 1:
+        return finest[0].code
+    raise InputError(
+        f"home {home!r} is not one province, city or district; give its full name "
+        "(湖北省武汉市) or its 12-digit division code (420100000000)"
+    )
 
 
 def _details(rest: str) -> dict[str, str | None]:
@@ -166,7 +222,7 @@ def _details(rest: str) -> dict[str, str | None]:
     return out
 
 
-def _parse(text) -> tuple:
+def _parse(text, home: str | None) -> Address:
     if text is None or (isinstance(text, float) and text != text):
         return Address(error="empty")
     if not isinstance(text, str):
@@ -180,15 +236,26 @@ def _parse(text) -> tuple:
         return Address(error="no address characters")
     if len(cleaned) > MAX_LENGTH:
         return Address(error=f"too long for an address ({len(cleaned)} characters after cleaning)")
-    found, code, pos = _divisions(cleaned)
+    found, code, pos, ambiguous = _divisions(cleaned, home)
     found.update(_details(cleaned[pos:].replace(" ", "")))
     if not any(found.get(f) for f in ADDRESS_FIELDS):
         return Address(error="no address parts recognised")
-    return Address(**{f: found.get(f) for f in ADDRESS_FIELDS}, division_code=code)
+    return Address(
+        **{f: found.get(f) for f in ADDRESS_FIELDS}, division_code=code, ambiguous=ambiguous
+    )
 
 
-def parse(text) -> Address:
-    """Parse one address. Never raises: unreadable input gives an Address with ``error`` set.
+def parse(text, *, home: str | None = None) -> Address:
+    """Parse one address. Never raises on bad text: it gives an Address with ``error`` set.
+
+    Parameters
+    ----------
+    text : str
+        The address.
+    home : str, optional
+        Province / city names or a division code (see :func:`home_code`): a district name
+        that several cities share is read as the one there. Without it such a name is
+        kept but flagged in ``ambiguous``, with no city or code.
 
     Examples
     --------
@@ -198,15 +265,21 @@ def parse(text) -> Address:
     '郫都区'
     >>> parse(None).error
     'empty'
+    >>> parse("青山区和平大道1号", home="湖北省武汉市").city
+    '武汉市'
+    >>> parse("青山区和平大道1号").ambiguous[:18]
+    '青山区 is in 2 places'
     """
+    code = home_code(home)
     try:
-        return _parse(text)
+        return _parse(text, code)
     except Exception as err:  # the contract is to never raise on bad input
         return Address(error=f"unparseable: {type(err).__name__}")
 
 
-def parse_many(texts) -> pd.DataFrame:
-    """Parse many addresses into a DataFrame: the twelve fields, ``division_code`` and ``error``.
+def parse_many(texts, *, home: str | None = None) -> pd.DataFrame:
+    """Parse many addresses into a DataFrame: the twelve fields, ``division_code``,
+    ``ambiguous`` and ``error``; ``home`` as in :func:`parse`.
 
     Repeated strings are parsed once. Rows that cannot be read have all fields ``None`` and
     the reason in ``error``.
@@ -224,7 +297,7 @@ def parse_many(texts) -> pd.DataFrame:
     for text in texts:
         row = cache.get(text) if isinstance(text, str) else None
         if row is None:
-            row = _as_row(parse(text))
+            row = _as_row(parse(text, home=home))
             if isinstance(text, str):
                 cache[text] = row
         rows.append(row)

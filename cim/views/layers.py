@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 PRECISION = 6  # decimal degrees: about 0.1 m
+UNKNOWN_ALPHA = 110  # buildings of unknown height, coloured by use: pale and flat
 ROAD_WIDTHS_M = {"expressway": 6, "arterial": 4, "secondary": 3, "branch": 2, "other": 1}
 
 
@@ -187,19 +188,28 @@ def district_layer(districts: gpd.GeoDataFrame) -> pdk.Layer:
 
 def building_heights(buildings: gpd.GeoDataFrame) -> np.ndarray:
     """Heights in metres: ``height_m`` (which :func:`layers.validate` fills from ``floors`` × 3 m),
-    one floor where unknown."""
+    NaN where unknown (missing or 0).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> building_heights(gpd.GeoDataFrame({"height_m": [30.0, None, 0.0]})).tolist()
+    [30.0, nan, nan]
+    """
     heights = buildings.get("height_m")
     if heights is None:
         floors = buildings.get("floors")
         heights = floors * FLOOR_HEIGHT_M if floors is not None else np.nan
     values = np.broadcast_to(np.asarray(heights, dtype=float), (len(buildings),))
-    return np.where(np.isfinite(values) & (values > 0), values, FLOOR_HEIGHT_M)
+    return np.where(np.isfinite(values) & (values > 0), values, np.nan)
 
 
 def building_layer(buildings: gpd.GeoDataFrame, *, colors=None, tooltips: bool = True) -> pdk.Layer:
     """Buildings extruded to their height, coloured by use unless ``colors`` is given.
 
-    ``tooltips=False`` leaves the tooltip out, which keeps a very large export small.
+    Buildings of unknown height are drawn flat (and, coloured by use, pale), never given
+    a made-up height. ``tooltips=False`` leaves the tooltip out, which keeps a very large
+    export small.
 
     Examples
     --------
@@ -209,9 +219,13 @@ def building_layer(buildings: gpd.GeoDataFrame, *, colors=None, tooltips: bool =
     (True, ['color', 'height', 'polygon', 'tip'])
     """
     heights = building_heights(buildings)
+    known = np.isfinite(heights)
     if colors is None:
         uses = buildings["use"] if "use" in buildings else ["other"] * len(buildings)
-        colors = [BUILDING_COLORS.get(u, BUILDING_COLORS["other"]) for u in uses]
+        colors = [
+            [*BUILDING_COLORS.get(u, BUILDING_COLORS["other"])[:3], 255 if k else UNKNOWN_ALPHA]
+            for u, k in zip(uses, known, strict=True)
+        ]
     tips = None
     if tooltips:
         names = buildings["name"] if "name" in buildings else [None] * len(buildings)
@@ -220,7 +234,7 @@ def building_layer(buildings: gpd.GeoDataFrame, *, colors=None, tooltips: bool =
             tip(
                 n if isinstance(n, str) and n else "建筑",
                 ("用途", LABELS.get(u, u)),
-                ("高度", f"{h:.0f} m"),
+                ("高度", f"{h:.0f} m" if np.isfinite(h) else "未知"),
             )
             for n, u, h in zip(names, uses, heights, strict=True)
         ]
@@ -228,7 +242,7 @@ def building_layer(buildings: gpd.GeoDataFrame, *, colors=None, tooltips: bool =
         buildings,
         colors=colors,
         tips=tips,
-        heights=heights.round(1).tolist(),
+        heights=np.where(known, heights, 0.0).round(1).tolist(),
         id="buildings",
         line_color=(90, 90, 90, 255),
     )

@@ -31,7 +31,6 @@ from cim.views.layers import (
     road_layer,
 )
 from cim.views.style import (
-    ATTRIBUTION,
     BUILDING_COLORS,
     DEPTH_CLASSES,
     ETA_CLASSES,
@@ -43,6 +42,7 @@ from cim.views.style import (
     TOOLTIP_STYLE,
     Classes,
     classify,
+    data_note,
     fixed_classes,
     legend_html,
     ramp,
@@ -119,7 +119,7 @@ def compose(
     bounds,
     title: str,
     legend: list[tuple[str, list[int]]] = (),
-    note: str = ATTRIBUTION,
+    note: str = "",
     preset: str = "2d",
 ) -> CityDeck:
     """Put layers (from :mod:`cim.views.layers`) into a deck with a legend panel.
@@ -157,6 +157,28 @@ def _base(city: CityModel, *, roads: bool = True) -> list[pdk.Layer]:
     if roads and "roads" in present:
         base.append(road_layer(present["roads"]))
     return base
+
+
+def _note(city: CityModel, lead: str = "", **drawn: gpd.GeoDataFrame | None) -> str:
+    """A view's note: ``lead``, then the city's credits and the synthetic rows of the drawn
+    layers (the base districts and roads included)."""
+    present = city.layers
+    base = {"districts": present.get("districts"), "roads": present.get("roads")}
+    return "；".join(p for p in (lead, data_note(city.settings.credits, base | drawn)) if p)
+
+
+def _height_legend(classes: Classes) -> list[tuple[str, list[int]]]:
+    """Height classes with their building counts; unknown heights are a class of their own."""
+    counts = np.bincount(classes.index[classes.index >= 0], minlength=len(classes.labels))
+    legend = [
+        (f"{label}：{n} 栋", color)
+        for label, color, n in zip(classes.labels, classes.colors, counts, strict=True)
+    ]
+    return legend + _unknown_height_legend(int((classes.index < 0).sum()))
+
+
+def _unknown_height_legend(count: int) -> list[tuple[str, list[int]]]:
+    return [(f"高度未知：{count} 栋（平铺绘制）", MISSING_COLOR)] if count else []
 
 
 def _focus(city: CityModel) -> np.ndarray:
@@ -266,15 +288,18 @@ def city_view(
     bounds = _focus(city)
     deck_layers = _base(city, roads=roads)
     legend: list[tuple[str, list[int]]] = []
+    drawn: dict[str, gpd.GeoDataFrame | None] = {}
     if "buildings" in present:
-        buildings = _clip(_wgs84(present["buildings"], "buildings"), bounds)
+        buildings = drawn["buildings"] = _clip(_wgs84(present["buildings"], "buildings"), bounds)
+        heights = building_heights(buildings)
         if color_by == "height":
-            classes = fixed_classes(building_heights(buildings), HEIGHT_CLASSES)
+            classes = fixed_classes(heights, HEIGHT_CLASSES)
             deck_layers.append(building_layer(buildings, colors=classes.color_of()))
-            legend += classes.legend
+            legend += _height_legend(classes)
         elif color_by == "use":
             deck_layers.append(building_layer(buildings))
             legend += [(LABELS[k], c) for k, c in BUILDING_COLORS.items()]
+            legend += _unknown_height_legend(int(np.isnan(heights).sum()))
         else:
             raise ValueError(f"color_by must be 'use' or 'height', not {color_by!r}")
     if routes is not None and routes.geometry.notna().any():
@@ -282,10 +307,12 @@ def city_view(
         deck_layers.append(layer)
         legend += [(f"出警 {label}", c) for label, c in classes.legend]
     if "facilities" in present:
-        facilities = _clip(_wgs84(present["facilities"], "facilities"), bounds)
+        facilities = drawn["facilities"] = _clip(
+            _wgs84(present["facilities"], "facilities"), bounds
+        )
         deck_layers.append(_facility_layer(facilities))
         legend += _facility_legend(facilities)
-    incidents = present.get("incidents") if incidents is None else incidents
+    incidents = drawn["incidents"] = present.get("incidents") if incidents is None else incidents
     if incidents is not None:
         deck_layers.append(_incident_layer(incidents))
         legend.append(("事件", INCIDENT_COLOR))
@@ -294,6 +321,7 @@ def city_view(
         bounds=bounds,
         title=title or f"{city.name} 城市信息模型",
         legend=legend,
+        note=_note(city, **drawn),
         preset=preset,
     )
 
@@ -323,6 +351,7 @@ def dispatch_view(
     route_layer, classes = _route_layer(routes)
     deck_layers = [*_base(city), route_layer]
     legend = list(classes.legend)
+    sent = None
     if "facilities" in city.layers:
         sent = city.layer("facilities")
         sent = sent[sent["id"].isin(routes["resource_id"])]
@@ -338,7 +367,9 @@ def dispatch_view(
         bounds=bounds_of(routes[routes.geometry.notna()], pad=0.05),
         title=title or f"{city.name} 出警路线（按到达时间）",
         legend=legend,
-        note="到达时间分级：建标 152-2017 消防 5 分钟；" + ATTRIBUTION,
+        note=_note(
+            city, "到达时间分级：建标 152-2017 消防 5 分钟", facilities=sent, incidents=incidents
+        ),
         preset=preset,
     )
 
@@ -423,7 +454,11 @@ def choropleth_view(
         bounds=bounds,
         title=title or f"{city.name} · {column}（{level}）",
         legend=classes.legend,
-        note=f"分级：{'类别' if bins is None and not pd.api.types.is_numeric_dtype(values) else scheme}；{ATTRIBUTION}",
+        note=_note(
+            city,
+            f"分级：{'类别' if bins is None and not pd.api.types.is_numeric_dtype(values) else scheme}",
+            **{LEVELS[level]: units},
+        ),
         preset=preset,
     )
 
@@ -500,7 +535,9 @@ def waterlogging_view(
         bounds=bounds_of(points, closures),
         title=title or f"{city.name} 积水点",
         legend=legend,
-        note="粗黑圈：积水深度超过 15 cm，按 GB 51222-2017 为内涝；" + ATTRIBUTION,
+        note=_note(
+            city, "粗黑圈：积水深度超过 15 cm，按 GB 51222-2017 为内涝", waterlogging_points=points
+        ),
         preset=preset,
     )
 
@@ -544,10 +581,12 @@ def coverage_view(
     kinds = set(sensors["kind"])
     legend = [(LABELS.get(k, k), c) for k, c in SENSOR_COLORS.items() if k in kinds]
     deck_layers = _base(city)
+    drawn_units = {}
     if mode == "units":
         if table is None:
             raise ValueError("mode='units' needs the table from cim.coverage.sensor_coverage")
         units, share = _unit_table(city, level, "covered_share", table)
+        drawn_units[LEVELS[level]] = units
         classes = share_classes(share)
         density = (
             units["code"]
@@ -597,7 +636,7 @@ def coverage_view(
         bounds=bounds_of(sensors, pad=0.02),
         title=f"{city.name} 物联感知覆盖（{level if mode == 'units' else COVERAGE_MODES[mode]}）",
         legend=legend,
-        note="传感器为合成数据；半透明 = 离线；" + ATTRIBUTION,
+        note=_note(city, "半透明 = 离线", sensors=sensors, **drawn_units),
         preset=preset,
     )
 
@@ -646,15 +685,16 @@ def service_area_view(
             line_width_px=1,
         ),
     ]
+    stations = None
     if "facilities" in city.layers:
         stations = city.layer("facilities")
-        deck_layers.append(
-            _facility_layer(stations[stations["id"].isin(areas["resource_id"])], id="stations")
-        )
+        stations = stations[stations["id"].isin(areas["resource_id"])]
+        deck_layers.append(_facility_layer(stations, id="stations"))
     return compose(
         deck_layers,
         bounds=bounds_of(areas, pad=0.03),
         title=title or f"{city.name} 服务区",
         legend=[(f"≤ {c / 60:g} 分钟", color[c]) for c in cutoffs],
+        note=_note(city, facilities=stations),
         preset=preset,
     )

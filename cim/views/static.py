@@ -32,6 +32,7 @@ from cim.views.style import (
     INCIDENT_COLOR,
     ROAD_COLOR,
     Classes,
+    data_note,
     fixed_classes,
     share_classes,
 )
@@ -106,7 +107,16 @@ def _figure(city: CityModel, bounds) -> tuple[Figure, object]:
     return figure, ax
 
 
-def _finish(figure: Figure, ax, path, *, title: str, handles: list, legend_title: str) -> Path:
+def _data_note(city: CityModel, **drawn) -> str:
+    """The city's credits and the drawn synthetic rows (the base districts and roads included)."""
+    present = city.layers
+    base = {"districts": present.get("districts"), "roads": present.get("roads")}
+    return data_note(city.settings.credits, base | drawn, english=cjk_font() is None)
+
+
+def _finish(
+    figure: Figure, ax, path, *, title: str, handles: list, legend_title: str, note: str
+) -> Path:
     ax.set_title(title, fontsize=11)
     ax.legend(
         handles=handles,
@@ -117,8 +127,7 @@ def _finish(figure: Figure, ax, path, *, title: str, handles: list, legend_title
         framealpha=0.9,
     )
     ax.annotate(
-        "© OpenStreetMap contributors (ODbL)"
-        + _text("；合成数据已标注", "; synthetic data flagged"),
+        note,
         (0.995, 0.005),
         xycoords="axes fraction",
         ha="right",
@@ -163,6 +172,7 @@ def dispatch_map(
     figure, ax = _figure(city, bounds_of(drawn))
     drawn.plot(ax=ax, color=[_rgb(c) for c in classes.color_of()], linewidth=1.8)
     handles = _patches(classes)
+    incidents = None
     if "incidents" in city.layers:
         incidents = city.layer("incidents")
         incidents = incidents[incidents["id"].isin(drawn["incident_id"])]
@@ -175,6 +185,7 @@ def dispatch_map(
         title=_text(title, "Dispatch routes"),
         handles=handles,
         legend_title=_text("预计到达", "ETA (min)"),
+        note=_data_note(city, incidents=incidents),
     )
 
 
@@ -206,6 +217,7 @@ def coverage_map(city: CityModel, table: pd.DataFrame, path, *, level: str = "gr
         title=_text(f"物联感知覆盖（{level}）", f"Sensor coverage ({level})"),
         handles=_patches(classes, 0.75),
         legend_title=_text("在线传感器覆盖面积", "share covered"),
+        note=_data_note(city, sensors=sensors, **{LEVELS[level]: units}),
     )
 
 
@@ -250,4 +262,5 @@ def flood_map(
         title=_text(title, "Rainfall scenario"),
         handles=handles,
         legend_title=_text("积水深度", "water depth"),
+        note=_data_note(city),
     )

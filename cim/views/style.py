@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,7 @@ __all__ = [
     "SENSOR_COLORS",
     "Classes",
     "classify",
+    "data_note",
 ]
 
 BACKGROUND = [247, 248, 250]
@@ -80,7 +82,19 @@ TOOLTIP_STYLE = {
     "fontSize": "12px",
     "fontFamily": "'Noto Sans CJK SC', 'WenQuanYi Micro Hei', 'Microsoft YaHei', sans-serif",
 }
-ATTRIBUTION = "数据：© OpenStreetMap contributors (ODbL)；合成数据已标注"
+LAYER_NAMES = {  # layer name: (Chinese, English) for the data note
+    "districts": ("区县", "districts"),
+    "streets": ("街道", "streets"),
+    "communities": ("社区", "communities"),
+    "grid": ("网格", "grid cells"),
+    "units": ("单元", "units"),
+    "roads": ("道路", "roads"),
+    "buildings": ("建筑", "buildings"),
+    "facilities": ("设施", "facilities"),
+    "incidents": ("事件", "incidents"),
+    "sensors": ("传感器", "sensors"),
+    "waterlogging_points": ("积水点", "waterlogging points"),
+}
 
 
 @dataclass(frozen=True)
@@ -223,6 +237,54 @@ def share_classes(shares) -> Classes:
     """Shares (0–1) in fifths, red to green."""
     clipped = pd.Series(shares, dtype=float).clip(0.0, 1.0)
     return classify(clipped, bins=[0.2, 0.4, 0.6, 0.8, 1.0], cmap="RdYlGn", fmt="{:.0%}")
+
+
+def data_note(
+    credits: str | None, drawn: Mapping[str, pd.DataFrame | None], *, english: bool = False
+) -> str:
+    """The map's data line: the city's credits, and the drawn rows flagged ``synthetic``.
+
+    Parameters
+    ----------
+    credits : str, optional
+        The city's attribution (:attr:`cim.CitySettings.credits`); none is claimed without it.
+    drawn : mapping of str to DataFrame
+        The layers on the map by name; rows with ``synthetic == True`` are counted, and
+        building heights whose ``height_source`` starts with ``synthetic``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> sensors = pd.DataFrame({"synthetic": [True, True, False]})
+    >>> data_note("© OSM", {"sensors": sensors, "roads": None})
+    '数据：© OSM；合成数据：传感器 2/3'
+    >>> data_note(None, {"sensors": sensors.assign(synthetic=False)})
+    ''
+    """
+    parts = [("Data: " if english else "数据：") + credits] if credits else []
+    flagged = []
+    for name, frame in drawn.items():
+        if frame is None or len(frame) == 0:
+            continue
+        zh, en = LAYER_NAMES.get(name, (name, name))
+        label = en if english else zh
+        if "synthetic" in frame.columns:
+            count = int(frame["synthetic"].eq(True).sum())
+            if count:
+                flagged.append(f"{label} {count}/{len(frame)}")
+        if "height_source" in frame.columns:
+            count = int(frame["height_source"].astype(str).str.startswith("synthetic").sum())
+            if count:
+                flagged.append(
+                    f"{label} heights {count}/{len(frame)}"
+                    if english
+                    else f"{label}高度 {count}/{len(frame)}"
+                )
+    if flagged:
+        parts.append(
+            "synthetic: " + ", ".join(flagged) if english else "合成数据：" + "，".join(flagged)
+        )
+    return ("; " if english else "；").join(parts)
 
 
 def esc(value) -> str:
