@@ -237,6 +237,8 @@ def test_vitals_report_escapes_indicator_and_unit_names():
             "unit_code": "u1",
             "unit_name": "<img src=x onerror=alert(1)>",
             "level": "street",
+            "note": [f"area 1.0 km²: {h}" for h in HOSTILE],
+            "outside": 1,
         }
     )
     assert_renders_safely(vitals_report(vitals), HOSTILE)
