@@ -375,7 +375,7 @@ def flood(
         Path | None,
         typer.Option(
             help="DEM GeoTIFF (projected, square pixels); by default the city's settings "
-            "DEM, else the synthetic sample DEM."
+            "DEM (the synthetic sample DEM for the sample; required for any other city)."
         ),
     ] = None,
     runoff: Annotated[float, typer.Option(min=0, max=1, help="Runoff coefficient.")] = 0.9,
@@ -390,7 +390,13 @@ def flood(
         with console.status("Loading the city and the DEM…"), warnings.catch_warnings():
             warnings.simplefilter("ignore", routing.UnreachableNodesWarning)
             model = CityModel.load(city) if city else sample_city()
-            dem = dem or model.settings.dem or SAMPLE_DEM
+            dem = dem or model.settings.dem or (None if city else SAMPLE_DEM)
+            if dem is None:
+                raise layers.InputError(
+                    f"{city}: this city has no DEM; pass --dem DEM.tif (a projected GeoTIFF "
+                    "covering its roads) or save the city with CitySettings(dem=...). The "
+                    "synthetic sample DEM covers only the Chengdu sample."
+                )
             surface = read_dem(dem)
             covered = check_coverage(surface, model.layer("roads"))
             model.graph  # noqa: B018  (built here, quietly)

@@ -81,11 +81,16 @@ def jinan(tmp_path_factory) -> Path:
     )
 
 
-def test_flood_on_another_city_with_the_sample_dem_fails_clearly(jinan, tmp_path):
+def test_flood_on_another_city_needs_its_own_dem(jinan, tmp_path):
     out = tmp_path / "o"
     result, text = invoke(
         "flood", "--rain-mm-h", "60", "--hours", "1", "--city", jinan, "--out", out
     )
+    assert_clean_failure(result, text, "this city has no DEM", "--dem")
+    result, text = invoke(
+        "flood", "--rain-mm-h", "60", "--hours", "1", "--city", jinan, "--dem", SAMPLE_DEM,
+        "--out", out,
+    )  # fmt: skip
     assert_clean_failure(
         result, text, "the DEM covers 0%", "it spans lon 104.039", "the roads lon 117."
     )
