@@ -287,18 +287,19 @@ def test_fire_cover_of_buildings_by_hand(town, tmp_path):
     """Engines run 45 km/h on the main road (主干路 50 × 0.9), 22.5 km/h on streets (30 × 0.75).
 
     From the station at (1500, 0): the shop snaps to the main road at (1200, 500): 500 m of
-    street + 300 m of road = 80 + 24 = 104 s; the school sits on the x=1500 street, 800 m
-    up: 128 s; r2 needs at least 80 + 44 = 124 s (the main road to x=950, or longer by the
-    x=500 street: 232 s), r1 at least 80 + 80 = 160 s (the main road to x=500) and more.
+    street + 300 m of road = 80 + 24 = 104 s, plus its 200 m gap to the road at the access
+    speed of 15 km/h (48 s) = 152 s; the school sits on the x=1500 street, 800 m up: 128 s.
+    r1 and r2 lie 300 m or more from every road, beyond the snap limit: no engine reaches
+    them at any cutoff.
     """
     path = tmp_path / "fast.yaml"
     path.write_text(
-        "indicators:\n  - {id: fire_110s, name: 110 秒, unit: share, dimension: 公共安全,"
+        "indicators:\n  - {id: fire_140s, name: 140 秒, unit: share, dimension: 公共安全,"
         " formula: reached_share, params: {layer: buildings, stations: \"kind == 'fire_station'\","
-        " profile: fire_engine, cutoff_s: 110}}\n",
+        " profile: fire_engine, cutoff_s: 140}}\n",
         encoding="utf-8",
     )
     fast = town.vitals("district", registry=load_registry(path)).set_index("unit_code")["value"]
-    assert (fast[A], fast[B]) == (0.0, 0.5)  # only the shop within 110 s
+    assert (fast[A], fast[B]) == (0.0, 0.5)  # only the school within 140 s
     shipped = town.vitals("district", indicators=["fire_5min_building_share"])
-    assert shipped.set_index("unit_code")["value"][[A, B]].tolist() == [1.0, 1.0]  # all ≤ 232 s
+    assert shipped.set_index("unit_code")["value"][[A, B]].tolist() == [0.0, 1.0]

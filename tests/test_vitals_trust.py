@@ -245,7 +245,7 @@ def jinan(tmp_path_factory):
 def test_jinan_without_districts_says_the_area_and_the_sensors_outside(jinan):
     city, _, roads = jinan
     table = city.vitals("city").set_index("indicator_id")
-    metric = cim.vitals.metric_crs(roads)
+    metric = city.metric_crs
     hull_km2 = (
         shapely.convex_hull(shapely.union_all(roads.to_crs(metric).geometry.values)).area / 1e6
     )
