@@ -25,7 +25,7 @@ from cim.views import (
 from cim.views.html import _columnar
 from cim.views.layers import building_layer, path_layer
 from cim.views.style import DEPTH_CLASSES, ETA_CLASSES, fixed_classes
-from tests.conftest import near_color, points
+from tests.conftest import RENDER_TIMEOUT_MS, SETTLED, near_color, points
 
 HOSTILE = "</script><script>document.title='x'</script>"
 HOSTILE_TAG = "<img src=x onerror=\"document.title='pwned'\">"
@@ -84,8 +84,9 @@ def test_hostile_names_stay_text_in_the_browser(hostile_city, tmp_path, render, 
     shown = render(path)
     assert shown.title == "安全测试" and shown.errors == []
     page = browser.new_page()
+    page.set_default_timeout(RENDER_TIMEOUT_MS)
     page.goto(path.resolve().as_uri())
-    page.wait_for_selector("body[data-rendered=true]", timeout=60_000)
+    page.wait_for_function(SETTLED, polling="raf")
     tooltip = page.evaluate(
         """(id) => {
             const layer = window.cimDeck.props.layers.find(l => l.id === id);
