@@ -20,6 +20,7 @@ CHROMIUM_ARGS = [
     "--no-sandbox",
     "--use-angle=swiftshader",
     "--enable-unsafe-swiftshader",
+    "--disable-gpu-compositing",  # WebGL still through SwiftShader; the page composited on the CPU
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
