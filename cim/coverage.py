@@ -43,6 +43,16 @@ def _per_unit(
     return np.bincount(pairs[1], weights=measure(pieces), minlength=count)
 
 
+def _inside(parts: shapely.STRtree, geometries) -> tuple[np.ndarray, np.ndarray]:
+    """(geometry index, piece) of each geometry inside the covered area, part by part.
+
+    The parts of a union are disjoint, so measures summed over the pieces equal those of
+    the whole intersection; each geometry meets only the few parts near it.
+    """
+    pairs = parts.query(geometries, predicate="intersects")
+    return pairs[0], shapely.intersection(geometries[pairs[0]], parts.geometries[pairs[1]])
+
+
 def _network_covered(city: CityModel, points) -> np.ndarray:
     """Road (metric lines, merged) within each road-side sensor's range along the network."""
     roadside = points[points["kind"].isin(ROADSIDE)]
@@ -111,6 +121,7 @@ def sensor_coverage(
     )
     covered = shapely.union_all(reach)
     shapely.prepare(covered)
+    covered_parts = shapely.STRtree(shapely.get_parts(covered))
     buildings = city.layers.get("buildings")
     roads = city.layers.get("roads")
     building_points = (
@@ -124,7 +135,7 @@ def sensor_coverage(
         if len(building_points)
         else np.empty(0, dtype=bool)
     )
-    covered_roads = shapely.intersection(road_lines, covered) if len(road_lines) else np.empty(0)
+    covered_roads = _inside(covered_parts, road_lines)[1] if len(road_lines) else np.empty(0)
     along_roads = _network_covered(city, points) if roads is not None else np.empty(0)
     all_kinds = sorted(sensors["kind"].unique())
 
@@ -138,6 +149,7 @@ def sensor_coverage(
         tree = shapely.STRtree(shapes)
         count = len(units)
         area = shapely.area(shapes)
+        unit_index, unit_covered = _inside(covered_parts, shapes)
         owner = _owner(tree, points.geometry.values)
         kind_of = points["kind"].to_numpy()[owner[0]]
         by_kind = {k: np.bincount(owner[1][kind_of == k], minlength=count) for k in all_kinds}
@@ -166,7 +178,10 @@ def sensor_coverage(
                 "area_km2": area / 1e6,
                 "sensors": total,
                 "density_per_km2": total / (area / 1e6),
-                "covered_share": shapely.area(shapely.intersection(shapes, covered)) / area,
+                "covered_share": np.bincount(
+                    unit_index, weights=shapely.area(unit_covered), minlength=count
+                )
+                / area,
                 "buildings": n_buildings,
                 "buildings_covered_share": np.divide(
                     n_watched, n_buildings, out=np.full(count, np.nan), where=n_buildings > 0

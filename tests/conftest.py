@@ -20,11 +20,17 @@ CHROMIUM_ARGS = [
     "--no-sandbox",
     "--use-angle=swiftshader",
     "--enable-unsafe-swiftshader",
+    "--disable-gpu-compositing",  # WebGL still through SwiftShader; the page composited on the CPU
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
 ]
+RENDER_TIMEOUT_MS = 60_000  # a first frame of software WebGL on a loaded 2-core machine
+# deck.gl has drawn a frame, every layer's data is in, and no further frame is pending
+SETTLED = """() => document.body.dataset.rendered === 'true'
+    && window.cimDeck.layerManager.getLayers().every(layer => layer.isLoaded)
+    && !window.cimDeck.needsRedraw({clearRedrawFlags: false})"""
 
 
 @pytest.fixture(scope="session")
@@ -98,7 +104,7 @@ def browser():
 
 @pytest.fixture
 def render(browser):
-    """Open an HTML file offline, wait for deck.gl's first frame, return pixels and requests."""
+    """Open an HTML file offline, wait until deck.gl has settled, return pixels and requests."""
     from PIL import Image
 
     def _render(
@@ -112,14 +118,14 @@ def render(browser):
         if html is not None:
             Path(path).write_text(html, encoding="utf-8")
         context = browser.new_context(offline=True, viewport={"width": width, "height": height})
+        context.set_default_timeout(RENDER_TIMEOUT_MS)
         requests: list[str] = []
         errors: list[str] = []
         context.on("request", lambda r: requests.append(r.url))
         page = context.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(Path(path).resolve().as_uri())
-        page.wait_for_selector("body[data-rendered=true]", timeout=60_000)
-        page.wait_for_timeout(300)
+        page.wait_for_function(SETTLED, polling="raf")
         png = page.screenshot()
         title = page.title()
         value = page.evaluate(evaluate) if evaluate else None

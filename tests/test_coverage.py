@@ -1,6 +1,7 @@
 import math
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 
@@ -85,3 +86,40 @@ def test_coverage_on_the_sample_has_every_level_and_sane_shares(city):
 def test_missing_unit_layers_are_named(block):
     with pytest.raises(KeyError, match="none of the unit layers grid"):
         sensor_coverage(block, levels=["grid"])
+
+
+def test_covered_shares_equal_those_against_the_whole_union(city):
+    """Clipping part by part gives the shares of one intersection with the whole union."""
+    window = shapely.box(104.06, 30.67, 104.09, 30.70)  # ~3 km x 3 km of the sample's sensors
+    part = cim.CityModel(
+        {
+            name: city.layer(name)[city.layer(name).intersects(window)]
+            for name in ("roads", "sensors", "buildings", "grid", "communities", "streets")
+        }
+    )
+    table = sensor_coverage(part).set_index(["level", "unit_code"])
+    sensors = part.layer("sensors").query("status == 'online'").to_crs(4544)
+    covered = shapely.union_all(sensors.buffer(sensors["range_m"], quad_segs=32).values)
+    assert shapely.get_num_geometries(covered) > 10  # many parts, roads crossing several
+    roads = part.layer("roads").to_crs(4544).geometry.values
+    covered_roads = shapely.intersection(roads, covered)
+    for level, name in (("grid", "grid"), ("community", "communities"), ("street", "streets")):
+        units = part.layer(name).to_crs(4544)
+        shapes = units.geometry.values
+        road_m = [shapely.length(shapely.intersection(roads, unit)).sum() for unit in shapes]
+        covered_m = [shapely.length(shapely.intersection(covered_roads, u)).sum() for u in shapes]
+        rows = table.loc[level].loc[units["code"].astype(str)]
+        np.testing.assert_allclose(
+            rows["covered_share"],
+            shapely.area(shapely.intersection(shapes, covered)) / shapely.area(shapes),
+            rtol=1e-9,
+            atol=1e-12,
+        )
+        np.testing.assert_allclose(
+            rows["road_covered_share"],
+            np.divide(
+                covered_m, road_m, out=np.full(len(shapes), np.nan), where=np.greater(road_m, 0)
+            ),
+            rtol=1e-9,
+            atol=1e-12,
+        )
