@@ -52,7 +52,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+console = Console(soft_wrap=True)  # a message is one line, however narrow the terminal
 
 SAMPLE_NOTES = [
     "Roads, buildings, hospitals, police and fire stations and addresses: © OpenStreetMap "
