@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import io
+import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -33,6 +35,17 @@ SETTLED = """() => document.body.dataset.rendered === 'true'
     && !window.cimDeck.needsRedraw({clearRedrawFlags: false})"""
 
 
+def pytest_collection_modifyitems(items):
+    """Tests that drive the browser run first.
+
+    They take most of the suite's time. With ``make test``'s ``--maxschedchunk 1``, pytest-xdist
+    hands each worker the next test when it is free, so the long ones are shared out first and
+    the short ones fill the gaps, instead of one worker being left with renders at the end.
+    Their expensive fixtures are session-scoped, so moving them builds nothing twice.
+    """
+    items.sort(key=lambda item: "render" not in getattr(item, "fixturenames", ()))
+
+
 @pytest.fixture(scope="session")
 def city() -> cim.CityModel:
     return cim.sample_city()
@@ -49,10 +62,37 @@ def invoke(city):
     def _invoke(*args):
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(cim.cli, "sample_city", lambda: city)
-            patch.setattr(cim.cli, "console", Console(width=200))
+            patch.setattr(cim.cli, "console", Console(width=200, soft_wrap=True))
             return CliRunner().invoke(cim.cli.app, [str(a) for a in args])
 
     return _invoke
+
+
+@pytest.fixture(scope="session")
+def made_once(tmp_path_factory):
+    """``made_once(name, make)``: a folder ``make(folder)`` fills once per test run.
+
+    pytest-xdist workers each build their own session fixtures, so an expensive output that
+    tests on two workers read (a CLI run's folder) would be made twice. Here the first worker
+    to ask makes it in the run's shared temp folder, under a lock, and the others wait and
+    read it. ``make`` returns a JSON value (the run's stdout, say), returned with the folder.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent  # the run's folder, above each worker's
+    else:
+        shared = tmp_path_factory.mktemp("made_once")
+
+    def _made_once(name: str, make) -> tuple[Path, object]:
+        folder, made = shared / name, shared / f"{name}.json"
+        with open(shared / f"{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not made.exists():
+                shutil.rmtree(folder, ignore_errors=True)  # a worker that failed half way
+                folder.mkdir()
+                made.write_text(json.dumps(make(folder)), "utf-8")
+        return folder, json.loads(made.read_text("utf-8"))
+
+    return _made_once
 
 
 @dataclass

@@ -39,12 +39,15 @@ def assert_report_embeds_a_map(out: Path) -> None:
     assert ink.mean() > 0.02
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "out"
-    result = run("demo", "--out", str(out))
-    assert result.returncode == 0, result.stdout + result.stderr
-    return out, result.stdout
+@pytest.fixture(scope="session")
+def demo(made_once):
+    def make(folder: Path) -> str:
+        result = run("demo", "--out", str(folder / "out"))
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    folder, stdout = made_once("demo", make)
+    return folder / "out", stdout
 
 
 def test_demo_writes_the_dispatch_report(demo, city):
@@ -143,7 +146,7 @@ def test_address_parse_refuses_an_unknown_output_format_before_working(address_t
     assert "parsing" not in result.stdout
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dispatch_inputs(city, tmp_path_factory):
     folder = tmp_path_factory.mktemp("dispatch_in")
     incidents = city.layer("incidents").head(10)
@@ -174,19 +177,22 @@ def dispatch_inputs(city, tmp_path_factory):
     return folder
 
 
-@pytest.fixture(scope="module")
-def dispatched(dispatch_inputs, tmp_path_factory):
-    out = tmp_path_factory.mktemp("dispatch_out") / "run"
-    result = run(
-        "dispatch",
-        "--incidents", str(dispatch_inputs / "incidents.csv"),
-        "--resources", str(dispatch_inputs / "stations.geojson"),
-        "--closures", str(dispatch_inputs / "flood.geojson"),
-        "--k", "2",
-        "--out", str(out),
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    return out, result.stdout
+@pytest.fixture(scope="session")
+def dispatched(dispatch_inputs, made_once):
+    def make(folder: Path) -> str:
+        result = run(
+            "dispatch",
+            "--incidents", str(dispatch_inputs / "incidents.csv"),
+            "--resources", str(dispatch_inputs / "stations.geojson"),
+            "--closures", str(dispatch_inputs / "flood.geojson"),
+            "--k", "2",
+            "--out", str(folder / "run"),
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    folder, stdout = made_once("dispatched", make)
+    return folder / "run", stdout
 
 
 def test_dispatch_lists_bad_rows_and_routes_the_rest(dispatched):
@@ -224,12 +230,18 @@ def test_dispatch_refuses_inputs_with_nothing_usable(tmp_path, dispatch_inputs):
     assert result.returncode == 1 and "nothing to dispatch" in result.stdout
 
 
-@pytest.fixture(scope="module")
-def covered(tmp_path_factory):
-    out = tmp_path_factory.mktemp("coverage") / "run"
-    result = run("coverage", "--out", str(out), "--target-density", "20", "--level", "community")
-    assert result.returncode == 0, result.stdout + result.stderr
-    return out, result.stdout
+@pytest.fixture(scope="session")
+def covered(made_once):
+    def make(folder: Path) -> str:
+        out = folder / "run"
+        result = run(
+            "coverage", "--out", str(out), "--target-density", "20", "--level", "community"
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    folder, stdout = made_once("covered", make)
+    return folder / "run", stdout
 
 
 def test_coverage_writes_the_table_per_unit(covered, city):
@@ -322,14 +334,19 @@ def test_dispatch_works_without_incident_kinds(tmp_path, dispatch_inputs):
     assert "Fire cover" not in (tmp_path / "o" / "report.md").read_text("utf-8")
 
 
-@pytest.fixture(scope="module")
-def vital_signs(tmp_path_factory):
-    out = tmp_path_factory.mktemp("vitals") / "run"
-    history = out.parent / "history.parquet"
-    for _ in range(2):
-        result = run("vitals", "--out", str(out), "--level", "street", "--history", str(history))
-        assert result.returncode == 0, result.stdout + result.stderr
-    return out, history, result.stdout
+@pytest.fixture(scope="session")
+def vital_signs(made_once):
+    def make(folder: Path) -> str:
+        out, history = folder / "run", folder / "history.parquet"
+        for _ in range(2):
+            result = run(
+                "vitals", "--out", str(out), "--level", "street", "--history", str(history)
+            )
+            assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    folder, stdout = made_once("vital_signs", make)
+    return folder / "run", folder / "history.parquet", stdout
 
 
 def test_vitals_writes_every_indicator_per_unit(vital_signs, city):

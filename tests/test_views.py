@@ -31,12 +31,12 @@ HOSTILE = "</script><script>document.title='x'</script>"
 HOSTILE_TAG = "<img src=x onerror=\"document.title='pwned'\">"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def routes(city):
     return dispatch_incidents(city)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def hostile_city(city):
     buildings = city.layer("buildings").head(30).copy()
     buildings["name"] = HOSTILE
@@ -136,12 +136,12 @@ def test_views_render_differently_in_2d_and_3d(city, tmp_path, render):
     assert changed_pixels(flat, tilted) > 10_000
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def coverage_table(city):
     return sensor_coverage(city)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def all_views(city, routes, coverage_table):
     stations = city.layer("facilities").query("kind == 'fire_station'")
     areas = city.router(profile="fire_engine").service_areas(stations, cutoffs=[180, 300])
