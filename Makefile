@@ -18,7 +18,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -n auto --dist load --maxschedchunk 1
+	$(BIN)/python -m pytest -n auto --dist load
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -38,10 +38,11 @@ SETTLED = """() => document.body.dataset.rendered === 'true'
 def pytest_collection_modifyitems(items):
     """Tests that drive the browser run first.
 
-    They take most of the suite's time. With ``make test``'s ``--maxschedchunk 1``, pytest-xdist
-    hands each worker the next test when it is free, so the long ones are shared out first and
+    They take most of the suite's time. pytest-xdist hands each worker the next test when it
+    is free (``--maxschedchunk=1`` in pyproject.toml), so the long ones are shared out first and
     the short ones fill the gaps, instead of one worker being left with renders at the end.
-    Their expensive fixtures are session-scoped, so moving them builds nothing twice.
+    Their expensive fixtures are session-scoped or made once, so moving them builds nothing
+    twice and no worker waits for another's.
     """
     items.sort(key=lambda item: "render" not in getattr(item, "fixturenames", ()))
 
