@@ -35,8 +35,9 @@ DRIVABLE = frozenset(
         "road",
     }
 )
-_CLOSED_ACCESS = frozenset({"no", "private"})
-_CLOSED_SERVICE = frozenset({"parking", "parking_aisle", "private"})
+# access / service values that close a way to motor traffic (shared with routing.drivable)
+CLOSED_ACCESS = frozenset({"no", "private"})
+CLOSED_SERVICE = frozenset({"parking", "parking_aisle", "private"})
 _ROAD_COLUMNS = [
     "u",
     "v",
@@ -124,8 +125,8 @@ def _drivable(data: dict) -> bool:
     values = highway if isinstance(highway, list) else [highway]
     return (
         any(h in DRIVABLE for h in values)
-        and data.get("access") not in _CLOSED_ACCESS
-        and data.get("service") not in _CLOSED_SERVICE
+        and data.get("access") not in CLOSED_ACCESS
+        and data.get("service") not in CLOSED_SERVICE
         and data.get("area") != "yes"
     )
 

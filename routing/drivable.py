@@ -18,6 +18,8 @@ from collections.abc import Collection
 
 import pandas as pd
 
+from layers.osm import CLOSED_ACCESS, CLOSED_SERVICE
+
 __all__ = ["NOT_DRIVABLE", "excluded_counts", "excluded_roads"]
 
 # OSMnx drive_service's excluded highway values, plus the non-road lines that exports of "all
@@ -56,8 +58,6 @@ NOT_DRIVABLE = frozenset(
         "via_ferrata",
     }
 )
-_CLOSED = frozenset({"no", "private"})
-_CLOSED_SERVICE = frozenset({"parking", "parking_aisle", "private"})
 # most specific first: the first one tagged decides (OSM access hierarchy)
 _ACCESS_TAGS = ("motorcar", "motor_vehicle", "vehicle", "access")
 _OPEN_TO_EMERGENCY = frozenset({"yes", "designated"})
@@ -114,10 +114,10 @@ def excluded_roads(roads: pd.DataFrame, *, exclude: Collection[str] = NOT_DRIVAB
     for tag in _ACCESS_TAGS:
         value = _text(roads, tag)
         tagged = value.ne("") & ~decided
-        mark(tagged & value.isin(_CLOSED), f"{tag}=" + value)
+        mark(tagged & value.isin(CLOSED_ACCESS), f"{tag}=" + value)
         decided |= tagged
     service = _text(roads, "service")
-    mark(service.isin(_CLOSED_SERVICE), "service=" + service)
+    mark(service.isin(CLOSED_SERVICE), "service=" + service)
     return reason.astype(object).where(reason.notna(), None)
 
 
