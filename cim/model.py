@@ -73,12 +73,7 @@ class CityModel:
         self._graph_given = graph is not None
         self._routers: dict[str, routing.Router] = {}
         kinds = dict(kinds or {})
-
-        def placing_first(layer_name: str) -> int:
-            kind = kinds.get(layer_name, layer_name)
-            return REFERENCE_KINDS.index(kind) if kind in REFERENCE_KINDS else len(REFERENCE_KINDS)
-
-        for layer_name in sorted(layers or {}, key=placing_first):
+        for layer_name in _placing_first(layers or {}, kinds):
             self.add_layer(layer_name, layers[layer_name], kind=kinds.get(layer_name))
 
     @property
@@ -99,22 +94,29 @@ class CityModel:
         return self._layers[name]
 
     def add_layer(
-        self, name: str, data, *, kind: str | None = None, source_crs=None
+        self,
+        name: str,
+        data,
+        *,
+        kind: str | None = None,
+        source_crs=None,
+        check_placement: bool = True,
     ) -> gpd.GeoDataFrame:
         """Validate and add (or replace) a layer; ``data`` is a GeoDataFrame or a file path.
 
         The layer is checked against the city's other reference layers (:meth:`references`):
         points and buildings must lie within their extent (plus 2 km), and a layer that
         lines up with them only after GCJ-02 → WGS84 is refused as mislabelled.
+        ``check_placement=False`` skips that check (the schema is still checked), for layers
+        that passed it already, as :meth:`load` does with a saved model's.
         """
         kind = kind or name
         if kind not in layers.KINDS:
             raise layers.LayerError(
                 name, f"say which kind this layer is: kind= one of {', '.join(layers.KINDS)}"
             )
-        gdf = layers.load(
-            kind, data, source_crs=source_crs, reference=self.references(exclude=name)
-        )
+        reference = self.references(exclude=name) if check_placement else None
+        gdf = layers.load(kind, data, source_crs=source_crs, reference=reference)
         self._layers[name], self._kinds[name] = gdf, kind
         if name == "roads" and not self._graph_given:
             self._graph = None
@@ -274,9 +276,20 @@ class CityModel:
                 for name, entry in manifest["layers"].items()
             }
         kinds = {name: entry["kind"] for name, entry in manifest["layers"].items()}
-        return cls(
-            found, kinds=kinds, graph=graph, name=manifest.get("name", path.name), settings=settings
-        )
+        model = cls(graph=graph, name=manifest.get("name", path.name), settings=settings)
+        for name in _placing_first(found, kinds):  # placed when they were first added
+            model.add_layer(name, found[name], kind=kinds[name], check_placement=False)
+        return model
+
+
+def _placing_first(names, kinds: Mapping[str, str]) -> list[str]:
+    """Layer names with the reference kinds first, in ``REFERENCE_KINDS`` order."""
+
+    def rank(name: str) -> int:
+        kind = kinds.get(name, name)
+        return REFERENCE_KINDS.index(kind) if kind in REFERENCE_KINDS else len(REFERENCE_KINDS)
+
+    return sorted(names, key=rank)
 
 
 def _read_manifest(path: Path) -> dict:
