@@ -115,6 +115,26 @@ def test_mixed_events_get_their_department_and_unit(mixed, city):
     assert kinds[events.loc["hurt", "resource_id"]] in ("hospital", "ambulance_base")
 
 
+def test_a_batch_with_nothing_to_dispatch_is_logged(city, tmp_path):
+    patrol = pd.DataFrame(
+        {
+            "id": ["p1", "p2"],
+            "source": "patrol",
+            "reported_at": "2026-07-15 08:00",
+            "text": ["垃圾堆放", "占道经营"],
+            "address": None,
+            "lon": ["104.07", "104.08"],
+            "lat": ["30.67", "30.66"],
+            "sensor_id": None,
+        }
+    )
+    with EventLog(tmp_path / "log.db") as log:
+        result = ingest(patrol, city, log)
+        events = log.events()
+    assert (result.logged, result.dispatched, len(result.bad_rows)) == (2, 0, 0)
+    assert events["resource_id"].isna().all() and set(events["id"]) == {"p1", "p2"}
+
+
 def test_events_go_from_report_to_closed_one_step_at_a_time(mixed):
     _, log, _ = mixed
     with pytest.raises(

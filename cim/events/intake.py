@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+import routing
 from cim.address import AddressBase
 from cim.events.classify import EventClass, classify
 from cim.events.log import EventLog
@@ -180,11 +181,11 @@ def _batch(
     rows["reported_at"] = reported.map(pd.Timestamp.isoformat)
     ready = placed & rows["note"].isna()
     send = ready & rows["kind"].notna()
+    rows["resource_id"], rows["eta_s"] = None, np.nan  # for a batch with nothing to send
     if send.any():
         incidents = points.loc[send[send].index, ["id", "kind", "priority", "geometry"]]
         routes = dispatch_incidents(city, incidents.assign(reported_at=reported[send]))
-        first = routes[routes["rank"].isna() | (routes["rank"] == 1)].drop_duplicates("incident_id")
-        first = first.set_index("incident_id")
+        first = routing.first_units(routes).set_index("incident_id")
         rows.loc[send, "resource_id"] = rows.loc[send, "id"].map(first["resource_id"])
         rows.loc[send, "eta_s"] = rows.loc[send, "id"].map(first["eta_s"])
         failed = send & rows["resource_id"].isna()
