@@ -391,8 +391,7 @@ class _Context:
         from cim.response import dispatch_incidents
 
         routes = dispatch_incidents(self.city)
-        first = routes[routes["rank"].isna() | (routes["rank"] == 1)]
-        return first.drop_duplicates("incident_id").set_index("incident_id")
+        return routing.first_units(routes).set_index("incident_id")
 
 
 def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
