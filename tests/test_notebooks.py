@@ -32,6 +32,7 @@ def test_notebook_is_stored_clean_runs_and_shows_its_views_offline(path, tmp_pat
         resources={"metadata": {"path": str(tmp_path)}},
     ).execute()
     assert not any(out.get("output_type") == "error" for cell in code for out in cell.outputs)
+    assert not list(tmp_path.iterdir()), "a notebook writes nothing into its own folder"
     pages = inline_pages(code)
     if any("cim.views." in cell.source for cell in code):
         assert pages, "a notebook that uses cim.views shows at least one view inline"
