@@ -574,8 +574,12 @@ def vitals(
     out: Annotated[Path, typer.Option(help="Folder for vitals.csv, report.md and map.html.")],
     city: CityOption = None,
     level: Annotated[
-        str, typer.Option(help="Units: city, district, street, community or grid.")
-    ] = "district",
+        str | None,
+        typer.Option(
+            help="Units: city, district, street, community or grid; district if the city has "
+            "districts, else city."
+        ),
+    ] = None,
     registry: Annotated[
         Path | None, typer.Option(help="Indicator registry (YAML); the shipped one by default.")
     ] = None,
@@ -587,12 +591,13 @@ def vitals(
     """City vital signs: every indicator per unit, judged ok / warn / alarm, with a map."""
     started = time.perf_counter()
     try:
-        if level not in VITAL_LEVELS:
+        if level not in (None, *VITAL_LEVELS):
             raise ValueError(f"--level must be one of {', '.join(VITAL_LEVELS)}, not {level!r}")
         _folder(out)
         with console.status("Loading the city…"), warnings.catch_warnings():
             warnings.simplefilter("ignore", routing.UnreachableNodesWarning)
             model = CityModel.load(city) if city else sample_city()
+            level = level or ("district" if "districts" in model.layers else "city")
             indicators = load_registry(registry) if registry else load_registry()
             model.graph  # noqa: B018  (built here, quietly)
         with console.status(f"Computing {len(indicators)} indicators per {level}…"):

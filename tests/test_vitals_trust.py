@@ -264,9 +264,7 @@ def test_jinan_without_districts_says_the_area_and_the_sensors_outside(jinan):
 
 def test_jinan_vitals_cli_reports_the_area_and_the_rows_outside(jinan, tmp_path):
     _, path, _ = jinan
-    result = CliRunner().invoke(
-        app, ["vitals", "--city", str(path), "--level", "city", "--out", str(tmp_path / "o")]
-    )
+    result = CliRunner().invoke(app, ["vitals", "--city", str(path), "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
     report = (tmp_path / "o" / "report.md").read_text(encoding="utf-8")
     assert "City area " in report and "the convex hull of the roads" in report
@@ -274,4 +272,5 @@ def test_jinan_vitals_cli_reports_the_area_and_the_rows_outside(jinan, tmp_path)
         r"Rows outside every unit, left out: sensor\_density 2, sensor\_online\_share 2" in report
     )
     table = pd.read_csv(tmp_path / "o" / "vitals.csv")
+    assert set(table["level"]) == {"city"}, "without districts the default level is the city"
     assert table.set_index("indicator_id").loc["sensor_density", "outside"] == 2
