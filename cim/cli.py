@@ -23,11 +23,10 @@ import routing
 from cim.address import AddressBase, parse_many
 from cim.address.parser import home_code
 from cim.atomic import atomic_path, write_text
-from cim.coverage import LEVELS, TARGET_DENSITY, sensor_coverage
+from cim.coverage import TARGET_DENSITY, sensor_coverage
 from cim.events import EventLog, ingest, load_classes
 from cim.model import CityModel
 from cim.reports import (
-    FIRE_RESPONSE_S,
     coverage_report,
     dispatch_summary,
     events_summary,
@@ -42,9 +41,10 @@ from cim.sample import SAMPLE_DEM, sample_city
 from cim.tables import check_suffix, join_fields, read_points, read_table, write_table
 from cim.views import choropleth_view, city_view, coverage_view, export_html, waterlogging_view
 from cim.views.static import coverage_map, flood_map
-from cim.vitals import LEVELS as VITAL_LEVELS
 from cim.vitals import load_registry, save_snapshot
 from cim.waterlogging import check_coverage, ponding, read_dem, road_closures
+from layers.standards import FIRE_RESPONSE_S
+from layers.units import LEVELS, UNIT_LAYERS
 
 app = typer.Typer(
     help="CIM toolkit: city information model, emergency dispatch and offline maps for Chengdu.",
@@ -315,8 +315,8 @@ def coverage(
     """Sensor coverage per grid cell, community, street and district, against a target density."""
     started = time.perf_counter()
     try:
-        if level not in LEVELS:
-            raise ValueError(f"--level must be one of {', '.join(LEVELS)}, not {level!r}")
+        if level not in UNIT_LAYERS:
+            raise ValueError(f"--level must be one of {', '.join(UNIT_LAYERS)}, not {level!r}")
         _folder(out)
         with console.status("Loading the city…"):
             model = CityModel.load(city) if city else sample_city()
@@ -591,8 +591,8 @@ def vitals(
     """City vital signs: every indicator per unit, judged ok / warn / alarm, with a map."""
     started = time.perf_counter()
     try:
-        if level not in (None, *VITAL_LEVELS):
-            raise ValueError(f"--level must be one of {', '.join(VITAL_LEVELS)}, not {level!r}")
+        if level not in (None, *LEVELS):
+            raise ValueError(f"--level must be one of {', '.join(LEVELS)}, not {level!r}")
         _folder(out)
         with console.status("Loading the city…"), warnings.catch_warnings():
             warnings.simplefilter("ignore", routing.UnreachableNodesWarning)

@@ -13,11 +13,11 @@ import pandas as pd
 import shapely
 
 from cim.model import CityModel
+from layers.units import UNIT_LAYERS, unit_layer
 from routing.service_areas import reached_pieces
 
-__all__ = ["LEVELS", "TARGET_DENSITY", "sensor_coverage"]
+__all__ = ["TARGET_DENSITY", "sensor_coverage"]
 
-LEVELS = {"grid": "grid", "community": "communities", "street": "streets", "district": "districts"}
 ROADSIDE = ("camera", "manhole", "water_level")  # sensors that watch the road they stand on
 ROADSIDE_GAP_M = 30.0  # farther than this from any road, a sensor is not beside one
 TARGET_DENSITY = 25.0  # sensing sources per km² the city reported for 2020
@@ -77,7 +77,7 @@ def _network_covered(city: CityModel, points) -> np.ndarray:
 def sensor_coverage(
     city: CityModel,
     *,
-    levels=tuple(LEVELS),
+    levels=tuple(UNIT_LAYERS),
     target_density: float = TARGET_DENSITY,
     kinds=None,
 ) -> pd.DataFrame:
@@ -141,7 +141,7 @@ def sensor_coverage(
 
     frames = []
     for level in levels:
-        layer_name = LEVELS[level]
+        layer_name = unit_layer(level)
         if layer_name not in city.layers:
             continue
         units = city.layer(layer_name).to_crs(crs)
@@ -200,7 +200,7 @@ def sensor_coverage(
         frames.append(frame)
     if not frames:
         raise KeyError(
-            f"the city has none of the unit layers {', '.join(LEVELS[lv] for lv in levels)}"
+            f"the city has none of the unit layers {', '.join(unit_layer(lv) for lv in levels)}"
         )
     columns = list(frames[0].columns)
     columns.append(columns.pop(columns.index("below_target")))

@@ -13,10 +13,10 @@ from cim.escape import markdown_text
 from cim.model import CityModel
 from cim.tables import write_table
 from cim.views.static import dispatch_map
+from layers.standards import FIRE_RESPONSE_S, WATERLOGGED_CM
 from routing import first_units
 
 __all__ = [
-    "FIRE_RESPONSE_S",
     "coverage_report",
     "dispatch_summary",
     "events_summary",
@@ -26,10 +26,6 @@ __all__ = [
     "vitals_report",
     "write_dispatch_report",
 ]
-
-FIRE_RESPONSE_S = (
-    300  # 建标 152-2017: engines reach the edge of the station's district within 5 min
-)
 
 
 def snap_note(max_snap_m: float, access_speed_kph) -> str:
@@ -264,7 +260,8 @@ def flood_report(
         f"{max(0.0, rain_mm_h * runoff - drainage_mm_h) * hours:.0f} mm of excess rain.",
         "",
         f"{len(wet)} of {len(ponds)} depressions hold water ({wet['water_m3'].sum():,.0f} m³); "
-        f"{int((wet['depth_cm'] > 15).sum())} are deeper than 15 cm (GB 51222-2017 waterlogging).",
+        f"{int((wet['depth_cm'] > WATERLOGGED_CM).sum())} are deeper than {WATERLOGGED_CM:g} cm "
+        "(GB 51222-2017 waterlogging).",
         "",
         "## Deepest ponds",
         "",

@@ -19,6 +19,7 @@ from spopt.locate import LSCP, MCLP
 
 import layers
 from cim.model import CityModel
+from layers.standards import FIRE_RESPONSE_S
 
 __all__ = ["Siting", "maximal_covering", "set_covering", "site_fire_stations", "site_sensors"]
 
@@ -145,7 +146,7 @@ def site_sensors(
 
 
 def site_fire_stations(
-    city: CityModel, *, cutoff: float = 300.0, candidates: int = 400, seed: int = 0
+    city: CityModel, *, cutoff: float = FIRE_RESPONSE_S, candidates: int = 400, seed: int = 0
 ) -> Siting:
     """The fewest new fire stations putting every reachable building within ``cutoff`` s (LSCP).
 

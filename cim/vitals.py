@@ -54,10 +54,10 @@ import layers
 import routing
 from cim.atomic import atomic_path
 from cim.config import check_fields, check_types, read_entries
-from cim.coverage import LEVELS as UNIT_LAYERS
 from cim.filters import FilterError, check_filter, filter_columns, filter_mask
 from cim.model import CityModel
-from layers.schema import FLOOR_HEIGHT_M
+from layers.standards import FLOOR_HEIGHT_M
+from layers.units import LEVELS, UNIT_LAYERS
 
 __all__ = [
     "DIMENSIONS",
@@ -76,7 +76,6 @@ EDGE_M = 0.5  # a point this close to a unit counts in it (a station on the boun
 UNCOVERED = "no roads or buildings in this unit: the data does not cover it"
 DIMENSIONS = ("公共管理", "公共服务", "公共安全", "经济运行")
 DIRECTIONS = ("up", "down", "none")
-LEVELS = ("city", *UNIT_LAYERS)
 FILTERS = ("where", "targets_where", "stations")  # parameters that hold a cim.filters filter
 # Columns a layer may lack (OSM's building tag): a filter on one of them is no_data, not an error
 OPTIONAL_COLUMNS = {"buildings": ("building", "floors")}

@@ -27,6 +27,7 @@ from skimage.morphology import reconstruction
 
 import layers
 import routing
+from layers.standards import WATERLOGGED_CM
 
 __all__ = [
     "DEM",
@@ -39,8 +40,6 @@ __all__ = [
     "read_dem",
     "road_closures",
 ]
-
-WATERLOGGED_CM = 15.0  # GB 51222-2017: deeper water on a lane is waterlogging
 
 
 class DEMError(layers.InputError):

@@ -5,7 +5,7 @@
 ('districts', 'streets', 'communities')
 """
 
-from layers import crs
+from layers import crs, standards, units
 from layers.encoding import TextEncodingWarning
 from layers.errors import CimError, CimWarning, InputError
 from layers.grid import unit_grid
@@ -43,7 +43,9 @@ __all__ = [
     "from_osm",
     "from_sumo",
     "load",
+    "standards",
     "to_wgs84",
     "unit_grid",
+    "units",
     "validate",
 ]

@@ -12,7 +12,8 @@ import numpy as np
 import osmnx as ox
 import pandas as pd
 
-from layers.schema import ADDRESS_FIELDS, FLOOR_HEIGHT_M, ROAD_CLASSES, road_class_of, validate
+from layers.schema import ADDRESS_FIELDS, ROAD_CLASSES, road_class_of, validate
+from layers.standards import FLOOR_HEIGHT_M
 
 __all__ = ["DEFAULT_UNITS", "from_osm"]
 

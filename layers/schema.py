@@ -19,6 +19,7 @@ import shapely
 from layers.alignment import gcj02_alignment
 from layers.errors import CimWarning, InputError
 from layers.reference import MARGIN_M, References, city_extent, located_rows, swapped_rows
+from layers.standards import FLOOR_HEIGHT_M
 from layers.times import local_times
 
 __all__ = [
@@ -50,7 +51,6 @@ ADDRESS_FIELDS = (
     "room",
 )
 FACILITY_KINDS = ("fire_station", "hospital", "police", "ambulance_base", "shelter", "depot")
-FLOOR_HEIGHT_M = 3.0
 
 # CJJ 37-2012 classes; "other" holds OSM types the standard does not cover (service, living_street ...)
 ROAD_CLASSES = ("expressway", "arterial", "secondary", "branch", "other")

@@ -23,6 +23,7 @@ from scipy.spatial import cKDTree
 
 import layers
 from layers.crs import metric_crs
+from layers.standards import CLASS_SPEED_KPH
 from routing.drivable import NOT_DRIVABLE, excluded_counts, excluded_roads
 
 __all__ = [
@@ -36,15 +37,6 @@ __all__ = [
     "parse_maxspeed",
 ]
 
-# Design speeds of CJJ 37-2012 城市道路工程设计规范 (km/h), mid-range of each class:
-# 快速路 60-100, 主干路 40-60, 次干路 30-50, 支路 20-40; "other" (service, living_street) at 20.
-CLASS_SPEED_KPH = {
-    "expressway": 80.0,
-    "arterial": 50.0,
-    "secondary": 40.0,
-    "branch": 30.0,
-    "other": 20.0,
-}
 _MPH = 1.609344
 _NUMBERS = re.compile(r"\d+(?:\.\d+)?")
 

@@ -11,6 +11,7 @@ import pandas as pd
 import shapely
 
 import layers
+from layers.standards import FIRE_RESPONSE_S
 from layers.times import local_times
 from routing.allocation import Allocation, assign_greedy, assign_optimal, priority_weights
 from routing.closures import closure_effect
@@ -403,7 +404,7 @@ class Router:
         units: gpd.GeoDataFrame,
         targets: gpd.GeoDataFrame,
         *,
-        cutoff: float = 300.0,
+        cutoff: float = FIRE_RESPONSE_S,
         max_snap_m: float = SNAP_LIMIT_M,
     ) -> gpd.GeoDataFrame:
         """Which targets (buildings, grid cells …) the units reach within ``cutoff`` seconds.

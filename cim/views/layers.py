@@ -25,7 +25,7 @@ from cim.views.style import (
     ramp,
     tip,
 )
-from layers.schema import FLOOR_HEIGHT_M
+from layers.standards import FLOOR_HEIGHT_M
 
 __all__ = [
     "area_layer",

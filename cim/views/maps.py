@@ -15,7 +15,6 @@ import pandas as pd
 import pydeck as pdk
 
 import layers
-from cim.coverage import LEVELS
 from cim.model import CityModel
 from cim.views.html import render_html
 from cim.views.layers import (
@@ -49,7 +48,8 @@ from cim.views.style import (
     share_classes,
     tip,
 )
-from cim.waterlogging import WATERLOGGED_CM
+from layers.standards import HIGH_RISE_M, SUPER_HIGH_RISE_M, WATERLOGGED_CM
+from layers.units import unit_layer
 
 __all__ = [
     "HEIGHT_CLASSES",
@@ -66,10 +66,10 @@ __all__ = [
 ]
 
 PRESETS = {"2d": {"pitch": 0.0, "bearing": 0.0}, "3d": {"pitch": 50.0, "bearing": -20.0}}
-HEIGHT_CLASSES = (  # GB 50352-2019: above 24 m is high-rise, above 100 m super high-rise
-    (24.0, "≤ 24 m 低层/多层", [253, 219, 159]),
+HEIGHT_CLASSES = (
+    (HIGH_RISE_M, "≤ 24 m 低层/多层", [253, 219, 159]),
     (50.0, "24–50 m 高层", [244, 143, 88]),
-    (100.0, "50–100 m 高层", [203, 64, 72]),
+    (SUPER_HIGH_RISE_M, "50–100 m 高层", [203, 64, 72]),
     (np.inf, "> 100 m 超高层", [104, 24, 90]),
 )
 COVERAGE_MODES = {"units": "按单元", "ranges": "作用范围", "hexagons": "六边形计数"}
@@ -375,13 +375,11 @@ def dispatch_view(
 
 
 def _unit_table(city: CityModel, level: str, column: str, data: pd.DataFrame | None):
-    if level not in LEVELS:
-        raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
-    units = _wgs84(city.layer(LEVELS[level]), LEVELS[level])
+    units = _wgs84(city.layer(unit_layer(level)), unit_layer(level))
     if data is None:
         if column not in units.columns:
             raise KeyError(
-                f"the {LEVELS[level]} layer has no column {column!r}; it has "
+                f"the {unit_layer(level)} layer has no column {column!r}; it has "
                 f"{', '.join(c for c in units.columns if c != 'geometry')} (or pass data=)"
             )
         return units, units[column]
@@ -457,7 +455,7 @@ def choropleth_view(
         note=_note(
             city,
             f"分级：{'类别' if bins is None and not pd.api.types.is_numeric_dtype(values) else scheme}",
-            **{LEVELS[level]: units},
+            **{unit_layer(level): units},
         ),
         preset=preset,
     )
@@ -586,7 +584,7 @@ def coverage_view(
         if table is None:
             raise ValueError("mode='units' needs the table from cim.coverage.sensor_coverage")
         units, share = _unit_table(city, level, "covered_share", table)
-        drawn_units[LEVELS[level]] = units
+        drawn_units[unit_layer(level)] = units
         classes = share_classes(share)
         density = (
             units["code"]

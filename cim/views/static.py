@@ -21,7 +21,6 @@ from matplotlib.patches import Patch
 
 import layers
 from cim.atomic import atomic_path
-from cim.coverage import LEVELS
 from cim.model import CityModel
 from cim.views.layers import bounds_of
 from cim.views.style import (
@@ -36,6 +35,7 @@ from cim.views.style import (
     fixed_classes,
     share_classes,
 )
+from layers.units import unit_layer
 
 __all__ = ["coverage_map", "dispatch_map", "flood_map"]
 
@@ -202,7 +202,7 @@ def coverage_map(city: CityModel, table: pd.DataFrame, path, *, level: str = "gr
     >>> coverage_map(city, table, tempfile.mkdtemp() + "/c.png", level="street").suffix
     '.png'
     """
-    units = layers.to_wgs84(city.layer(LEVELS[level]), kind=LEVELS[level])
+    units = layers.to_wgs84(city.layer(unit_layer(level)), kind=unit_layer(level))
     rows = table[table["level"] == level].set_index("unit_code")
     share = units["code"].astype(str).map(rows["covered_share"])
     classes = share_classes(share)
@@ -217,7 +217,7 @@ def coverage_map(city: CityModel, table: pd.DataFrame, path, *, level: str = "gr
         title=_text(f"物联感知覆盖（{level}）", f"Sensor coverage ({level})"),
         handles=_patches(classes, 0.75),
         legend_title=_text("在线传感器覆盖面积", "share covered"),
-        note=_data_note(city, sensors=sensors, **{LEVELS[level]: units}),
+        note=_data_note(city, sensors=sensors, **{unit_layer(level): units}),
     )
 
 

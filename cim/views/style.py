@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 
-from cim.waterlogging import WATERLOGGED_CM
+from layers.standards import WATERLOGGED_CM
 
 __all__ = [
     "BUILDING_COLORS",
