@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+import layers
 from cim.model import CityModel
 from layers.units import UNIT_LAYERS, unit_layer
 from routing.service_areas import reached_pieces
@@ -199,7 +200,7 @@ def sensor_coverage(
         frame["below_target"] = frame["density_per_km2"] < target_density
         frames.append(frame)
     if not frames:
-        raise KeyError(
+        raise layers.MissingError(
             f"the city has none of the unit layers {', '.join(unit_layer(lv) for lv in levels)}"
         )
     columns = list(frames[0].columns)

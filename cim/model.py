@@ -90,7 +90,7 @@ class CityModel:
         """The validated layer called ``name`` (EPSG:4326)."""
         if name not in self._layers:
             have = ", ".join(self._layers) or "none"
-            raise KeyError(f"{self.name} has no layer {name!r}; it has: {have}")
+            raise layers.MissingError(f"{self.name} has no layer {name!r}; it has: {have}")
         return self._layers[name]
 
     def add_layer(
@@ -156,7 +156,7 @@ class CityModel:
         if self.settings.metric_crs is not None:
             return CRS.from_epsg(self.settings.metric_crs)
         if not self._layers:
-            raise KeyError(f"{self.name} has no layers to pick a metric CRS from")
+            raise layers.MissingError(f"{self.name} has no layers to pick a metric CRS from")
         name = next((n for n in ("roads", "buildings", "districts") if n in self._layers), None)
         return metric_crs(self._layers[name or next(iter(self._layers))])
 
@@ -165,7 +165,9 @@ class CityModel:
         """The road graph (OSMnx-compatible ``MultiDiGraph``)."""
         if self._graph is None:
             if "roads" not in self._layers:
-                raise KeyError(f"{self.name} has no roads layer to build a road graph from")
+                raise layers.MissingError(
+                    f"{self.name} has no roads layer to build a road graph from"
+                )
             self._graph = routing.graph_from_roads(self._layers["roads"])
         return self._graph
 

@@ -28,7 +28,7 @@ def check_suffix(path) -> None:
     """Refuse a path that is neither .csv nor .parquet, before any work is done."""
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
-        raise ValueError(f"{path}: use a .csv or .parquet file")
+        raise layers.InputError(f"{path}: use a .csv or .parquet file")
 
 
 def _csv_rows(path: Path, encoding: str | None) -> pd.DataFrame:
@@ -232,7 +232,7 @@ def read_points(
         table = read_table(path, encoding=encoding)
         pair = lonlat_columns(table)
         if pair is None:
-            raise ValueError(
+            raise layers.InputError(
                 f"{path}: needs lon/lat (or lng/lat, x/y, 经度/纬度) columns; it has {', '.join(table.columns)}"
             )
         lon, lat = (pd.to_numeric(table[c], errors="coerce") for c in pair)
@@ -248,7 +248,7 @@ def read_points(
         )
         frame = layers.to_wgs84(frame, kind=role)
     if "id" not in frame.columns:
-        raise ValueError(f"{path}: needs an 'id' column naming each {role} row")
+        raise layers.InputError(f"{path}: needs an 'id' column naming each {role} row")
     geometry = frame.geometry
     x, y = (
         geometry.x.where(geometry.geom_type == "Point"),

@@ -566,12 +566,12 @@ def compute(
     [{'indicator_id': 'sensor_online_share', 'unit_code': 'city', 'value': 0.948, 'status': 'warn'}]
     """
     if level not in LEVELS:
-        raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
+        raise layers.InputError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
     registry = load_registry() if registry is None else registry
     chosen = list(registry) if indicators is None else indicators
     unknown = [i for i in chosen if i not in registry]
     if unknown:
-        raise KeyError(f"unknown indicator {unknown[0]!r}; known: {', '.join(registry)}")
+        raise layers.MissingError(f"unknown indicator {unknown[0]!r}; known: {', '.join(registry)}")
     ctx = _Context(city, level)
     ctx.covered  # noqa: B018  (before the first indicator, so it counts in none)
     frames = []

@@ -356,7 +356,7 @@ def classify_readings(
     """
     for column in (sensor_col, "observed_at", "depth_cm"):
         if column not in readings.columns:
-            raise KeyError(
+            raise layers.MissingError(
                 f"readings need a {column!r} column; they have {', '.join(map(str, readings.columns))}"
             )
     profiles = (

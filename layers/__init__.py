@@ -7,7 +7,7 @@
 
 from layers import crs, standards, units
 from layers.encoding import TextEncodingWarning
-from layers.errors import CimError, CimWarning, InputError
+from layers.errors import CimError, CimWarning, InputError, MissingError
 from layers.grid import unit_grid
 from layers.io import load, to_wgs84
 from layers.osm import from_osm
@@ -37,6 +37,7 @@ __all__ = [
     "GeometryError",
     "InputError",
     "LayerError",
+    "MissingError",
     "SchemaError",
     "TextEncodingWarning",
     "crs",

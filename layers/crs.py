@@ -20,6 +20,8 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
+from layers.errors import InputError
+
 __all__ = [
     "SOURCE_CRS_ALIASES",
     "bd09_to_gcj02",
@@ -222,7 +224,7 @@ def metric_crs(data) -> CRS:
         minx, _, maxx, _ = data.total_bounds
         lon = (minx + maxx) / 2.0
     if not 73.5 <= lon <= 136.5:
-        raise ValueError(
+        raise InputError(
             f"longitude {lon:.3f} is outside China's CGCS2000 3-degree zones (75E-135E); "
             "project with an appropriate UTM zone instead (gdf.estimate_utm_crs())"
         )

@@ -11,7 +11,7 @@ True
 
 from __future__ import annotations
 
-__all__ = ["CimError", "CimWarning", "InputError"]
+__all__ = ["CimError", "CimWarning", "InputError", "MissingError"]
 
 
 class CimError(Exception):
@@ -27,6 +27,18 @@ class InputError(CimError, ValueError):
     def __init__(self, message: str, *, source: str | None = None) -> None:
         self.source = source
         super().__init__(message)
+
+
+class MissingError(InputError, KeyError):
+    """A layer, column, indicator or record that the input does not have.
+
+    Also a ``KeyError``, for code that looks things up; its message reads as written.
+
+    >>> str(MissingError("the city has no layer 'roads'"))
+    "the city has no layer 'roads'"
+    """
+
+    __str__ = Exception.__str__
 
 
 class CimWarning(UserWarning):

@@ -8,6 +8,7 @@ import pandas as pd
 import shapely
 
 from layers.crs import metric_crs
+from layers.errors import InputError
 from layers.schema import LayerError, validate
 
 __all__ = ["unit_grid"]
@@ -49,7 +50,7 @@ def unit_grid(
     ('5101040030010001', 10000)
     """
     if cell_size <= 0:
-        raise ValueError(f"cell_size must be positive metres, not {cell_size}")
+        raise InputError(f"cell_size must be positive metres, not {cell_size}")
     units = area if units is None else units
     if "code" not in units.columns:
         raise LayerError(
@@ -63,7 +64,7 @@ def unit_grid(
     x0, y0 = np.floor(minx / cell_size) * cell_size, np.floor(miny / cell_size) * cell_size
     cols, rows = int(np.ceil((maxx - x0) / cell_size)), int(np.ceil((maxy - y0) / cell_size))
     if rows * cols > 20_000_000:
-        raise ValueError(
+        raise InputError(
             f"{rows * cols:,} cells of {cell_size} m is too many; use a larger cell_size or a smaller area"
         )
     row, col = np.divmod(np.arange(rows * cols), cols)
@@ -90,7 +91,7 @@ def unit_grid(
     grid = grid.sort_values(["community_code", "row", "col"])
     sequence = grid.groupby("community_code").cumcount() + 1
     if sequence.max() > 9999:
-        raise ValueError("more than 9,999 cells in one unit; the 4-digit cell code would overflow")
+        raise InputError("more than 9,999 cells in one unit; the 4-digit cell code would overflow")
     grid["code"] = grid["community_code"] + sequence.map("{:04d}".format)
     grid["area_m2"] = grid.geometry.area
     grid = grid[["code", "community_code", "row", "col", "area_m2", "geometry"]].to_crs(4326)

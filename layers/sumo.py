@@ -11,6 +11,7 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
+from layers.errors import InputError
 from layers.schema import validate
 
 __all__ = ["from_sumo"]
@@ -47,7 +48,7 @@ def from_sumo(path) -> gpd.GeoDataFrame:
         or not location.get("projParameter")
         or location.get("projParameter") == "!"
     ):
-        raise ValueError(
+        raise InputError(
             f"{path}: the network has no projection (<location projParameter=...>), so it cannot be placed"
         )
     offset = np.array([float(v) for v in location.get("netOffset", "0,0").split(",")])
@@ -76,7 +77,7 @@ def from_sumo(path) -> gpd.GeoDataFrame:
             }
         )
     if not rows:
-        raise ValueError(f"{path}: no road edges found")
+        raise InputError(f"{path}: no road edges found")
     crs = CRS.from_proj4(location.get("projParameter"))
     roads = gpd.GeoDataFrame(rows, crs=crs).to_crs(4326)
     return validate(roads, "roads")

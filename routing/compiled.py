@@ -28,6 +28,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
+import layers
 from layers.crs import metric_crs
 from routing.profiles import Profile
 
@@ -150,7 +151,9 @@ class CompiledGraph:
     ) -> CompiledGraph:
         """Compile ``graph`` with edge travel times for ``profile`` (at ``hour`` of day, if given)."""
         if graph.number_of_edges() == 0:
-            raise ValueError("the road graph has no edges; build it from a non-empty roads layer")
+            raise layers.InputError(
+                "the road graph has no edges; build it from a non-empty roads layer"
+            )
         nodes = np.array(list(graph.nodes), dtype=object)
         position = {n: i for i, n in enumerate(nodes)}
         xy = np.array([(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in nodes], dtype=float)
@@ -201,7 +204,9 @@ class CompiledGraph:
     def cost(self, objective: str) -> np.ndarray:
         """Per-edge cost for ``"time"`` (s) or ``"distance"`` (m)."""
         if objective not in OBJECTIVES:
-            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, not {objective!r}")
+            raise layers.InputError(
+                f"objective must be one of {', '.join(OBJECTIVES)}, not {objective!r}"
+            )
         return self.travel_time if objective == "time" else self.length
 
     def weights(self, objective: str) -> _Weights:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+import layers
+
 __all__ = ["PROFILES", "Profile", "get_profile"]
 
 
@@ -54,7 +56,7 @@ class Profile:
         if hour is None:
             return free
         if not 0 <= hour <= 23:
-            raise ValueError(f"hour must be 0-23, not {hour}")
+            raise layers.InputError(f"hour must be 0-23, not {hour}")
         return free / self.congestion.get(hour, 1.0)
 
 
@@ -111,5 +113,5 @@ def get_profile(profile: str | Profile) -> Profile:
     if isinstance(profile, Profile):
         return profile
     if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+        raise layers.InputError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     return PROFILES[profile]

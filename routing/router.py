@@ -138,7 +138,7 @@ def _unreachable(incident_id, snap_m: float, reason: str) -> tuple:
 
 def _snap_limit(max_snap_m: float) -> float:
     if not max_snap_m > 0:
-        raise ValueError(f"max_snap_m must be a distance in metres > 0, not {max_snap_m!r}")
+        raise layers.InputError(f"max_snap_m must be a distance in metres > 0, not {max_snap_m!r}")
     return float(max_snap_m)
 
 
@@ -507,7 +507,7 @@ class Router:
         True
         """
         if k < 1:
-            raise ValueError(f"k must be at least 1, not {k}")
+            raise layers.InputError(f"k must be at least 1, not {k}")
         self.engine.weights(objective)
         incidents = _points(incidents, "incidents")
         resources = _points(resources, "resources")

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+import layers
 from cim.address.divisions import divisions
 from cim.address.normalize import clean
 from cim.address.parser import home_code, parse_many
@@ -398,7 +399,7 @@ class AddressBase:
             not matched or matched ambiguously, with the reason.
         """
         if address_col not in records.columns:
-            raise KeyError(
+            raise layers.MissingError(
                 f"records have no column {address_col!r}; pass address_col= naming the address column"
             )
         matched = self.geocode(records[address_col].tolist())

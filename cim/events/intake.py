@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+import layers
 import routing
 from cim.address import AddressBase
 from cim.events.classify import EventClass, classify
@@ -68,7 +69,7 @@ def check_events(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """
     for column in ("id", "source", "reported_at"):
         if column not in table.columns:
-            raise KeyError(
+            raise layers.MissingError(
                 f"events need a {column!r} column; they have {', '.join(map(str, table.columns))}"
             )
     frame = table.reindex(columns=[*table.columns, *[c for c in OPTIONAL if c not in table]])
