@@ -33,6 +33,7 @@ from layers.crs import metric_crs
 
 __all__ = [
     "DEM",
+    "FLOODED_REACH_M",
     "WATERLOGGED_CM",
     "Readings",
     "check_coverage",
@@ -45,6 +46,9 @@ __all__ = [
 ]
 
 WATERLOGGED_CM = 15.0  # GB 51222-2017: deeper water on a lane is waterlogging
+# how far a flooded road part reaches as a barrier: its own road, and crossings at a flooded
+# junction, not a dry road that merely runs within a few metres
+FLOODED_REACH_M = 0.5
 
 
 class DEMError(layers.InputError):
@@ -385,9 +389,10 @@ def road_closures(
     -------
     GeoDataFrame
         The flooded part of each affected road (EPSG:4326) with ``depth_cm``,
-        ``waterlogged`` (deeper than 15 cm) and ``closed_for`` (profiles whose
-        ``max_water_depth_cm`` is exceeded); usable as barriers for
-        :meth:`routing.Router.with_closures`.
+        ``waterlogged`` (deeper than 15 cm), ``closed_for`` (profiles whose
+        ``max_water_depth_cm`` is exceeded) and ``buffer_m`` (:data:`FLOODED_REACH_M`);
+        usable as barriers for :meth:`routing.Router.with_closures`, and saved as a file
+        (``cim flood``'s closures.geojson) for ``cim dispatch --closures`` with the same effect.
     """
     check_coverage(dem, roads, min_share=min_share)
     profiles = (
@@ -401,7 +406,7 @@ def road_closures(
             np.uint8(water > 0), mask=water > 0, transform=dem.transform
         )
     ]
-    columns = ["name", "highway", "depth_cm", "waterlogged", "closed_for"]
+    columns = ["name", "highway", "depth_cm", "waterlogged", "closed_for", "buffer_m"]
     if not wet_shapes:
         return gpd.GeoDataFrame(columns=columns, geometry=[], crs=4326)
     wet = shapely.union_all(wet_shapes)
@@ -427,6 +432,7 @@ def road_closures(
                 "depth_cm": round(depth_cm, 1),
                 "waterlogged": depth_cm > WATERLOGGED_CM,
                 "closed_for": [p.name for p in profiles if depth_cm > p.max_water_depth_cm],
+                "buffer_m": FLOODED_REACH_M,
                 "geometry": part,
             }
         )
