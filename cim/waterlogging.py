@@ -277,7 +277,9 @@ def _filled(dem: DEM) -> np.ndarray:
 def depressions(dem: DEM, *, min_depth_m: float = 0.05) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """Depressions deeper than ``min_depth_m``: id, depth, area, storage volume, polygon.
 
-    Returns the depressions (EPSG:4326) and a label raster (0 outside depressions).
+    Returns the depressions (EPSG:4326), with ``synthetic`` true when the DEM is
+    (:attr:`DEM.synthetic`, so that maps and files say so), and a label raster (0 outside
+    depressions).
     """
     depth = _filled(dem) - dem.elevation
     labels, count = ndimage.label(np.nan_to_num(depth) > 1e-9)
@@ -306,7 +308,8 @@ def depressions(dem: DEM, *, min_depth_m: float = 0.05) -> tuple[gpd.GeoDataFram
         )
     }
     geometry = [shapes.get(i, shapely.Polygon()) for i in index]
-    return gpd.GeoDataFrame(frame, geometry=geometry, crs=dem.crs).to_crs(4326), labels
+    found = gpd.GeoDataFrame(frame.assign(synthetic=dem.synthetic), geometry=geometry, crs=dem.crs)
+    return found.to_crs(4326), labels
 
 
 def ponding(
@@ -326,8 +329,9 @@ def ponding(
     Returns
     -------
     (GeoDataFrame, ndarray)
-        Per depression: ``inflow_m3``, ``water_m3``, ``level_m``, ``depth_cm`` (deepest water)
-        and the flooded extent as geometry (EPSG:4326); and the water-depth raster (metres).
+        Per depression: ``inflow_m3``, ``water_m3``, ``level_m``, ``depth_cm`` (deepest water),
+        ``synthetic`` (see :func:`depressions`) and the flooded extent as geometry
+        (EPSG:4326); and the water-depth raster (metres).
     """
     for name, value in (
         ("rain_mm_h", rain_mm_h),

@@ -336,6 +336,7 @@ def test_cim_flood_ponds_jinan_from_its_own_dem(jinan, flooded):
     ponds = gpd.read_file(out / "ponding.geojson")
     closures = gpd.read_file(out / "closures.geojson")
     assert len(ponds) > 0 and len(closures) > 0
+    assert ponds["synthetic"].all()  # from a synthetic DEM, and the file says so
     west, south, east, north = jinan.layer("roads").total_bounds
     margin = 0.003  # the DEM's 200 m beyond the roads
     for frame in (ponds, closures):
@@ -501,5 +502,6 @@ def test_maps_of_jinan_are_drawn_in_jinan_with_its_credits(
         assert f"数据：{CREDITS}" in panel and "合成数据：区县 3/3" in panel, name
         assert "成都" not in html and "Chengdu" not in html, name
     assert "事件 12/12" in _deck(out / "map.html")[1]  # the CSV's synthetic column counts
+    assert "积水点 5/5" in _deck(flooded[0] / "map.html")[1]  # ponds of a synthetic DEM
     page = render(flooded[0] / "map.html")
     assert page.offline and page.drawn > 20_000
