@@ -443,7 +443,7 @@ def test_vitals_per_district_say_no_data_where_jinan_has_none(vitals_by_district
     assert "no rows with kind == 'hospital'" in west.loc["hospital_density", "note"]
 
 
-def test_vitals_for_the_city_say_which_area_was_used(made_once, jinan_dir, jinan):
+def test_vitals_for_the_city_say_which_area_was_used(made_once, jinan_dir, jinan, flood_dispatch):
     out, run = _run(made_once, jinan_dir, "jinan_vitals_city", "vitals", "--level", "city")
     assert run["exit_code"] == 0, run["output"]
     table = pd.read_csv(out / "vitals.csv").set_index("indicator_id")
@@ -454,8 +454,12 @@ def test_vitals_for_the_city_say_which_area_was_used(made_once, jinan_dir, jinan
         f"area {km2:,.1f} km²: the union of the 2 districts that hold roads or buildings "
         "(1 of 3 hold none)"
     )
+    first = routing.first_units(flood_dispatch[1]).set_index("incident_id")["eta_s"]
+    assert table.loc["mean_first_eta_min", "value"] == pytest.approx(first.mean() / 60)
+    assert table.loc["fire_within_5min_share", "outside"] == 1  # far1, in the southern district
     report = (out / "report.md").read_text("utf-8")
     assert "the union of the 2 districts that hold roads or buildings" in report
+    assert r"Rows outside every unit, left out: incidents\_per\_10k\_buildings 2" in report
 
 
 # -- views -------------------------------------------------------------------------------------
