@@ -450,7 +450,7 @@ def flood(
                 hours=hours,
                 runoff=runoff,
                 drainage_mm_h=drainage_mm_h,
-                synthetic_dem=Path(dem).resolve() == SAMPLE_DEM.resolve(),
+                synthetic_dem=surface.synthetic,
                 image=paths["png"].name if "png" in paths else None,
             ),
         )

@@ -249,7 +249,9 @@ def flood_report(
 ) -> str:
     """Markdown report of a rainfall scenario: ponds, flooded roads by vehicle, dispatch delays.
 
-    ``image`` is the file name of a map (see :func:`cim.views.static.flood_map`) to embed.
+    ``synthetic_dem`` says the DEM is made up (:attr:`cim.waterlogging.DEM.synthetic`), and
+    the report notes it; ``image`` is the file name of a map (see
+    :func:`cim.views.static.flood_map`) to embed.
     """
     wet = ponds[ponds["water_m3"] > 0]
     lines = [
@@ -305,7 +307,7 @@ def flood_report(
         lines += [
             "## Notes",
             "",
-            "- The DEM is synthetic (no real DEM of Chengdu is available); the ponds show the method, not the city.",
+            "- The DEM is synthetic (its GeoTIFF is tagged SYNTHETIC=yes); the ponds show the method, not the city.",
             "",
         ]
     return "\n".join(lines)

@@ -7,6 +7,7 @@ import pandas as pd
 
 import routing
 from cim.model import CityModel
+from routing.closures import FLOODED_REACH_M
 
 __all__ = ["RESPONSE", "dispatch_incidents"]
 
@@ -88,7 +89,7 @@ def dispatch_incidents(
         )
         router = city.router(profile)
         if closures is not None and len(closures):
-            router = router.with_closures(closures, buffer_m=0.5)
+            router = router.with_closures(closures, buffer_m=FLOODED_REACH_M)
         parts.append(
             router.dispatch(group, stations, k=k, objective=objective, max_snap_m=max_snap_m)
         )

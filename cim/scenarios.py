@@ -19,7 +19,6 @@ from cim.atomic import atomic_path, write_text
 from cim.model import CityModel
 from cim.reports import flood_report, snap_note, write_dispatch_report
 from cim.response import dispatch_incidents
-from cim.sample import SAMPLE_DEM
 from cim.tables import read_points
 from cim.views import city_view, export_html, waterlogging_view
 from cim.views.static import flood_map
@@ -195,6 +194,9 @@ class FloodScenario:
         :func:`cim.response.dispatch_incidents` before and after the closures.
     dem : Path
         The DEM used.
+    synthetic_dem : bool
+        Whether that DEM is made up (tagged ``SYNTHETIC=yes``, see
+        :func:`cim.waterlogging.synthetic_dem`); the report says so.
     dem_coverage : float
         Share of the road length on DEM cells with data.
     rain : dict
@@ -205,6 +207,7 @@ class FloodScenario:
     closures: gpd.GeoDataFrame
     comparison: pd.DataFrame | None
     dem: Path
+    synthetic_dem: bool
     dem_coverage: float
     rain: dict[str, float]
 
@@ -247,7 +250,7 @@ class FloodScenario:
                 self.closures,
                 self.comparison,
                 **self.rain,
-                synthetic_dem=self.dem.resolve() == SAMPLE_DEM.resolve(),
+                synthetic_dem=self.synthetic_dem,
                 image=paths["png"].name if "png" in paths else None,
             ),
         )
@@ -307,4 +310,4 @@ def flood_scenario(
         before = dispatch_incidents(city)
         after = dispatch_incidents(city, closures=closures)
         comparison = routing.compare_dispatch(before, after)
-    return FloodScenario(ponds, closures, comparison, Path(dem), covered, rain)
+    return FloodScenario(ponds, closures, comparison, Path(dem), surface.synthetic, covered, rain)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import rasterio
 import rasterio.features
+import rasterio.transform
 import shapely
 from pyproj import CRS, Transformer
 from scipy import ndimage
@@ -27,10 +28,14 @@ from skimage.morphology import reconstruction
 
 import layers
 import routing
+from cim.atomic import atomic_path
+from layers.crs import metric_crs
 from layers.standards import WATERLOGGED_CM
+from routing.closures import FLOODED_REACH_M
 
 __all__ = [
     "DEM",
+    "FLOODED_REACH_M",
     "WATERLOGGED_CM",
     "Readings",
     "check_coverage",
@@ -39,6 +44,7 @@ __all__ = [
     "ponding",
     "read_dem",
     "road_closures",
+    "synthetic_dem",
 ]
 
 
@@ -48,11 +54,16 @@ class DEMError(layers.InputError):
 
 @dataclass
 class DEM:
-    """Elevations (metres; NaN where unknown) on a square grid in a metric CRS."""
+    """Elevations (metres; NaN where unknown) on a square grid in a metric CRS.
+
+    ``synthetic`` is true when the GeoTIFF is tagged ``SYNTHETIC=yes`` (as
+    :func:`synthetic_dem` tags its output): made up, not surveyed.
+    """
 
     elevation: np.ndarray
     transform: rasterio.Affine
     crs: CRS
+    synthetic: bool = False
 
     @property
     def cell_m(self) -> float:
@@ -90,9 +101,10 @@ def read_dem(path) -> DEM:
                 f"{path}: pixels are {abs(a):g} x {abs(e):g} m or rotated; resample to square pixels (gdalwarp -tr)"
             )
         elevation = source.read(1, masked=True).astype(float).filled(np.nan)
+        synthetic = source.tags().get("SYNTHETIC", "").lower() == "yes"
     if np.isnan(elevation).all():
         raise DEMError(f"{path}: every cell is nodata")
-    return DEM(elevation, source.transform, crs)
+    return DEM(elevation, source.transform, crs, synthetic)
 
 
 def check_coverage(dem: DEM, roads: gpd.GeoDataFrame, *, min_share: float = 0.5) -> float:
@@ -137,6 +149,111 @@ def check_coverage(dem: DEM, roads: gpd.GeoDataFrame, *, min_share: float = 0.5)
     return share
 
 
+def synthetic_dem(
+    path,
+    bounds: tuple[float, float, float, float],
+    *,
+    crs: int | str | CRS | None = None,
+    elevation_m: tuple[float, float] = (512.0, 496.0),
+    rivers: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
+    sinks: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
+    roads: gpd.GeoDataFrame | None = None,
+    street_sinks: int = 6,
+    seed: int | np.random.Generator = 0,
+    description: str = "synthetic DEM for demonstrations and tests; not survey data",
+) -> Path:
+    """Write a plausible DEM of ``bounds`` (10 m cells), tagged ``SYNTHETIC=yes``.
+
+    For a city without a surveyed DEM, to show the flood method: a plane falling from
+    ``elevation_m[0]`` at the north-west corner to ``elevation_m[1]`` at the south-east,
+    shallow valleys (4 m) along ``rivers``, smooth noise (about 0.2 m standard deviation),
+    and sinks up to 1.2 m deep at ``sinks`` and 0.8 m deep at the middle of ``street_sinks``
+    random ``roads``. The grid extends 200 m beyond ``bounds`` on every side. The sample's
+    DEM (``sample_data/build_sample.py``) and the test city of Jinan are made by it.
+
+    Parameters
+    ----------
+    path : str or Path
+        The GeoTIFF to write (atomically).
+    bounds : tuple of float
+        ``(west, south, east, north)`` in lon/lat (EPSG:4326).
+    crs : optional
+        The DEM's projected CRS (anything pyproj reads); the CGCS2000 3-degree zone of
+        ``bounds`` by default (:func:`layers.crs.metric_crs`).
+    elevation_m : tuple of float
+        Height of the plane at the north-west and at the south-east corner.
+    rivers, sinks, roads : GeoDataFrame or GeoSeries, optional
+        River lines, points of known ponding, and roads for the random street sinks
+        (any CRS).
+    street_sinks : int
+        How many roads get a sink at their middle.
+    seed : int or numpy.random.Generator
+        Seeds the noise and the choice of street sinks.
+    description : str
+        The GeoTIFF's ``DESCRIPTION`` tag.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "dem.tif"
+    >>> dem = read_dem(synthetic_dem(path, (117.01, 36.65, 117.02, 36.66), seed=1))
+    >>> dem.crs.to_epsg(), dem.cell_m, dem.synthetic
+    (4548, 10.0, True)
+    """
+    rng = np.random.default_rng(seed)
+    crs = CRS.from_user_input(crs) if crs is not None else metric_crs((bounds[0] + bounds[2]) / 2)
+    cell, margin = 10.0, 200.0
+    x0, y0, x1, y1 = gpd.GeoSeries([shapely.box(*bounds)], crs=4326).to_crs(crs).total_bounds
+    x0, y0 = np.floor(x0 / cell) * cell - margin, np.floor(y0 / cell) * cell - margin
+    x1, y1 = np.ceil(x1 / cell) * cell + margin, np.ceil(y1 / cell) * cell + margin
+    cols, rows = int((x1 - x0) / cell), int((y1 - y0) / cell)
+    transform = rasterio.transform.from_origin(x0, y1, cell, cell)
+    gx, gy = np.meshgrid(x0 + (np.arange(cols) + 0.5) * cell, y1 - (np.arange(rows) + 0.5) * cell)
+    high, low = elevation_m
+    z = high - (high - low) * (((gx - x0) / (x1 - x0)) + ((y1 - gy) / (y1 - y0))) / 2
+    if rivers is not None and len(rivers):
+        river = rasterio.features.rasterize(
+            [(g, 1) for g in rivers.to_crs(crs).geometry],
+            out_shape=(rows, cols),
+            transform=transform,
+            fill=0,
+        )
+        distance = ndimage.distance_transform_edt(river == 0) * cell
+        z -= 4.0 * np.exp(-distance / 120.0)
+    z += ndimage.gaussian_filter(rng.normal(size=(rows, cols)), sigma=25) * 15.0
+    pits = [] if sinks is None else [(p, 1.2) for p in sinks.to_crs(crs).geometry]
+    if roads is not None and street_sinks > 0 and len(roads):
+        street = (
+            roads.to_crs(crs)
+            .sample(min(street_sinks, len(roads)), random_state=int(rng.integers(1 << 30)))
+            .geometry.interpolate(0.5, normalized=True)
+        )
+        pits += [(p, 0.8) for p in street]
+    for point, depth in pits:
+        r = np.hypot(gx - point.x, gy - point.y)
+        z -= np.where(r < 60, depth * np.cos(np.clip(r / 60, 0, 1) * np.pi / 2) ** 2, 0.0)
+    profile = {
+        "driver": "GTiff",
+        "height": rows,
+        "width": cols,
+        "count": 1,
+        "dtype": "float32",
+        "crs": crs.srs,
+        "transform": transform,
+        "nodata": -9999.0,
+        "compress": "deflate",
+        "predictor": 3,
+    }
+    with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as target:
+        target.write(np.round(z, 2).astype(np.float32), 1)
+        target.update_tags(SYNTHETIC="yes", DESCRIPTION=description)
+    return Path(path)
+
+
 def _lonlat(bounds) -> str:
     west, south, east, north = bounds
     return f"lon {west:.3f}–{east:.3f}, lat {south:.3f}–{north:.3f}"
@@ -157,7 +274,9 @@ def _filled(dem: DEM) -> np.ndarray:
 def depressions(dem: DEM, *, min_depth_m: float = 0.05) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """Depressions deeper than ``min_depth_m``: id, depth, area, storage volume, polygon.
 
-    Returns the depressions (EPSG:4326) and a label raster (0 outside depressions).
+    Returns the depressions (EPSG:4326), with ``synthetic`` true when the DEM is
+    (:attr:`DEM.synthetic`, so that maps and files say so), and a label raster (0 outside
+    depressions).
     """
     depth = _filled(dem) - dem.elevation
     labels, count = ndimage.label(np.nan_to_num(depth) > 1e-9)
@@ -186,7 +305,8 @@ def depressions(dem: DEM, *, min_depth_m: float = 0.05) -> tuple[gpd.GeoDataFram
         )
     }
     geometry = [shapes.get(i, shapely.Polygon()) for i in index]
-    return gpd.GeoDataFrame(frame, geometry=geometry, crs=dem.crs).to_crs(4326), labels
+    found = gpd.GeoDataFrame(frame.assign(synthetic=dem.synthetic), geometry=geometry, crs=dem.crs)
+    return found.to_crs(4326), labels
 
 
 def ponding(
@@ -206,8 +326,9 @@ def ponding(
     Returns
     -------
     (GeoDataFrame, ndarray)
-        Per depression: ``inflow_m3``, ``water_m3``, ``level_m``, ``depth_cm`` (deepest water)
-        and the flooded extent as geometry (EPSG:4326); and the water-depth raster (metres).
+        Per depression: ``inflow_m3``, ``water_m3``, ``level_m``, ``depth_cm`` (deepest water),
+        ``synthetic`` (see :func:`depressions`) and the flooded extent as geometry
+        (EPSG:4326); and the water-depth raster (metres).
     """
     for name, value in (
         ("rain_mm_h", rain_mm_h),
@@ -269,9 +390,10 @@ def road_closures(
     -------
     GeoDataFrame
         The flooded part of each affected road (EPSG:4326) with ``depth_cm``,
-        ``waterlogged`` (deeper than 15 cm) and ``closed_for`` (profiles whose
-        ``max_water_depth_cm`` is exceeded); usable as barriers for
-        :meth:`routing.Router.with_closures`.
+        ``waterlogged`` (deeper than 15 cm), ``closed_for`` (profiles whose
+        ``max_water_depth_cm`` is exceeded) and ``buffer_m`` (:data:`FLOODED_REACH_M`);
+        usable as barriers for :meth:`routing.Router.with_closures`, and saved as a file
+        (``cim flood``'s closures.geojson) for ``cim dispatch --closures`` with the same effect.
     """
     check_coverage(dem, roads, min_share=min_share)
     profiles = (
@@ -285,7 +407,7 @@ def road_closures(
             np.uint8(water > 0), mask=water > 0, transform=dem.transform
         )
     ]
-    columns = ["name", "highway", "depth_cm", "waterlogged", "closed_for"]
+    columns = ["name", "highway", "depth_cm", "waterlogged", "closed_for", "buffer_m"]
     if not wet_shapes:
         return gpd.GeoDataFrame(columns=columns, geometry=[], crs=4326)
     wet = shapely.union_all(wet_shapes)
@@ -311,6 +433,7 @@ def road_closures(
                 "depth_cm": round(depth_cm, 1),
                 "waterlogged": depth_cm > WATERLOGGED_CM,
                 "closed_for": [p.name for p in profiles if depth_cm > p.max_water_depth_cm],
+                "buffer_m": FLOODED_REACH_M,
                 "geometry": part,
             }
         )

@@ -27,6 +27,7 @@ __all__ = [
     "FACILITY_KINDS",
     "KINDS",
     "ROAD_CLASSES",
+    "TRUE_TEXT",
     "CRSError",
     "EmptyLayerError",
     "GeometryError",
@@ -82,7 +83,7 @@ _CLASS_HIGHWAY = {
     "branch": "residential",
     "other": "service",
 }
-_TRUE = {"yes", "true", "1", "y", "t"}
+TRUE_TEXT = frozenset({"yes", "true", "1", "y", "t"})  # a yes/no flag read as text (CSV)
 _REVERSED = {"-1", "reverse"}
 
 
@@ -380,7 +381,7 @@ def _normalise_roads(gdf: gpd.GeoDataFrame, kind: str) -> None:
         gdf.loc[backwards, gdf.geometry.name] = gdf.geometry[backwards].reverse()
         if {"u", "v"} <= set(gdf.columns):
             gdf.loc[backwards, ["u", "v"]] = gdf.loc[backwards, ["v", "u"]].to_numpy()
-    gdf["oneway"] = text.isin(_TRUE) | backwards
+    gdf["oneway"] = text.isin(TRUE_TEXT) | backwards
 
 
 def _check_values(gdf: gpd.GeoDataFrame, kind: str, schema: Schema) -> None:

@@ -14,7 +14,11 @@ import layers
 from routing.compiled import CompiledGraph
 from routing.profiles import Profile
 
-__all__ = ["closure_effect", "read_barriers"]
+__all__ = ["FLOODED_REACH_M", "closure_effect", "read_barriers"]
+
+# how far a flooded road part reaches as a barrier: its own road, and crossings at a flooded
+# junction, not a dry road that merely runs within a few metres
+FLOODED_REACH_M = 0.5
 
 BARRIER_FORMATS = "GeoJSON, GeoPackage, Shapefile or GeoParquet"
 

@@ -21,17 +21,14 @@ import networkx as nx
 import numpy as np
 import osmnx as ox
 import pandas as pd
-import rasterio
-import rasterio.features
-import rasterio.transform
 import shapely
-from scipy import ndimage
 
 import layers
 import routing
 from cim.model import CityModel
 from cim.response import RESPONSE
 from cim.sample import SAMPLE_SETTINGS
+from cim.waterlogging import synthetic_dem
 
 SEED = 20260715
 EXTRACT_BBOX = (
@@ -358,65 +355,6 @@ def flood_points(shared: Path, roads: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFram
     return layers.validate(points, "waterlogging_points"), pd.DataFrame(unlocated)
 
 
-def synthetic_dem(
-    roads: gpd.GeoDataFrame, rivers: gpd.GeoDataFrame, sinks: gpd.GeoSeries, path: Path, rng
-) -> Path:
-    """A plausible DEM of the extract (10 m cells, EPSG:4544), labelled synthetic.
-
-    The Chengdu plain falls gently to the south-east (512 m to 496 m here); the Jinjiang and
-    Fu rivers run in shallow valleys; smooth noise adds relief; sinks up to 1.2 m deep sit
-    at the reported flooded places and at a few random street points.
-    """
-    cell = 10.0
-    x0, y0, x1, y1 = gpd.GeoSeries([shapely.box(*EXTRACT_BBOX)], crs=4326).to_crs(4544).total_bounds
-    x0, y0, x1, y1 = (
-        np.floor(x0 / cell) * cell - 200,
-        np.floor(y0 / cell) * cell - 200,
-        np.ceil(x1 / cell) * cell + 200,
-        np.ceil(y1 / cell) * cell + 200,
-    )
-    cols, rows = int((x1 - x0) / cell), int((y1 - y0) / cell)
-    transform = rasterio.transform.from_origin(x0, y1, cell, cell)
-    gx, gy = np.meshgrid(x0 + (np.arange(cols) + 0.5) * cell, y1 - (np.arange(rows) + 0.5) * cell)
-    z = 512.0 - 16.0 * (((gx - x0) / (x1 - x0)) + ((y1 - gy) / (y1 - y0))) / 2
-    river = rasterio.features.rasterize(
-        [(g, 1) for g in rivers.to_crs(4544).geometry],
-        out_shape=(rows, cols),
-        transform=transform,
-        fill=0,
-    )
-    distance = ndimage.distance_transform_edt(river == 0) * cell
-    z -= 4.0 * np.exp(-distance / 120.0)
-    z += ndimage.gaussian_filter(rng.normal(size=(rows, cols)), sigma=25) * 15.0
-    street = (
-        roads.to_crs(4544)
-        .sample(6, random_state=int(rng.integers(1 << 30)))
-        .geometry.interpolate(0.5, normalized=True)
-    )
-    for point, depth in [*((p, 1.2) for p in sinks.to_crs(4544)), *((p, 0.8) for p in street)]:
-        r = np.hypot(gx - point.x, gy - point.y)
-        z -= np.where(r < 60, depth * np.cos(np.clip(r / 60, 0, 1) * np.pi / 2) ** 2, 0.0)
-    profile = {
-        "driver": "GTiff",
-        "height": rows,
-        "width": cols,
-        "count": 1,
-        "dtype": "float32",
-        "crs": "EPSG:4544",
-        "transform": transform,
-        "nodata": -9999.0,
-        "compress": "deflate",
-        "predictor": 3,
-    }
-    with rasterio.open(path, "w", **profile) as target:
-        target.write(np.round(z, 2).astype(np.float32), 1)
-        target.update_tags(
-            SYNTHETIC="yes",
-            DESCRIPTION="synthetic DEM of central Chengdu for the CIM sample; not survey data",
-        )
-    return path
-
-
 def build(shared: Path, out: Path) -> CityModel:
     rng = np.random.default_rng(SEED)
     osm = layers.from_osm(shared / "chengdu_center_osm" / "chengdu_center.osm")
@@ -440,12 +378,16 @@ def build(shared: Path, out: Path) -> CityModel:
             tags={"waterway": ["river", "canal"]},
         )
     rivers = waterways[waterways.geom_type.isin(["LineString", "MultiLineString"])]
-    synthetic_dem(
-        roads,
-        rivers,
-        flooded.geometry,
+    synthetic_dem(  # the Chengdu plain falls gently to the south-east, 512 m to 496 m here
         HERE / "chengdu_dem_synthetic.tif",
-        np.random.default_rng([SEED, 3]),
+        EXTRACT_BBOX,
+        crs=4544,
+        elevation_m=(512.0, 496.0),
+        rivers=rivers,
+        sinks=flooded.geometry,
+        roads=roads,
+        seed=np.random.default_rng([SEED, 3]),
+        description="synthetic DEM of central Chengdu for the CIM sample; not survey data",
     )
     # each synthetic part draws from its own stream, so adding one leaves the others unchanged
     streets, communities = streets_and_communities(

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 
+from layers.schema import TRUE_TEXT
 from layers.standards import WATERLOGGED_CM
 
 __all__ = [
@@ -249,8 +250,9 @@ def data_note(
     credits : str, optional
         The city's attribution (:attr:`cim.CitySettings.credits`); none is claimed without it.
     drawn : mapping of str to DataFrame
-        The layers on the map by name; rows with ``synthetic == True`` are counted, and
-        building heights whose ``height_source`` starts with ``synthetic``.
+        The layers on the map by name; rows whose ``synthetic`` is true are counted (also
+        as text, ``"True"`` or ``"yes"``, as a CSV gives it), and building heights whose
+        ``height_source`` starts with ``synthetic``.
 
     Examples
     --------
@@ -260,6 +262,8 @@ def data_note(
     '数据：© OSM；合成数据：传感器 2/3'
     >>> data_note(None, {"sensors": sensors.assign(synthetic=False)})
     ''
+    >>> data_note(None, {"incidents": pd.DataFrame({"synthetic": ["True", "false", None]})})
+    '合成数据：事件 1/3'
     """
     parts = [("Data: " if english else "数据：") + credits] if credits else []
     flagged = []
@@ -269,7 +273,9 @@ def data_note(
         zh, en = LAYER_NAMES.get(name, (name, name))
         label = en if english else zh
         if "synthetic" in frame.columns:
-            count = int(frame["synthetic"].eq(True).sum())
+            flag = frame["synthetic"]
+            text = flag.astype(str).str.strip().str.lower()
+            count = int((flag.eq(True) | text.isin(TRUE_TEXT)).sum())
             if count:
                 flagged.append(f"{label} {count}/{len(frame)}")
         if "height_source" in frame.columns:
