@@ -442,10 +442,10 @@ def choropleth_view(
         for n, c, v in zip(names, units["code"], shown, strict=True)
     ]
     heights = (classes.index + 1) * 250.0 if preset == "3d" else None
-    unit_layer = area_layer(
+    unit_areas = area_layer(
         units, colors=classes.color_of(alpha=200), tips=tips, heights=heights, id="units"
     )
-    deck_layers = [*_base(city), unit_layer]
+    deck_layers = [*_base(city), unit_areas]
     bounds = bounds_of(_clip(units, _focus(city)) if level == "grid" else units, pad=0.02)
     return compose(
         deck_layers,
