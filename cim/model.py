@@ -265,7 +265,8 @@ class CityModel:
         The new folder is written beside the old one and swapped in when complete, so a
         failed or killed save leaves the previous model loadable (see :mod:`cim.atomic`).
         A graph that was given (not built from ``roads``) is saved as
-        ``graph_nodes.parquet`` / ``graph_edges.parquet``.
+        ``graph_nodes.parquet`` / ``graph_edges.parquet``. The new folder has no road graph
+        cache: the first router made on it after a :meth:`load` writes one.
 
         Examples
         --------
