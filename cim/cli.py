@@ -119,6 +119,12 @@ def _reading() -> Iterator[None]:
                 console.print(f"  [yellow]note:[/] {_shown(note.message)}")
 
 
+def _road_graph(model: CityModel) -> None:
+    """Say whether the road graph was read from the city folder's cache or built."""
+    if model.road_graph_cache:
+        console.print(f"  road graph: {_shown(model.road_graph_cache)}")
+
+
 def _left_out(bad_rows: pd.DataFrame) -> None:
     for row in bad_rows.itertuples():
         console.print(
@@ -214,9 +220,10 @@ def dispatch(
         with console.status("Loading the city…"), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             model = CityModel.load(city) if city else sample_city()
-            router = routing.Router(model.graph, profile=profile, hour=hour)
+            router = model.router(profile, hour=hour)
         for note in caught:
             console.print(f"  [yellow]note:[/] {note.message}")
+        _road_graph(model)
         if crs != "EPSG:4326":
             console.print(f"  CSV coordinates read as {crs}")
         references = model.references()
@@ -399,8 +406,9 @@ def flood(
                 )
             surface = read_dem(dem)
             covered = check_coverage(surface, model.layer("roads"))
-            model.graph  # noqa: B018  (built here, quietly)
+            model.router()  # the road graph, built or read from the city's cache here, quietly
         console.print(f"[green]✓[/] the DEM covers {covered:.0%} of the roads' length")
+        _road_graph(model)
         with console.status("Filling depressions and ponding the rain…"):
             ponds, water = ponding(
                 surface,
@@ -599,7 +607,7 @@ def vitals(
             model = CityModel.load(city) if city else sample_city()
             level = level or ("district" if "districts" in model.layers else "city")
             indicators = load_registry(registry) if registry else load_registry()
-            model.graph  # noqa: B018  (built here, quietly)
+            model.router()  # the road graph, built or read from the city's cache here, quietly
         with console.status(f"Computing {len(indicators)} indicators per {level}…"):
             table = model.vitals(level, registry=indicators)
         out.mkdir(parents=True, exist_ok=True)
@@ -669,7 +677,7 @@ def events_ingest(
             warnings.simplefilter("ignore", routing.UnreachableNodesWarning)
             model = CityModel.load(city) if city else sample_city()
             base = AddressBase.from_city(model)
-            model.graph  # noqa: B018  (built here, quietly)
+            model.router()  # the road graph, built or read from the city's cache here, quietly
         with (
             EventLog(db) as log,
             Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=console) as bar,

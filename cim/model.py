@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -15,6 +16,7 @@ from pyproj import CRS
 import layers
 import routing
 from cim.atomic import atomic_dir, reading_dir
+from cim.graph_cache import GraphCache
 from cim.settings import CitySettings
 from layers.crs import metric_crs
 
@@ -30,7 +32,9 @@ class CityModel:
     """A city as named GeoDataFrame layers (EPSG:4326) and a routable road graph.
 
     Every layer is validated against its kind's schema when added. The road graph is built
-    from the ``roads`` layer on first use unless one is given.
+    from the ``roads`` layer on first use unless one is given, and compiled once for all
+    vehicle profiles; a model loaded from a city folder keeps the compiled graph there
+    (:mod:`cim.graph_cache`), so the next load does not build it again.
 
     Parameters
     ----------
@@ -45,6 +49,13 @@ class CityModel:
     settings : CitySettings, optional
         The city's home province / city for addresses, map credits, metric CRS and DEM;
         saved with the model.
+
+    Attributes
+    ----------
+    road_graph_cache : str or None
+        What the city folder's road graph cache did for this model ("read from DIR/cache/…",
+        "built and cached in …", "built, not cached (…)"); None until a router is made, and
+        for a model not loaded from a folder.
 
     Examples
     --------
@@ -71,7 +82,12 @@ class CityModel:
         self._kinds: dict[str, str] = {}
         self._graph = graph
         self._graph_given = graph is not None
-        self._routers: dict[str, routing.Router] = {}
+        self._routers: dict[tuple, routing.Router] = {}
+        self._compiled: routing.CompiledGraph | None = None
+        self._notes: list[tuple[type[Warning], str]] = []  # what building the graph warned
+        self._told = False  # whether those warnings were given
+        self._folder: Path | None = None  # the city folder whose cache serves the graph
+        self.road_graph_cache: str | None = None
         kinds = dict(kinds or {})
         for layer_name in _placing_first(layers or {}, kinds):
             self.add_layer(layer_name, layers[layer_name], kind=kinds.get(layer_name))
@@ -119,7 +135,8 @@ class CityModel:
         gdf = layers.load(kind, data, source_crs=source_crs, reference=reference)
         self._layers[name], self._kinds[name] = gdf, kind
         if name == "roads" and not self._graph_given:
-            self._graph = None
+            self._graph, self._compiled, self._folder = None, None, None
+            self._notes, self._told, self.road_graph_cache = [], False, None
             self._routers.clear()
         return gdf
 
@@ -168,15 +185,60 @@ class CityModel:
                 raise layers.MissingError(
                     f"{self.name} has no roads layer to build a road graph from"
                 )
-            self._graph = routing.graph_from_roads(self._layers["roads"])
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                self._graph = routing.graph_from_roads(self._layers["roads"])
+            self._notes = [(note.category, str(note.message)) for note in caught]
+            self._tell(self._notes, stacklevel=3)
         return self._graph
 
-    def router(self, profile: str | routing.Profile = "car") -> routing.Router:
-        """A :class:`routing.Router` on the city's graph (compiled once per profile)."""
-        key = profile if isinstance(profile, str) else repr(profile)
+    def router(
+        self, profile: str | routing.Profile = "car", *, hour: int | None = None
+    ) -> routing.Router:
+        """A :class:`routing.Router` on the city's graph for ``profile`` (at ``hour`` of day).
+
+        The graph is compiled once for every profile; a model loaded from a city folder reads
+        it from the folder's cache when the cache was made from the same roads, and writes
+        it there otherwise (see :attr:`road_graph_cache`). A cached graph gives the same
+        routes, and the same warnings about the roads, as one built anew.
+
+        Examples
+        --------
+        >>> import cim
+        >>> cim.sample_city().router("fire_engine", hour=8).profile.name
+        'fire_engine'
+        """
+        profile = routing.get_profile(profile)
+        key = (repr(profile), hour)
         if key not in self._routers:
-            self._routers[key] = routing.Router(self.graph, profile=profile)
+            self._routers[key] = routing.Router(
+                lambda: self.graph, profile=profile, hour=hour, engine=self._compile(profile, hour)
+            )
         return self._routers[key]
+
+    def _compile(self, profile: routing.Profile, hour: int | None) -> routing.CompiledGraph:
+        """The compiled road graph: from the folder's cache when it has it, else built."""
+        if self._compiled is None:
+            cache = None
+            if self._folder is not None and not self._graph_given and "roads" in self._layers:
+                cache = GraphCache(self._folder, self._layers["roads"])
+                found = cache.read(profile, hour=hour)
+                if found is not None:
+                    self._compiled, notes = found
+                    self._tell(notes, stacklevel=4)
+                    self.road_graph_cache = cache.status
+                    return self._compiled
+            self._compiled = routing.CompiledGraph.from_graph(self.graph, profile, hour=hour)
+            if cache is not None:
+                self.road_graph_cache = cache.write(self._compiled, self._notes)
+        return self._compiled
+
+    def _tell(self, notes: list[tuple[type[Warning], str]], *, stacklevel: int) -> None:
+        """Give the warnings that building the road graph gave, once per model."""
+        if not self._told:
+            self._told = True
+            for category, message in notes:
+                warnings.warn(message, category, stacklevel=stacklevel + 1)
 
     def vitals(self, level: str = "district", **options):
         """The city's vital signs per unit of ``level``: see :func:`cim.vitals.compute`."""
@@ -205,7 +267,8 @@ class CityModel:
         The new folder is written beside the old one and swapped in when complete, so a
         failed or killed save leaves the previous model loadable (see :mod:`cim.atomic`).
         A graph that was given (not built from ``roads``) is saved as
-        ``graph_nodes.parquet`` / ``graph_edges.parquet``.
+        ``graph_nodes.parquet`` / ``graph_edges.parquet``. The new folder has no road graph
+        cache: the first router made on it after a :meth:`load` writes one.
 
         Examples
         --------
@@ -240,8 +303,11 @@ class CityModel:
         return path
 
     @classmethod
-    def load(cls, path) -> CityModel:
+    def load(cls, path, *, cache: bool = True) -> CityModel:
         """Read a model written by :meth:`save`.
+
+        With ``cache`` (the default) its routers use the compiled road graph kept in
+        ``path/cache/`` (see :meth:`router`); ``cache=False`` leaves the folder unwritten.
 
         Examples
         --------
@@ -281,6 +347,7 @@ class CityModel:
         model = cls(graph=graph, name=manifest.get("name", path.name), settings=settings)
         for name in _placing_first(found, kinds):  # placed when they were first added
             model.add_layer(name, found[name], kind=kinds[name], check_placement=False)
+        model._folder = path if cache else None
         return model
 
 

@@ -65,7 +65,7 @@ def sample_city() -> CityModel:
     >>> city.layer("facilities").query("kind == 'fire_station'").shape[0]
     9
     """
-    return CityModel.load(SAMPLE_DIR)
+    return CityModel.load(SAMPLE_DIR, cache=False)  # shipped data: never written to
 
 
 def synthetic_buildings(

@@ -23,7 +23,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
+from pyproj import CRS, Transformer
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
@@ -117,6 +117,9 @@ class CompiledGraph:
         CSR positions of each edge's ends, in ``graph.edges(keys=True)`` order.
     length, travel_time : ndarray
         Per edge, metres and seconds for the profile.
+    speed_kph, road_class : ndarray
+        Per edge, the road's own speed (before the profile) and class: what
+        :meth:`with_profile` needs to set travel times for another vehicle.
     twin : ndarray
         Per edge, the reverse edge along the same road (two-way streets), else -1.
     access_speed_kph : float
@@ -134,6 +137,8 @@ class CompiledGraph:
     edge_v: np.ndarray
     length: np.ndarray
     travel_time: np.ndarray
+    speed_kph: np.ndarray
+    road_class: np.ndarray
     twin: np.ndarray
     lines: np.ndarray  # edge geometries in the metric CRS
     to_metric: Transformer
@@ -161,14 +166,14 @@ class CompiledGraph:
         edge_u = np.fromiter((position[u] for u, _, _ in edges), dtype=np.int64, count=len(edges))
         edge_v = np.fromiter((position[v] for _, v, _ in edges), dtype=np.int64, count=len(edges))
         length = np.array([d["length"] for *_, d in edges], dtype=float)
-        speed = profile.speeds(
+        speed_kph = np.array(
             [
                 d.get("speed_kph", length[i] / d["travel_time"] * 3.6)
                 for i, (*_, d) in enumerate(edges)
             ],
-            [d.get("road_class", "other") for *_, d in edges],
-            hour=hour,
+            dtype=float,
         )
+        road_class = np.array([d.get("road_class", "other") for *_, d in edges], dtype=object)
         crs = metric_crs(float(np.mean(xy[:, 0])))
         to_metric = Transformer.from_crs(4326, crs, always_xy=True)
         lonlat = [
@@ -187,10 +192,112 @@ class CompiledGraph:
             edge_u=edge_u,
             edge_v=edge_v,
             length=length,
-            travel_time=length / (speed / 3.6),
+            travel_time=_travel_time(length, speed_kph, road_class, profile, hour),
+            speed_kph=speed_kph,
+            road_class=road_class,
             twin=_twins(edge_u, edge_v, length),
             lines=lines,
             to_metric=to_metric,
+            to_lonlat=Transformer.from_crs(crs, 4326, always_xy=True),
+            access_speed_kph=profile.access_speed_kph,
+        )
+
+    def with_profile(self, profile: Profile, *, hour: int | None = None) -> CompiledGraph:
+        """The same compiled roads with travel times for ``profile`` (at ``hour``), in milliseconds.
+
+        Examples
+        --------
+        >>> import cim, routing
+        >>> car = cim.sample_city().router("car").engine
+        >>> engine = car.with_profile(routing.get_profile("fire_engine"))
+        >>> bool((engine.travel_time >= car.travel_time).all()), engine.length is car.length
+        (True, True)
+        """
+        if self.blocked is not None:
+            raise ValueError("a graph with closures keeps its profile; apply the closures again")
+        return replace(
+            self,
+            travel_time=_travel_time(self.length, self.speed_kph, self.road_class, profile, hour),
+            access_speed_kph=profile.access_speed_kph,
+            _weights={},
+        )
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The compiled roads as plain arrays (no Python objects) for :meth:`from_arrays`.
+
+        Only what no profile changes is kept, so one copy serves every vehicle; save it with
+        :func:`numpy.savez` and read it with ``numpy.load(..., allow_pickle=False)``.
+
+        Examples
+        --------
+        >>> import cim, numpy as np, routing
+        >>> engine = cim.sample_city().router("car").engine
+        >>> again = routing.CompiledGraph.from_arrays(engine.to_arrays(), routing.get_profile("car"))
+        >>> bool(np.array_equal(again.travel_time, engine.travel_time))
+        True
+        """
+        if self.blocked is not None:
+            raise ValueError("a graph with closures is not stored; store the one without")
+        coords, line_of = shapely.get_coordinates(self.lines, return_index=True)
+        arrays = {
+            "nodes": _plain(self.nodes, "node ids"),
+            "road_class": _plain(self.road_class, "road classes"),
+            "xy": self.xy,
+            "edge_u": self.edge_u,
+            "edge_v": self.edge_v,
+            "length": self.length,
+            "speed_kph": self.speed_kph,
+            "twin": self.twin,
+            "line_xy": coords,
+            "line_of": line_of,
+            "crs": np.array(self.to_metric.target_crs.to_string()),
+        }
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays, profile: Profile, *, hour: int | None = None) -> CompiledGraph:
+        """The graph :meth:`to_arrays` gave, with travel times for ``profile`` (at ``hour``).
+
+        ``arrays`` maps the names to arrays (a dict, or what :func:`numpy.load` returns);
+        arrays that do not fit together raise ``ValueError``.
+        """
+        edge_u, edge_v = np.asarray(arrays["edge_u"]), np.asarray(arrays["edge_v"])
+        nodes, xy = np.asarray(arrays["nodes"]), np.asarray(arrays["xy"], dtype=float)
+        per_edge = {
+            name: np.asarray(arrays[name]) for name in ("length", "speed_kph", "twin", "road_class")
+        }
+        line_xy, line_of = np.asarray(arrays["line_xy"]), np.asarray(arrays["line_of"])
+        count = len(edge_u)
+        if not (
+            count
+            and len(edge_v) == count
+            and all(len(a) == count for a in per_edge.values())
+            and xy.shape == (len(nodes), 2)
+            and line_xy.shape == (len(line_of), 2)
+            and np.array_equal(np.unique(line_of), np.arange(count))
+            and edge_u.dtype.kind == edge_v.dtype.kind == "i"
+            and min(edge_u.min(), edge_v.min()) >= 0
+            and max(edge_u.max(), edge_v.max()) < len(nodes)
+            and per_edge["twin"].min() >= -1
+            and per_edge["twin"].max() < count
+        ):
+            raise ValueError("the arrays of a compiled graph do not fit together")
+        crs = CRS.from_user_input(str(arrays["crs"]))
+        road_class = per_edge["road_class"].astype(object)
+        return cls(
+            nodes=np.array(nodes.tolist(), dtype=object),
+            xy=xy,
+            edge_u=edge_u.astype(np.int64),
+            edge_v=edge_v.astype(np.int64),
+            length=per_edge["length"].astype(float),
+            travel_time=_travel_time(
+                per_edge["length"], per_edge["speed_kph"], road_class, profile, hour
+            ),
+            speed_kph=per_edge["speed_kph"].astype(float),
+            road_class=road_class,
+            twin=per_edge["twin"].astype(np.int64),
+            lines=shapely.linestrings(line_xy, indices=line_of),
+            to_metric=Transformer.from_crs(4326, crs, always_xy=True),
             to_lonlat=Transformer.from_crs(crs, 4326, always_xy=True),
             access_speed_kph=profile.access_speed_kph,
         )
@@ -631,6 +738,25 @@ class CompiledGraph:
         present = np.unique(owner)
         lines[present] = shapely.linestrings(out, indices=np.searchsorted(present, owner))
         return lines
+
+
+def _travel_time(
+    length: np.ndarray,
+    speed_kph: np.ndarray,
+    road_class: np.ndarray,
+    profile: Profile,
+    hour: int | None,
+) -> np.ndarray:
+    """Seconds per edge for ``profile`` on roads of these speeds and classes."""
+    return length / (profile.speeds(speed_kph, road_class, hour=hour) / 3.6)
+
+
+def _plain(values: np.ndarray, what: str) -> np.ndarray:
+    """``values`` as an array of numbers or text that gives them back exactly, else ValueError."""
+    plain = np.asarray(values.tolist())
+    if plain.dtype.kind not in "iufU" or plain.tolist() != values.tolist():
+        raise ValueError(f"the {what} are not all numbers or all text; they cannot be stored")
+    return plain
 
 
 def _twins(edge_u: np.ndarray, edge_v: np.ndarray, length: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import geopandas as gpd
 import networkx as nx
@@ -150,15 +151,20 @@ class Router:
 
     Parameters
     ----------
-    graph : networkx.MultiDiGraph
+    graph : networkx.MultiDiGraph or callable
         Road graph with node ``x``/``y`` and edge ``length``, ``speed_kph`` or
-        ``travel_time``, ``road_class`` (see :func:`routing.graph_from_roads`).
+        ``travel_time``, ``road_class`` (see :func:`routing.graph_from_roads`); or a
+        function that returns it, called when :attr:`graph` is first read (with ``engine``).
     profile : str or Profile
         ``"car"``, ``"fire_engine"``, ``"ambulance"``, ``"police"`` or a custom
         :class:`routing.Profile`.
     hour : int, optional
         Hour of day (0-23) whose congestion factor applies (``Profile.congestion``);
         free-flow speeds when None.
+    engine : CompiledGraph, optional
+        ``graph`` compiled already, for any profile (e.g. read from a city folder's
+        cache): used with travel times for ``profile`` and ``hour`` instead of compiling
+        ``graph`` again.
 
     Examples
     --------
@@ -172,13 +178,29 @@ class Router:
     """
 
     def __init__(
-        self, graph: nx.MultiDiGraph, *, profile: str | Profile = "car", hour: int | None = None
+        self,
+        graph: nx.MultiDiGraph | Callable[[], nx.MultiDiGraph],
+        *,
+        profile: str | Profile = "car",
+        hour: int | None = None,
+        engine: CompiledGraph | None = None,
     ):
-        self.graph = graph
+        self._graph = graph
         self.profile = get_profile(profile)
         self.hour = hour
-        self.engine = CompiledGraph.from_graph(graph, self.profile, hour=hour)
+        self.engine = (
+            CompiledGraph.from_graph(self.graph, self.profile, hour=hour)
+            if engine is None
+            else engine.with_profile(self.profile, hour=hour)
+        )
         self.closures: pd.DataFrame | None = None
+
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        """The road graph (networkx) this router was compiled from."""
+        if callable(self._graph):
+            self._graph = self._graph()
+        return self._graph
 
     def with_closures(self, barriers: gpd.GeoDataFrame, *, buffer_m: float = 5.0) -> Router:
         """A new Router with flooded or closed areas applied (this one is unchanged).
@@ -204,7 +226,7 @@ class Router:
         )
         closed = ~np.isnan(blocked[:, 0]) & self.engine.is_open
         derived = object.__new__(Router)
-        derived.graph, derived.profile, derived.hour = self.graph, self.profile, self.hour
+        derived._graph, derived.profile, derived.hour = self._graph, self.profile, self.hour
         derived.engine = self.engine.restricted(blocked, factor)
         if self.closures is None:
             derived.closures = report.assign(closed_edges=int(closed.sum()))
