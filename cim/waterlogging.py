@@ -13,20 +13,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import rasterio
-import rasterio.features
 import shapely
 from pyproj import CRS, Transformer
 from scipy import ndimage
-from skimage.morphology import reconstruction
 
 import layers
 import routing
+
+if TYPE_CHECKING:
+    import rasterio
 
 __all__ = [
     "DEM",
@@ -75,6 +75,8 @@ def read_dem(path) -> DEM:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such DEM: {path}")
+    import rasterio  # rasterio and scikit-image load when a DEM is used, not with the module
+
     with rasterio.open(path) as source:
         if source.crs is None:
             raise DEMError(
@@ -114,6 +116,8 @@ def check_coverage(dem: DEM, roads: gpd.GeoDataFrame, *, min_share: float = 0.5)
     >>> round(check_coverage(read_dem(SAMPLE_DEM), cim.sample_city().layer("roads")), 2)
     0.91
     """
+    import rasterio.transform
+
     metric = roads.geometry.to_crs(dem.crs).values
     length = shapely.length(metric)
     middle = shapely.get_coordinates(shapely.line_interpolate_point(metric, 0.5, normalized=True))
@@ -145,6 +149,8 @@ def _lonlat(bounds) -> str:
 
 def _filled(dem: DEM) -> np.ndarray:
     """The DEM with every depression filled to its spill level; nodata and the edge drain."""
+    from skimage.morphology import reconstruction
+
     z = np.where(np.isnan(dem.elevation), -1e6, dem.elevation)
     seed = np.full_like(z, z.max())
     drains = np.isnan(dem.elevation)
@@ -160,6 +166,8 @@ def depressions(dem: DEM, *, min_depth_m: float = 0.05) -> tuple[gpd.GeoDataFram
 
     Returns the depressions (EPSG:4326) and a label raster (0 outside depressions).
     """
+    import rasterio.features
+
     depth = _filled(dem) - dem.elevation
     labels, count = ndimage.label(np.nan_to_num(depth) > 1e-9)
     if count:
@@ -226,6 +234,8 @@ def ponding(
     if found.empty or excess_m == 0:
         found = found.assign(inflow_m3=0.0, water_m3=0.0, level_m=np.nan, depth_cm=0.0)
         return found, water
+    import rasterio.features
+
     _, nearest = ndimage.distance_transform_edt(labels == 0, return_indices=True)
     catchment = labels[nearest[0], nearest[1]]
     valid = ~np.isnan(dem.elevation)
@@ -274,6 +284,8 @@ def road_closures(
         ``max_water_depth_cm`` is exceeded); usable as barriers for
         :meth:`routing.Router.with_closures`.
     """
+    import rasterio.features
+
     check_coverage(dem, roads, min_share=min_share)
     profiles = (
         list(routing.PROFILES.values())
