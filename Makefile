@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/waterlogging.py
 	$(BIN)/python benchmarks/views.py
 	$(BIN)/python benchmarks/events.py
+	$(BIN)/python benchmarks/imports.py
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache

@@ -2,49 +2,26 @@
 
 from __future__ import annotations
 
-import functools
 import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import geopandas as gpd
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import MofNCompleteColumn, Progress
 from rich.table import Table
 
-import layers
-import routing
-from cim.address import AddressBase, parse_many
-from cim.address.parser import home_code
-from cim.atomic import atomic_path, write_text
-from cim.coverage import TARGET_DENSITY, sensor_coverage
-from cim.events import EventLog, ingest, load_classes
-from cim.model import CityModel
-from cim.reports import (
-    coverage_report,
-    dispatch_summary,
-    events_summary,
-    flood_report,
-    snap_note,
-    vitals_flags,
-    vitals_report,
-    write_dispatch_report,
-)
-from cim.response import RESPONSE, dispatch_incidents
-from cim.sample import SAMPLE_DEM, sample_city
-from cim.tables import check_suffix, join_fields, read_points, read_table, write_table
-from cim.views import choropleth_view, city_view, coverage_view, export_html, waterlogging_view
-from cim.views.static import coverage_map, flood_map
-from cim.vitals import load_registry, save_snapshot
-from cim.waterlogging import check_coverage, ponding, read_dem, road_closures
-from layers.standards import FIRE_RESPONSE_S
-from layers.units import LEVELS, UNIT_LAYERS
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cim.model import CityModel
+
+# Each command imports the library where it runs: `cim --help` and a mistyped option answer
+# at once instead of after loading geopandas, the road graph and pydeck.
 
 app = typer.Typer(
     help="CIM toolkit: city information model, emergency dispatch and offline maps for Chengdu.",
@@ -110,6 +87,8 @@ def _fail(err: Exception) -> None:
 @contextmanager
 def _reading() -> Iterator[None]:
     """Print the warnings raised while reading the user's files (e.g. the encoding used)."""
+    import layers
+
     with warnings.catch_warnings(record=True) as notes:
         warnings.simplefilter("always", layers.CimWarning)
         try:
@@ -133,6 +112,8 @@ def _left_out(bad_rows: pd.DataFrame) -> None:
 
 
 def _texts(path: Path, column: str, out: Path, encoding: str | None):
+    from cim.tables import check_suffix, read_table
+
     check_suffix(out)
     with _reading():
         frame = read_table(path, encoding=encoding)
@@ -156,6 +137,8 @@ def _in_chunks(texts: list, work, label: str) -> list:
 
 
 def _write_errors(out: Path, rows: pd.DataFrame) -> Path | None:
+    from cim.tables import write_table
+
     path = out.with_name(f"{out.stem}.errors.csv")
     if rows.empty:
         path.unlink(missing_ok=True)
@@ -196,11 +179,13 @@ def dispatch(
     ] = "EPSG:4326",
     encoding: EncodingOption = None,
     max_snap_m: Annotated[
-        float,
+        float | None,
         typer.Option(
-            help="Farthest a point may lie from a road (m); farther incidents get no route.",
+            help="Farthest a point may lie from a road (m), 300 by default "
+            "(routing.SNAP_LIMIT_M); farther incidents get no route.",
+            show_default=False,
         ),
-    ] = routing.SNAP_LIMIT_M,
+    ] = None,
 ) -> None:
     """Dispatch units to incidents over the road graph and write the route report and map.
 
@@ -212,7 +197,19 @@ def dispatch(
     When no incident or no resource row can be used, the report and bad_rows.csv say why
     and the command exits with 1.
     """
+    import geopandas as gpd
+    import pandas as pd
+
+    import layers
+    import routing
+    from cim.model import CityModel
+    from cim.reports import snap_note, write_dispatch_report
+    from cim.sample import sample_city
+    from cim.tables import read_points
+    from cim.views import city_view, export_html
+
     started = time.perf_counter()
+    max_snap_m = routing.SNAP_LIMIT_M if max_snap_m is None else max_snap_m
     try:
         if not max_snap_m > 0:
             raise ValueError(f"--max-snap-m must be more than 0 metres, not {max_snap_m:g}")
@@ -312,15 +309,31 @@ def coverage(
     ],
     city: CityOption = None,
     target_density: Annotated[
-        float,
-        typer.Option(help="Sensors per km² a unit should have (Chengdu reported ~25 in 2020)."),
-    ] = TARGET_DENSITY,
+        float | None,
+        typer.Option(
+            help="Sensors per km² a unit should have, 25 by default (cim.coverage.TARGET_DENSITY, "
+            "what Chengdu reported for 2020).",
+            show_default=False,
+        ),
+    ] = None,
     level: Annotated[
         str, typer.Option(help="Units drawn on the map: grid, community, street or district.")
     ] = "grid",
 ) -> None:
     """Sensor coverage per grid cell, community, street and district, against a target density."""
+    import layers
+    from cim.atomic import write_text
+    from cim.coverage import TARGET_DENSITY, sensor_coverage
+    from cim.model import CityModel
+    from cim.reports import coverage_report
+    from cim.sample import sample_city
+    from cim.tables import write_table
+    from cim.views import coverage_view, export_html
+    from cim.views.static import coverage_map
+    from layers.units import UNIT_LAYERS
+
     started = time.perf_counter()
+    target_density = TARGET_DENSITY if target_density is None else target_density
     try:
         if level not in UNIT_LAYERS:
             raise ValueError(f"--level must be one of {', '.join(UNIT_LAYERS)}, not {level!r}")
@@ -391,6 +404,17 @@ def flood(
     ] = 30.0,
 ) -> None:
     """Rainfall scenario: ponding in the DEM's depressions, flooded roads, and dispatch before / after."""
+    import layers
+    import routing
+    from cim.atomic import atomic_path, write_text
+    from cim.model import CityModel
+    from cim.reports import flood_report
+    from cim.response import dispatch_incidents
+    from cim.sample import SAMPLE_DEM, sample_city
+    from cim.views import export_html, waterlogging_view
+    from cim.views.static import flood_map
+    from cim.waterlogging import check_coverage, ponding, read_dem, road_closures
+
     started = time.perf_counter()
     try:
         _folder(out)
@@ -491,6 +515,15 @@ def address_parse(
     The parsed fields take their plain names; an input column of the same name (e.g. a
     ``district`` column) is kept as ``district_input``.
     """
+    import functools
+
+    import pandas as pd
+
+    import layers
+    from cim.address import parse_many
+    from cim.address.parser import home_code
+    from cim.tables import join_fields, write_table
+
     try:
         frame, texts = _texts(source, column, out, encoding)
         home_code(home)
@@ -542,6 +575,15 @@ def address_geocode(
     town, reason, and lon/lat or geometry) take their plain names; an input column of the
     same name is kept as ``<name>_input``.
     """
+    import geopandas as gpd
+    import pandas as pd
+
+    import layers
+    from cim.address import AddressBase
+    from cim.model import CityModel
+    from cim.sample import sample_city
+    from cim.tables import join_fields, write_table
+
     try:
         frame, texts = _texts(source, column, out, encoding)
         with console.status("Building the address base…"):
@@ -597,6 +639,17 @@ def vitals(
     ] = None,
 ) -> None:
     """City vital signs: every indicator per unit, judged ok / warn / alarm, with a map."""
+    import layers
+    import routing
+    from cim.atomic import write_text
+    from cim.model import CityModel
+    from cim.reports import vitals_flags, vitals_report
+    from cim.sample import sample_city
+    from cim.tables import write_table
+    from cim.views import choropleth_view, export_html
+    from cim.vitals import load_registry, save_snapshot
+    from layers.units import LEVELS
+
     started = time.perf_counter()
     try:
         if level not in (None, *LEVELS):
@@ -669,6 +722,14 @@ def events_ingest(
     encoding: EncodingOption = None,
 ) -> None:
     """Locate, classify, dispatch and log events; rerunning skips the ids already logged."""
+    import layers
+    import routing
+    from cim.address import AddressBase
+    from cim.events import EventLog, ingest, load_classes
+    from cim.model import CityModel
+    from cim.sample import sample_city
+    from cim.tables import read_table
+
     started = time.perf_counter()
     try:
         with _reading():
@@ -712,6 +773,14 @@ def events_report(
     ] = None,
 ) -> None:
     """Statistics per class and department, escalating events past their time limit."""
+    import pandas as pd
+
+    import layers
+    from cim.atomic import write_text
+    from cim.events import EventLog
+    from cim.reports import events_summary
+    from cim.tables import write_table
+
     try:
         if not db.exists():
             raise FileNotFoundError(f"no event log at {db}; run `cim events ingest` first")
@@ -742,6 +811,14 @@ def demo(
     k: Annotated[int, typer.Option(min=1, help="Units ranked per incident.")] = 1,
 ) -> None:
     """Run the chain on the embedded Chengdu sample: load, route, dispatch, report, map."""
+    import layers
+    import routing
+    from cim.reports import dispatch_summary, snap_note, write_dispatch_report
+    from cim.response import RESPONSE, dispatch_incidents
+    from cim.sample import sample_city
+    from cim.views import city_view, export_html
+    from layers.standards import FIRE_RESPONSE_S
+
     started = time.perf_counter()
     try:
         with console.status("Loading the Chengdu sample city…"):

@@ -10,7 +10,6 @@ from types import MappingProxyType
 
 import geopandas as gpd
 import networkx as nx
-import osmnx as ox
 from pyproj import CRS
 
 import layers
@@ -295,6 +294,8 @@ class CityModel:
                     "crs": gdf.crs.to_string(),
                 }
             if self._graph_given:
+                import osmnx as ox  # 1-2 s to import: only a model with its own graph needs it
+
                 nodes, edges = ox.graph_to_gdfs(self._graph)
                 nodes.to_parquet(tmp / "graph_nodes.parquet")
                 edges.to_parquet(tmp / "graph_edges.parquet")
@@ -338,6 +339,8 @@ class CityModel:
             if manifest.get("graph"):
                 nodes = gpd.read_parquet(path / manifest["graph"]["nodes"])
                 edges = gpd.read_parquet(path / manifest["graph"]["edges"])
+                import osmnx as ox
+
                 graph = ox.graph_from_gdfs(nodes, edges)
             found = {
                 name: gpd.read_parquet(path / entry["file"])

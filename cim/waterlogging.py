@@ -13,18 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import rasterio
-import rasterio.features
-import rasterio.transform
 import shapely
 from pyproj import CRS, Transformer
 from scipy import ndimage
-from skimage.morphology import reconstruction
 
 import layers
 import routing
@@ -32,6 +28,9 @@ from cim.atomic import atomic_path
 from layers.crs import metric_crs
 from layers.standards import WATERLOGGED_CM
 from routing.closures import FLOODED_REACH_M
+
+if TYPE_CHECKING:
+    import rasterio
 
 __all__ = [
     "DEM",
@@ -85,6 +84,8 @@ def read_dem(path) -> DEM:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such DEM: {path}")
+    import rasterio  # rasterio and scikit-image load when a DEM is used, not with the module
+
     with rasterio.open(path) as source:
         if source.crs is None:
             raise DEMError(
@@ -125,6 +126,8 @@ def check_coverage(dem: DEM, roads: gpd.GeoDataFrame, *, min_share: float = 0.5)
     >>> round(check_coverage(read_dem(SAMPLE_DEM), cim.sample_city().layer("roads")), 2)
     0.91
     """
+    import rasterio.transform
+
     metric = roads.geometry.to_crs(dem.crs).values
     length = shapely.length(metric)
     middle = shapely.get_coordinates(shapely.line_interpolate_point(metric, 0.5, normalized=True))
@@ -204,6 +207,9 @@ def synthetic_dem(
     >>> dem.crs.to_epsg(), dem.cell_m, dem.synthetic
     (4548, 10.0, True)
     """
+    import rasterio.features
+    import rasterio.transform
+
     rng = np.random.default_rng(seed)
     crs = CRS.from_user_input(crs) if crs is not None else metric_crs((bounds[0] + bounds[2]) / 2)
     cell, margin = 10.0, 200.0
@@ -261,6 +267,8 @@ def _lonlat(bounds) -> str:
 
 def _filled(dem: DEM) -> np.ndarray:
     """The DEM with every depression filled to its spill level; nodata and the edge drain."""
+    from skimage.morphology import reconstruction
+
     z = np.where(np.isnan(dem.elevation), -1e6, dem.elevation)
     seed = np.full_like(z, z.max())
     drains = np.isnan(dem.elevation)
@@ -278,6 +286,8 @@ def depressions(dem: DEM, *, min_depth_m: float = 0.05) -> tuple[gpd.GeoDataFram
     (:attr:`DEM.synthetic`, so that maps and files say so), and a label raster (0 outside
     depressions).
     """
+    import rasterio.features
+
     depth = _filled(dem) - dem.elevation
     labels, count = ndimage.label(np.nan_to_num(depth) > 1e-9)
     if count:
@@ -346,6 +356,8 @@ def ponding(
     if found.empty or excess_m == 0:
         found = found.assign(inflow_m3=0.0, water_m3=0.0, level_m=np.nan, depth_cm=0.0)
         return found, water
+    import rasterio.features
+
     _, nearest = ndimage.distance_transform_edt(labels == 0, return_indices=True)
     catchment = labels[nearest[0], nearest[1]]
     valid = ~np.isnan(dem.elevation)
@@ -395,6 +407,8 @@ def road_closures(
         usable as barriers for :meth:`routing.Router.with_closures`, and saved as a file
         (``cim flood``'s closures.geojson) for ``cim dispatch --closures`` with the same effect.
     """
+    import rasterio.features
+
     check_coverage(dem, roads, min_share=min_share)
     profiles = (
         list(routing.PROFILES.values())

@@ -30,7 +30,6 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import Transformer
-from scipy.stats import binom
 
 from layers import crs as _crs
 from layers.reference import UNIT_LINKS, References, city_extent, is_unit_layer
@@ -50,6 +49,8 @@ _REACH_M = 1500.0  # how far beyond the references a feature may lie and still b
 
 def _standing(k: float, n: int, decoys: np.ndarray, spread: float) -> tuple[float, float]:
     """How far ``k`` of ``n`` lies from the decoy counts: (z, two-sided binomial tail)."""
+    from scipy.stats import binom  # 1 s to import; needed only when a layer is checked
+
     rate = (decoys.sum() + 1.0) / (decoys.size * n + 2.0)
     spread = max(np.sqrt(n * rate * (1 - rate)), spread, 0.5)
     whole = round(k)

@@ -7,9 +7,7 @@ import warnings
 from pathlib import Path
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
-import osmnx as ox
 import pandas as pd
 
 from layers.schema import ADDRESS_FIELDS, ROAD_CLASSES, road_class_of, validate
@@ -133,6 +131,9 @@ def _drivable(data: dict) -> bool:
 
 
 def _roads(path: Path) -> gpd.GeoDataFrame:
+    import networkx as nx
+    import osmnx as ox
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         graph = ox.graph_from_xml(path, simplify=False, retain_all=True)
@@ -279,6 +280,8 @@ def from_osm(path) -> dict[str, gpd.GeoDataFrame]:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such OSM file: {path}")
+    import osmnx as ox  # 1-2 s to import (it pulls in scikit-learn): only OSM files need it
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         features = ox.features_from_xml(path)

@@ -59,10 +59,11 @@ def invoke(city):
     from typer.testing import CliRunner
 
     import cim.cli
+    import cim.sample
 
     def _invoke(*args):
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(cim.cli, "sample_city", lambda: city)
+            patch.setattr(cim.sample, "sample_city", lambda: city)  # the commands import it
             patch.setattr(cim.cli, "console", Console(width=200, soft_wrap=True))
             return CliRunner().invoke(cim.cli.app, [str(a) for a in args])
 

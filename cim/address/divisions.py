@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cim.sample import DIVISIONS_CSV
+from cim.paths import DIVISIONS_CSV
 
 __all__ = ["LEVELS", "OLD_NAMES", "Division", "DivisionIndex", "divisions"]
 

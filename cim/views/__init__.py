@@ -8,20 +8,27 @@
 - :mod:`cim.views.static`: PNG maps (matplotlib) for printed reports.
 """
 
-from cim.views.html import export_html, render_html
-from cim.views.maps import (
-    PRESETS,
-    CityDeck,
-    choropleth_view,
-    city_view,
-    compose,
-    coverage_view,
-    dispatch_view,
-    service_area_view,
-    view_state,
-    waterlogging_view,
-)
-from cim.views.style import classify
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cim.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from cim.views.html import export_html, render_html
+    from cim.views.maps import (
+        PRESETS,
+        CityDeck,
+        choropleth_view,
+        city_view,
+        compose,
+        coverage_view,
+        dispatch_view,
+        service_area_view,
+        view_state,
+        waterlogging_view,
+    )
+    from cim.views.style import classify
 
 __all__ = [
     "PRESETS",
@@ -38,3 +45,22 @@ __all__ = [
     "view_state",
     "waterlogging_view",
 ]
+
+__getattr__, __dir__ = lazy_attributes(
+    __name__,
+    {
+        "PRESETS": "cim.views.maps",
+        "CityDeck": "cim.views.maps",
+        "choropleth_view": "cim.views.maps",
+        "city_view": "cim.views.maps",
+        "classify": "cim.views.style",
+        "compose": "cim.views.maps",
+        "coverage_view": "cim.views.maps",
+        "dispatch_view": "cim.views.maps",
+        "export_html": "cim.views.html",
+        "render_html": "cim.views.html",
+        "service_area_view": "cim.views.maps",
+        "view_state": "cim.views.maps",
+        "waterlogging_view": "cim.views.maps",
+    },
+)
