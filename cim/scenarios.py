@@ -143,7 +143,7 @@ def dispatch_scenario(
     """
     if not max_snap_m > 0:
         raise layers.InputError(f"max_snap_m must be more than 0 metres, not {max_snap_m:g}")
-    router = routing.Router(city.graph, profile=profile, hour=hour)
+    router = city.router(profile, hour=hour)
     references = city.references()
     wanted, bad_incidents = _points(incidents, "incidents", crs, encoding, references)
     units, bad_resources = _points(resources, "resources", crs, encoding, references)
