@@ -44,6 +44,7 @@ from cim.views.style import (
     classify,
     data_note,
     fixed_classes,
+    format_number,
     legend_html,
     ramp,
     share_classes,
@@ -406,7 +407,7 @@ def choropleth_view(
     k: int = 5,
     bins=None,
     cmap: str | None = None,
-    fmt: str = "{:,.1f}",
+    fmt: str | None = None,
     title: str | None = None,
     preset: str = "2d",
 ) -> CityDeck:
@@ -438,7 +439,7 @@ def choropleth_view(
     units, values = _unit_table(city, level, column, data)
     classes = classify(values, scheme=scheme, k=k, bins=bins, cmap=cmap, fmt=fmt, labels=LABELS)
     names = units["name"] if "name" in units else units["code"]
-    shown = values.map(lambda v: f"{v:,.2f}" if isinstance(v, float) else v)
+    shown = values.map(lambda v: format_number(v) if isinstance(v, float) and np.isfinite(v) else v)
     tips = [
         tip(n, ("编码", c), (column, v))
         for n, c, v in zip(names, units["code"], shown, strict=True)
