@@ -23,6 +23,7 @@ import layers
 from cim.views import (
     choropleth_view,
     classify,
+    coverage_view,
 )
 from cim.views.style import format_bounds
 
@@ -91,3 +92,41 @@ def test_a_choropleth_of_a_small_valued_column_on_wuhan_keeps_its_classes_apart(
     assert len(set(labels)) == len(labels) == len(bins)
     np.testing.assert_allclose(uppers, bins, rtol=0.05)  # two significant digits at least
     assert "0.0 – 0.0" not in deck.description
+
+
+# -- sensor ranges by kind -------------------------------------------------------------------
+
+
+def test_wide_sensor_ranges_are_rings_under_the_small_ones(city):
+    deck = coverage_view(city, mode="ranges")
+    ranges = {layer.id: layer for layer in deck.layers if layer.id.startswith("ranges_")}
+    order = list(ranges)
+    widest_first = ["rain_gauge", "air", "water_level", "camera", "manhole", "smoke"]
+    assert order == [f"ranges_{kind}" for kind in widest_first]
+    for kind in ("rain_gauge", "air"):  # 1,500 m and 500 m: outlines only
+        layer = ranges[f"ranges_{kind}"]
+        assert layer.filled is False and layer.stroked is True
+        assert {row["outline"] for row in layer.data} == {1.5}
+    for kind in ("water_level", "camera", "manhole", "smoke"):  # 20-100 m: translucent discs
+        layer = ranges[f"ranges_{kind}"]
+        assert layer.filled is True and {row["color"][3] for row in layer.data} == {40}
+    assert [layer.id for layer in deck.layers][-1] == "sensors"
+    labels = legend_labels(deck.description)
+    assert "雨量计圆环 1,500 m" in labels and "摄像头范围 50 m" in labels
+
+
+def test_the_units_map_shows_the_wide_rings_that_make_its_coverage(city):
+    table = pd.DataFrame(  # any covered share per district: the view only colours it
+        {
+            "unit_code": city.layer("districts")["code"].astype(str),
+            "level": "district",
+            "covered_share": 0.5,
+            "density_per_km2": 1.0,
+        }
+    )
+    deck = coverage_view(city, table, level="district")
+    ids = [layer.id for layer in deck.layers]
+    assert ids == ["districts", "roads", "units", "ranges_rain_gauge", "ranges_air", "sensors"]
+    assert "雨量计圆环 1,500 m" in legend_labels(deck.description)
+    few = coverage_view(city, table, level="district", rings_from_m=2000)
+    assert "ranges_rain_gauge" not in [layer.id for layer in few.layers]

@@ -309,11 +309,12 @@ def point_layer(
     min_radius_px: float = 3,
     outline=(255, 255, 255, 255),
     outline_px=1.0,
+    filled: bool = True,
 ) -> pdk.Layer:
     """Points (facilities, incidents, sensors, waterlogging points) as circles.
 
-    ``radius_m`` and ``outline_px`` may be given per row; lines and polygons are drawn at a
-    point on their surface.
+    ``radius_m``, ``outline`` and ``outline_px`` may be given per row; lines and polygons are
+    drawn at a point on their surface. ``filled=False`` draws rings (the outline only).
 
     Examples
     --------
@@ -338,6 +339,7 @@ def point_layer(
         ),
         id=id,
         get_position="position",
+        filled=filled,
         get_fill_color="color",
         get_radius="radius",
         radius_min_pixels=min_radius_px,
@@ -349,8 +351,12 @@ def point_layer(
     )
 
 
-def range_layer(sensors: gpd.GeoDataFrame, *, colors, id: str = "ranges") -> pdk.Layer:
-    """Each sensor's range (``range_m``) as a translucent circle.
+def range_layer(
+    sensors: gpd.GeoDataFrame, *, colors, id: str = "ranges", rings: bool = False
+) -> pdk.Layer:
+    """Each sensor's range (``range_m``) as a translucent disc, or as a ring in ``colors``.
+
+    Rings keep wide ranges (rain gauges' 1.5 km) from hiding the small ones drawn with them.
 
     Examples
     --------
@@ -364,8 +370,9 @@ def range_layer(sensors: gpd.GeoDataFrame, *, colors, id: str = "ranges") -> pdk
         radius_m=sensors["range_m"].astype(float).tolist(),
         id=id,
         min_radius_px=1,
-        outline=(0, 0, 0, 0),
-        outline_px=0,
+        outline=colors if rings else (0, 0, 0, 0),
+        outline_px=1.5 if rings else 0,
+        filled=not rings,
     )
 
 

@@ -73,6 +73,7 @@ HEIGHT_CLASSES = (  # GB 50352-2019: above 24 m is high-rise, above 100 m super 
     (100.0, "50–100 m 高层", [203, 64, 72]),
     (np.inf, "> 100 m 超高层", [104, 24, 90]),
 )
+RINGS_FROM_M = 300.0  # sensor kinds reaching farther are drawn as rings, not discs
 COVERAGE_MODES = {"units": "按单元", "ranges": "作用范围", "hexagons": "六边形计数"}
 FIT_PX = (960, 540)  # the bounds fit a window this size: the notebook's inline view
 TILE_PX = 512  # deck.gl's web-mercator world is 512 px wide at zoom 0
@@ -549,9 +550,16 @@ def coverage_view(
     *,
     level: str = "grid",
     mode: str = "units",
+    rings_from_m: float = RINGS_FROM_M,
     preset: str = "2d",
 ) -> CityDeck:
     """Sensor coverage: units by covered share, sensor ranges as circles, or hexagon counts.
+
+    Ranges are drawn one layer per sensor kind (``ranges_<kind>``), the widest kind first so
+    the small ranges of cameras and manholes lie on top. Kinds whose median range is wider
+    than ``rings_from_m`` (rain gauges' 1.5 km) are drawn as rings, not discs, so they do not
+    cover the map; in ``mode="units"`` these rings are drawn over the units, since their
+    ranges make up much of the covered share.
 
     Parameters
     ----------
@@ -562,6 +570,8 @@ def coverage_view(
     mode : {"units", "ranges", "hexagons"}
         Colour the units by the share their online sensors cover; draw each sensor's range;
         or count sensors in hexagons of 400 m.
+    rings_from_m : float
+        Sensor kinds with wider ranges are drawn as rings (300 m by default).
 
     Examples
     --------
@@ -570,7 +580,9 @@ def coverage_view(
     >>> city = cim.sample_city()
     >>> deck = coverage_view(city, sensor_coverage(city, levels=["street"]), level="street")
     >>> [layer.id for layer in deck.layers]
-    ['districts', 'roads', 'units', 'sensors']
+    ['districts', 'roads', 'units', 'ranges_rain_gauge', 'ranges_air', 'sensors']
+    >>> [layer.id for layer in coverage_view(city, mode="ranges").layers][2:4]
+    ['ranges_rain_gauge', 'ranges_air']
     >>> [layer.id for layer in coverage_view(city, mode="hexagons").layers]
     ['districts', 'roads', 'hexagons']
     """
@@ -603,9 +615,12 @@ def coverage_view(
         deck_layers.append(
             area_layer(units, colors=classes.color_of(alpha=170), tips=tips, id="units")
         )
-        legend = [(f"覆盖 {label}", c) for label, c in classes.legend] + legend
+        rings, ring_legend = _range_layers(sensors, colors, rings_from_m, rings_only=True)
+        deck_layers += rings
+        legend = [(f"覆盖 {label}", c) for label, c in classes.legend] + legend + ring_legend
     elif mode == "ranges":
-        deck_layers.append(range_layer(sensors, colors=[[*c[:3], 40] for c in colors]))
+        ranges, legend = _range_layers(sensors, colors, rings_from_m)
+        deck_layers += ranges
     elif mode == "hexagons":
         hexagons = hexagon_layer(sensors)
         deck_layers.append(hexagons)
@@ -640,6 +655,30 @@ def coverage_view(
         note=_note(city, "半透明 = 离线", sensors=sensors, **drawn_units),
         preset=preset,
     )
+
+
+def _range_layers(
+    sensors: gpd.GeoDataFrame, colors: list, rings_from_m: float, *, rings_only: bool = False
+) -> tuple[list[pdk.Layer], list[tuple[str, list[int]]]]:
+    """One range layer per sensor kind, widest first; kinds wider than ``rings_from_m`` as
+    rings in the sensors' colours, the others as translucent discs. ``rings_only`` leaves
+    the discs out."""
+    widest = sensors.groupby("kind")["range_m"].median().sort_values(ascending=False, kind="stable")
+    drawn, legend = [], []
+    for kind, metres in widest.items():
+        ring = bool(metres > rings_from_m)
+        if rings_only and not ring:
+            continue
+        rows = np.flatnonzero(sensors["kind"].to_numpy() == kind)
+        colored = [colors[i] if ring else [*colors[i][:3], 40] for i in rows]
+        drawn.append(
+            range_layer(sensors.iloc[rows], colors=colored, id=f"ranges_{kind}", rings=ring)
+        )
+        shape = "圆环" if ring else "范围"
+        legend.append(
+            (f"{LABELS.get(kind, kind)}{shape} {format_number(metres)} m", colored[0][:3])
+        )
+    return drawn, legend
 
 
 def service_area_view(
