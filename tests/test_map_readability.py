@@ -17,17 +17,27 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from PIL import Image
 
 import cim
 import layers
 from cim.views import (
     choropleth_view,
+    city_view,
     classify,
     coverage_view,
+    dispatch_view,
+    waterlogging_view,
 )
-from cim.views.style import format_bounds
+from cim.views.static import dispatch_map, flood_map
+from cim.views.style import CLOSURE_COLOR, DEPTH_CLASSES, FACILITY_COLORS, format_bounds
+from tests.conftest import near_color
 
 WUHAN_BUILDINGS = Path(__file__).parent / "data" / "wuhan_guanggu_buildings.geojson"
+
+
+def pixels(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
 
 
 def legend(description: str) -> list[tuple[str, list[int]]]:
@@ -130,3 +140,100 @@ def test_the_units_map_shows_the_wide_rings_that_make_its_coverage(city):
     assert "雨量计圆环 1,500 m" in legend_labels(deck.description)
     few = coverage_view(city, table, level="district", rings_from_m=2000)
     assert "ranges_rain_gauge" not in [layer.id for layer in few.layers]
+
+
+# -- flooded roads and ponds -----------------------------------------------------------------
+
+
+def square(lon: float, lat: float, metres: float) -> shapely.Polygon:
+    half = metres / 2 / 111_320
+    return shapely.box(lon - half / 0.86, lat - half, lon + half / 0.86, lat + half)
+
+
+def test_a_flooded_road_leaves_a_small_ponds_depth_colour_readable(city, tmp_path):
+    def deep_pixels(depth_cm: float) -> tuple[int, int]:
+        ponds = gpd.GeoDataFrame(
+            {"water_m3": [30.0, 50.0], "depth_cm": [depth_cm, 10.0]},
+            geometry=[square(104.095, 30.69, 12), square(104.07, 30.67, 12)],
+            crs=4326,
+        )  # the second pond frames the map 3 km wide: a 12 m pond is 3 px across
+        road = shapely.LineString([(104.0949, 30.6899), (104.0951, 30.6901)])
+        closures = gpd.GeoDataFrame(
+            {"depth_cm": [depth_cm], "closed_for": [["car"]]}, geometry=[road], crs=4326
+        )
+        shown = pixels(flood_map(city, ponds, closures, tmp_path / f"f{depth_cm}.png"))
+        return near_color(shown, DEPTH_CLASSES[-1][2], 12), near_color(shown, CLOSURE_COLOR, 12)
+
+    deep, violet_deep = deep_pixels(60.0)
+    shallow, violet_shallow = deep_pixels(10.0)  # the same map but the pond's colour
+    assert deep - shallow > 25  # the pond reads as ≥ 50 cm; about 4 px showed before
+    assert min(violet_deep, violet_shallow) > 10  # and the flooded road over it
+
+
+def test_flooded_roads_are_thin_violet_lines_over_the_waterlogging_points(city):
+    water = gpd.GeoDataFrame(
+        {"id": ["p"], "depth_cm": [40.0]}, geometry=[square(104.065, 30.665, 30)], crs=4326
+    )
+    closures = gpd.GeoDataFrame(
+        {"depth_cm": [40.0], "closed_for": [["car", "police"]]},
+        geometry=[shapely.LineString([(104.0648, 30.665), (104.0652, 30.665)])],
+        crs=4326,
+    )
+    deck = waterlogging_view(city, points=water, closures=closures)
+    assert [layer.id for layer in deck.layers][-2:] == ["waterlogging", "closures"]
+    (row,) = deck.layers[-1].data
+    assert row["color"] == [*CLOSURE_COLOR, 255] and row["width"] == 2
+    assert "封闭车辆：car, police" in row["tip"]
+    points = deck.layers[-2].data[0]
+    assert points["radius"] > 60 and points["color"][3] == 255  # opaque, wider than the line
+    assert ("淹没道路", CLOSURE_COLOR) in legend(deck.description)
+
+
+# -- closures and stations on dispatch maps --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def closed_dispatch(city):
+    incidents = city.layer("incidents").head(6)
+    stations = city.layer("facilities").query("kind == 'fire_station'")
+    route = city.router("car").dispatch(incidents.head(1), stations).geometry.iat[0]
+    middle = gpd.GeoSeries([route], crs=4326).to_crs(4544).iloc[0].interpolate(0.5, normalized=True)
+    barriers = gpd.GeoDataFrame(
+        {"depth_cm": [40.0, 40.0]},
+        geometry=[middle.buffer(120), shapely.Point(middle.x + 400, middle.y)],
+        crs=4544,
+    ).to_crs(4326)
+    routes = city.router("car").with_closures(barriers).dispatch(incidents, stations)
+    return routes, barriers, stations[["id", "name", "units", "geometry"]]
+
+
+def test_dispatch_views_draw_the_closures_under_the_routes(city, closed_dispatch):
+    routes, barriers, _ = closed_dispatch
+    for deck in (
+        dispatch_view(city, routes, closures=barriers),
+        city_view(city, routes=routes, closures=barriers, preset="2d"),
+    ):
+        ids = [layer.id for layer in deck.layers]
+        assert ids.index("closures_areas") < ids.index("closures_points") < ids.index("routes")
+        area = next(layer for layer in deck.layers if layer.id == "closures_areas")
+        assert area.data[0]["color"] == [*CLOSURE_COLOR, 60]
+        assert "水深：40 cm" in area.data[0]["tip"]
+        assert "封闭或受阻" in legend_labels(deck.description)
+    assert "closures_areas" not in [layer.id for layer in dispatch_view(city, routes).layers]
+
+
+def test_the_dispatch_png_draws_stations_and_closures(city, closed_dispatch, tmp_path):
+    routes, barriers, stations = closed_dispatch  # stations as read from a file: no kind column
+    sent = stations[stations["id"].isin(routes["resource_id"])]
+    assert len(sent) == 4
+
+    def drawn(name: str, **options) -> np.ndarray:
+        return pixels(dispatch_map(city, routes, tmp_path / f"{name}.png", **options))
+
+    every = drawn("every", resources=stations, closures=barriers)
+    one = drawn("one", resources=sent.head(1), closures=barriers)
+    orange = FACILITY_COLORS["fire_station"]  # the kind is the city's facility's
+    # the legend entry and one triangle about 340 px; each further triangle about 50 px more
+    assert near_color(one, orange, 20) > 250
+    assert near_color(every, orange, 20) - near_color(one, orange, 20) > 100
+    assert near_color(every, CLOSURE_COLOR, 20) > 150  # the 120 m flood and its legend entry

@@ -23,6 +23,7 @@ from cim.views.layers import (
     bounds_of,
     building_heights,
     building_layer,
+    closure_layers,
     district_layer,
     hexagon_layer,
     path_layer,
@@ -32,6 +33,7 @@ from cim.views.layers import (
 )
 from cim.views.style import (
     BUILDING_COLORS,
+    CLOSURE_COLOR,
     DEPTH_CLASSES,
     ETA_CLASSES,
     FACILITY_COLORS,
@@ -244,6 +246,15 @@ def _incident_layer(incidents: gpd.GeoDataFrame) -> pdk.Layer:
     )
 
 
+def _closures(
+    closures: gpd.GeoDataFrame | None, label: str = "封闭或受阻"
+) -> tuple[list[pdk.Layer], list[tuple[str, list[int]]]]:
+    """The closures' layers and legend entry (neither when there are no closures)."""
+    if closures is None or closures.empty:
+        return [], []
+    return closure_layers(closures, title=label), [(label, CLOSURE_COLOR)]
+
+
 def _facility_legend(facilities: gpd.GeoDataFrame) -> list[tuple[str, list[int]]]:
     kinds = set(facilities["kind"])
     return [(LABELS[k], FACILITY_COLORS[k]) for k in FACILITY_COLORS if k in kinds]
@@ -254,6 +265,7 @@ def city_view(
     *,
     routes: gpd.GeoDataFrame | None = None,
     incidents: gpd.GeoDataFrame | None = None,
+    closures: gpd.GeoDataFrame | None = None,
     title: str | None = None,
     preset: str = "3d",
     color_by: str = "use",
@@ -270,6 +282,9 @@ def city_view(
         Dispatch result (:meth:`routing.Router.dispatch`), coloured by ETA.
     incidents : GeoDataFrame, optional
         Incidents to draw instead of the city's ``incidents`` layer.
+    closures : GeoDataFrame, optional
+        Barriers the routes were computed with (:meth:`routing.Router.with_closures`), drawn
+        in violet under the routes.
     title : str, optional
         Title of the legend panel.
     preset : {"3d", "2d"}
@@ -304,6 +319,9 @@ def city_view(
             legend += _unknown_height_legend(int(np.isnan(heights).sum()))
         else:
             raise ValueError(f"color_by must be 'use' or 'height', not {color_by!r}")
+    closure_drawn, closure_legend = _closures(closures)
+    deck_layers += closure_drawn
+    legend += closure_legend
     if routes is not None and routes.geometry.notna().any():
         layer, classes = _route_layer(routes)
         deck_layers.append(layer)
@@ -333,10 +351,14 @@ def dispatch_view(
     routes: gpd.GeoDataFrame,
     *,
     incidents: gpd.GeoDataFrame | None = None,
+    closures: gpd.GeoDataFrame | None = None,
     title: str | None = None,
     preset: str = "2d",
 ) -> CityDeck:
     """Dispatch routes coloured by ETA class, with their incidents and the units sent.
+
+    ``closures`` (the barriers given to :meth:`routing.Router.with_closures`) are drawn in
+    violet under the routes.
 
     Examples
     --------
@@ -351,8 +373,9 @@ def dispatch_view(
         raise layers.EmptyLayerError("routes", "no route to draw; dispatch some incidents first")
     routes = _wgs84(routes, "routes")
     route_layer, classes = _route_layer(routes)
-    deck_layers = [*_base(city), route_layer]
-    legend = list(classes.legend)
+    closure_drawn, closure_legend = _closures(closures)
+    deck_layers = [*_base(city), *closure_drawn, route_layer]
+    legend = [*classes.legend, *closure_legend]
     sent = None
     if "facilities" in city.layers:
         sent = city.layer("facilities")
@@ -477,7 +500,9 @@ def waterlogging_view(
 
     Points deeper than 15 cm (GB 51222-2017: waterlogging) get a thick dark ring; points of
     unknown depth (news reports) are grey. ``closures`` (from
-    :func:`cim.waterlogging.road_closures`) are drawn as flooded roads.
+    :func:`cim.waterlogging.road_closures`) are drawn as flooded roads: thin violet lines
+    over the points (they run inside the ponds), narrower than any point, so that the depth
+    colour shows on both sides.
 
     Parameters
     ----------
@@ -510,30 +535,25 @@ def waterlogging_view(
         )
         for n, d in zip(names, depth, strict=True)
     ]
-    deck_layers = _base(city)
     legend = [*classes.legend]
     if not (classes.index < 0).any():
         legend.append(("深度未知", MISSING_COLOR))
     if closures is not None and len(closures):
         closures = _wgs84(closures, "closures")
-        deck_layers.append(
-            path_layer(closures, colors=[0, 90, 200, 255], widths=6, id="closures", min_width_px=3)
-        )
-        legend.append(("淹没道路", [0, 90, 200]))
-    deck_layers.append(
-        point_layer(
-            points,
-            colors=classes.color_of(alpha=230),
-            radius_m=(60 + 6 * depth.fillna(0).clip(0, 100)).tolist(),
-            min_radius_px=5,
-            tips=tips,
-            id="waterlogging",
-            outline=(40, 20, 20, 255),
-            outline_px=np.where(deep, 4.0, 1.0),
-        )
+    closure_drawn, closure_legend = _closures(closures, "淹没道路")
+    legend += closure_legend
+    water = point_layer(
+        points,
+        colors=classes.color_of(),
+        radius_m=(60 + 6 * depth.fillna(0).clip(0, 100)).tolist(),
+        min_radius_px=5,
+        tips=tips,
+        id="waterlogging",
+        outline=(40, 20, 20, 255),
+        outline_px=np.where(deep, 4.0, 1.0),
     )
     return compose(
-        deck_layers,
+        [*_base(city), water, *closure_drawn],
         bounds=bounds_of(points, closures),
         title=title or f"{city.name} 积水点",
         legend=legend,

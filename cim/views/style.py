@@ -14,6 +14,7 @@ from cim.waterlogging import WATERLOGGED_CM
 
 __all__ = [
     "BUILDING_COLORS",
+    "CLOSURE_COLOR",
     "DEPTH_CLASSES",
     "ETA_CLASSES",
     "FACILITY_COLORS",
@@ -32,6 +33,7 @@ BASE_LINE = [120, 130, 150, 255]
 ROAD_COLOR = [160, 166, 178, 255]
 MISSING_COLOR = [190, 190, 190, 200]
 INCIDENT_COLOR = [180, 0, 90, 255]
+CLOSURE_COLOR = [120, 40, 170]  # violet: apart from the depth and ETA ramps and the incidents
 BUILDING_COLORS = {
     "residential": [236, 178, 92],
     "commercial": [88, 156, 226],
