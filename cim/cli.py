@@ -255,8 +255,9 @@ def dispatch(
             raise ValueError(f"nothing to dispatch: no usable rows in {unusable}{where}")
         comparison = None
         with console.status("Dispatching…"):
-            if closures:
-                closed = router.with_closures(routing.read_barriers(closures))
+            barriers = routing.read_barriers(closures) if closures else None
+            if barriers is not None:
+                closed = router.with_closures(barriers)
                 before = router.dispatch(wanted, units, k=k, max_snap_m=max_snap_m)
                 routes = closed.dispatch(wanted, units, k=k, max_snap_m=max_snap_m)
                 comparison = routing.compare_dispatch(before, routes)
@@ -275,10 +276,13 @@ def dispatch(
             bad_rows=bad_rows,
             comparison=comparison,
             city=model,
+            incidents=wanted,
+            resources=units,
+            closures=barriers,
         )
         with console.status("Rendering the offline map…"):
             paths["map"] = export_html(
-                city_view(model, routes=routes, incidents=wanted),
+                city_view(model, routes=routes, incidents=wanted, closures=barriers),
                 out / "map.html",
                 title="CIM 出警调度",
             )

@@ -197,13 +197,17 @@ def write_dispatch_report(
     bad_rows: pd.DataFrame | None = None,
     comparison: pd.DataFrame | None = None,
     city: CityModel | None = None,
+    incidents: gpd.GeoDataFrame | None = None,
+    resources: gpd.GeoDataFrame | None = None,
+    closures: gpd.GeoDataFrame | None = None,
 ) -> dict[str, Path]:
     """Write ``routes.csv``, ``routes.geojson`` and ``report.md`` into ``out_dir``.
 
     ``bad_rows`` (input rows left out, with the reason) also go to ``bad_rows.csv``;
     ``comparison`` (from :func:`routing.compare_dispatch`) adds a before / after section;
-    ``city`` adds ``map.png`` (routes coloured by ETA on the city's roads), embedded in the
-    report so it reads well printed.
+    ``city`` adds ``map.png`` (routes coloured by ETA on the city's roads, with ``incidents``,
+    the stations of ``resources`` and the ``closures``; see
+    :func:`cim.views.static.dispatch_map`), embedded in the report so it reads well printed.
     Each file is written to a temporary name and renamed, so a crash never leaves a
     half-written report. User text (ids, names, the title, notes) is escaped in the report
     (:func:`cim.escape.markdown_text`); the CSVs are written by :func:`cim.tables.write_table`,
@@ -227,7 +231,14 @@ def write_dispatch_report(
     if bad_rows is not None and len(bad_rows):
         paths["bad_rows"] = write_table(bad_rows, out / "bad_rows.csv")
     if city is not None and routes.geometry.notna().any():
-        paths["png"] = dispatch_map(city, routes, out / "map.png")
+        paths["png"] = dispatch_map(
+            city,
+            routes,
+            out / "map.png",
+            incidents=incidents,
+            resources=resources,
+            closures=closures,
+        )
     image = paths["png"].name if "png" in paths else None
     write_text(
         paths["markdown"], _markdown(routes, title, notes or [], bad_rows, comparison, image)

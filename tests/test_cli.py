@@ -10,6 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cim.cli import app
+from cim.views.style import CLOSURE_COLOR, FACILITY_COLORS
+from tests.conftest import near_color
 
 CIM = Path(sys.executable).with_name("cim")
 RUNNER = CliRunner(env={"COLUMNS": "80"})  # the width rich falls back to off a terminal
@@ -206,6 +208,17 @@ def test_dispatch_lists_bad_rows_and_routes_the_rest(dispatched):
     assert "left out: incidents.csv line 14" in stdout and "road segments closed for car" in stdout
     assert len(gpd.read_file(out / "routes.geojson")) == len(routes)
     assert_report_embeds_a_map(out)
+
+
+def test_dispatch_maps_draw_the_closures_and_the_stations(dispatched):
+    from PIL import Image
+
+    out, _ = dispatched
+    pixels = np.asarray(Image.open(out / "map.png").convert("RGB"))
+    assert near_color(pixels, CLOSURE_COLOR, 20) > 100  # the 40 m flood and its legend entry
+    assert near_color(pixels, FACILITY_COLORS["fire_station"], 20) > 300  # legend + triangles
+    page = (out / "map.html").read_text("utf-8")
+    assert '"closures_areas"' in page and "封闭或受阻" in page
 
 
 @pytest.mark.browser

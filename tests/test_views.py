@@ -2,10 +2,12 @@ import itertools
 import re
 from html import unescape
 
+import geopandas as gpd
 import mapclassify
 import numpy as np
 import pydeck as pdk
 import pytest
+import shapely
 
 import cim
 from cim.coverage import sensor_coverage
@@ -151,17 +153,26 @@ def all_views(city, routes, coverage_table):
         depth_cm=[8.0, 18.0, 42.0, np.nan],
         name=["浅", "中", "深", "未知"],
     )
+    flooded = gpd.GeoDataFrame(  # a flooded area, a blocked point and a flooded road
+        {"depth_cm": [40.0, 60.0, 35.0], "closed_for": [["car"], ["car"], ["car"]]},
+        geometry=[
+            shapely.Point(104.07, 30.67).buffer(0.004),
+            shapely.Point(104.08, 30.68),
+            shapely.LineString([(104.045, 30.655), (104.055, 30.665)]),
+        ],
+        crs=4326,
+    )
     return {
         "city_3d": city_view(city, routes=routes),
         "city_2d_by_height": city_view(city, preset="2d", color_by="height"),
-        "dispatch": dispatch_view(city, routes),
+        "dispatch": dispatch_view(city, routes, closures=flooded),
         "choropleth": choropleth_view(
             city, "density_per_km2", level="community", data=coverage_table
         ),
         "choropleth_3d": choropleth_view(
             city, "density_per_km2", level="community", data=coverage_table, preset="3d"
         ),
-        "waterlogging": waterlogging_view(city, points=water),
+        "waterlogging": waterlogging_view(city, points=water, closures=flooded),
         "coverage_units": coverage_view(city, coverage_table),
         "coverage_ranges": coverage_view(city, mode="ranges"),
         "coverage_hexagons": coverage_view(city, mode="hexagons"),

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pydeck as pdk
 import shapely
 
@@ -20,6 +21,7 @@ from cim.views.style import (
     BASE_FILL,
     BASE_LINE,
     BUILDING_COLORS,
+    CLOSURE_COLOR,
     LABELS,
     ROAD_COLOR,
     ramp,
@@ -32,6 +34,7 @@ __all__ = [
     "bounds_of",
     "building_heights",
     "building_layer",
+    "closure_layers",
     "district_layer",
     "hexagon_layer",
     "path_layer",
@@ -42,6 +45,7 @@ __all__ = [
 
 PRECISION = 6  # decimal degrees: about 0.1 m
 UNKNOWN_ALPHA = 110  # buildings of unknown height, coloured by use: pale and flat
+CLOSURE_FIELDS = {"depth_cm": "水深", "factor": "通行时间倍数", "closed_for": "封闭车辆"}
 ROAD_WIDTHS_M = {"expressway": 6, "arterial": 4, "secondary": 3, "branch": 2, "other": 1}
 
 
@@ -309,11 +313,12 @@ def point_layer(
     min_radius_px: float = 3,
     outline=(255, 255, 255, 255),
     outline_px=1.0,
+    filled: bool = True,
 ) -> pdk.Layer:
     """Points (facilities, incidents, sensors, waterlogging points) as circles.
 
-    ``radius_m`` and ``outline_px`` may be given per row; lines and polygons are drawn at a
-    point on their surface.
+    ``radius_m``, ``outline`` and ``outline_px`` may be given per row; lines and polygons are
+    drawn at a point on their surface. ``filled=False`` draws rings (the outline only).
 
     Examples
     --------
@@ -338,6 +343,7 @@ def point_layer(
         ),
         id=id,
         get_position="position",
+        filled=filled,
         get_fill_color="color",
         get_radius="radius",
         radius_min_pixels=min_radius_px,
@@ -349,8 +355,12 @@ def point_layer(
     )
 
 
-def range_layer(sensors: gpd.GeoDataFrame, *, colors, id: str = "ranges") -> pdk.Layer:
-    """Each sensor's range (``range_m``) as a translucent circle.
+def range_layer(
+    sensors: gpd.GeoDataFrame, *, colors, id: str = "ranges", rings: bool = False
+) -> pdk.Layer:
+    """Each sensor's range (``range_m``) as a translucent disc, or as a ring in ``colors``.
+
+    Rings keep wide ranges (rain gauges' 1.5 km) from hiding the small ones drawn with them.
 
     Examples
     --------
@@ -364,9 +374,96 @@ def range_layer(sensors: gpd.GeoDataFrame, *, colors, id: str = "ranges") -> pdk
         radius_m=sensors["range_m"].astype(float).tolist(),
         id=id,
         min_radius_px=1,
-        outline=(0, 0, 0, 0),
-        outline_px=0,
+        outline=colors if rings else (0, 0, 0, 0),
+        outline_px=1.5 if rings else 0,
+        filled=not rings,
     )
+
+
+def closure_layers(
+    closures: gpd.GeoDataFrame, *, title: str = "封闭或受阻", id: str = "closures"
+) -> list[pdk.Layer]:
+    """Closed or flooded roads and barrier areas, thin and violet, apart from any colour ramp.
+
+    Lines (flooded roads from :func:`cim.waterlogging.road_closures`, blocked streets) are
+    drawn 2 px wide so that what lies under them stays readable; barrier polygons are a pale
+    fill with a violet edge; barrier points a violet dot of their ``buffer_m`` (5 m by default,
+    at least 4 px). The tooltip gives ``depth_cm``, ``factor`` and ``closed_for`` when present.
+
+    Returns
+    -------
+    list of pydeck.Layer
+        ``id`` for the lines, ``id + "_areas"`` and ``id + "_points"``, each only when the
+        closures hold such shapes.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> barriers = gpd.GeoDataFrame({"depth_cm": [40, 20]}, crs=4326, geometry=[
+    ...     shapely.Point(104.06, 30.66).buffer(0.001), shapely.LineString([(104, 30), (104.01, 30)])])
+    >>> [layer.id for layer in closure_layers(barriers)]
+    ['closures_areas', 'closures']
+    """
+    closures = layers.to_wgs84(closures, kind=id)
+    types = shapely.get_type_id(closures.geometry.values)
+    shape = shapely.GeometryType
+    areas = closures[np.isin(types, (shape.POLYGON, shape.MULTIPOLYGON))]
+    lines = closures[np.isin(types, (shape.LINESTRING, shape.MULTILINESTRING))]
+    points = closures[np.isin(types, (shape.POINT, shape.MULTIPOINT))]
+    color = [*CLOSURE_COLOR, 255]
+    built = []
+    if len(areas):
+        built.append(
+            area_layer(
+                areas,
+                colors=[*CLOSURE_COLOR, 60],
+                tips=_closure_tips(areas, title),
+                id=f"{id}_areas",
+                line_color=color,
+                line_width_px=1.5,
+            )
+        )
+    if len(lines):
+        built.append(
+            path_layer(
+                lines,
+                colors=color,
+                widths=2,
+                tips=_closure_tips(lines, title),
+                id=id,
+                min_width_px=1.5,
+            )
+        )
+    if len(points):
+        reach = points["buffer_m"] if "buffer_m" in points else pd.Series(np.nan, points.index)
+        built.append(
+            point_layer(
+                points,
+                colors=color,
+                radius_m=reach.astype(float).fillna(5.0).tolist(),
+                tips=_closure_tips(points, title),
+                id=f"{id}_points",
+                min_radius_px=4,
+            )
+        )
+    return built
+
+
+def _closure_tips(closures: gpd.GeoDataFrame, title: str) -> list[str]:
+    """Tooltips with the depth, the time factor and the vehicles closed, where given."""
+    columns = [c for c in ("depth_cm", "factor", "closed_for") if c in closures.columns]
+    return [
+        tip(title, *((CLOSURE_FIELDS[c], _closure_value(c, row[c])) for c in columns))
+        for _, row in closures[columns].iterrows()
+    ]
+
+
+def _closure_value(column: str, value) -> str | None:
+    if isinstance(value, list | tuple | np.ndarray):
+        return ", ".join(map(str, value))
+    if pd.isna(value):
+        return None
+    return f"{float(value):.0f} cm" if column == "depth_cm" else str(value)
 
 
 def hexagon_layer(

@@ -22,6 +22,7 @@ from cim.views.layers import (
     bounds_of,
     building_heights,
     building_layer,
+    closure_layers,
     district_layer,
     hexagon_layer,
     path_layer,
@@ -31,6 +32,7 @@ from cim.views.layers import (
 )
 from cim.views.style import (
     BUILDING_COLORS,
+    CLOSURE_COLOR,
     DEPTH_CLASSES,
     ETA_CLASSES,
     FACILITY_COLORS,
@@ -43,6 +45,7 @@ from cim.views.style import (
     classify,
     data_note,
     fixed_classes,
+    format_number,
     legend_html,
     ramp,
     share_classes,
@@ -72,6 +75,7 @@ HEIGHT_CLASSES = (
     (SUPER_HIGH_RISE_M, "50–100 m 高层", [203, 64, 72]),
     (np.inf, "> 100 m 超高层", [104, 24, 90]),
 )
+RINGS_FROM_M = 300.0  # sensor kinds reaching farther are drawn as rings, not discs
 COVERAGE_MODES = {"units": "按单元", "ranges": "作用范围", "hexagons": "六边形计数"}
 FIT_PX = (960, 540)  # the bounds fit a window this size: the notebook's inline view
 TILE_PX = 512  # deck.gl's web-mercator world is 512 px wide at zoom 0
@@ -242,6 +246,15 @@ def _incident_layer(incidents: gpd.GeoDataFrame) -> pdk.Layer:
     )
 
 
+def _closures(
+    closures: gpd.GeoDataFrame | None, label: str = "封闭或受阻"
+) -> tuple[list[pdk.Layer], list[tuple[str, list[int]]]]:
+    """The closures' layers and legend entry (neither when there are no closures)."""
+    if closures is None or closures.empty:
+        return [], []
+    return closure_layers(closures, title=label), [(label, CLOSURE_COLOR)]
+
+
 def _facility_legend(facilities: gpd.GeoDataFrame) -> list[tuple[str, list[int]]]:
     kinds = set(facilities["kind"])
     return [(LABELS[k], FACILITY_COLORS[k]) for k in FACILITY_COLORS if k in kinds]
@@ -252,6 +265,7 @@ def city_view(
     *,
     routes: gpd.GeoDataFrame | None = None,
     incidents: gpd.GeoDataFrame | None = None,
+    closures: gpd.GeoDataFrame | None = None,
     title: str | None = None,
     preset: str = "3d",
     color_by: str = "use",
@@ -268,6 +282,9 @@ def city_view(
         Dispatch result (:meth:`routing.Router.dispatch`), coloured by ETA.
     incidents : GeoDataFrame, optional
         Incidents to draw instead of the city's ``incidents`` layer.
+    closures : GeoDataFrame, optional
+        Barriers the routes were computed with (:meth:`routing.Router.with_closures`), drawn
+        in violet under the routes.
     title : str, optional
         Title of the legend panel.
     preset : {"3d", "2d"}
@@ -302,6 +319,9 @@ def city_view(
             legend += _unknown_height_legend(int(np.isnan(heights).sum()))
         else:
             raise ValueError(f"color_by must be 'use' or 'height', not {color_by!r}")
+    closure_drawn, closure_legend = _closures(closures)
+    deck_layers += closure_drawn
+    legend += closure_legend
     if routes is not None and routes.geometry.notna().any():
         layer, classes = _route_layer(routes)
         deck_layers.append(layer)
@@ -331,10 +351,14 @@ def dispatch_view(
     routes: gpd.GeoDataFrame,
     *,
     incidents: gpd.GeoDataFrame | None = None,
+    closures: gpd.GeoDataFrame | None = None,
     title: str | None = None,
     preset: str = "2d",
 ) -> CityDeck:
     """Dispatch routes coloured by ETA class, with their incidents and the units sent.
+
+    ``closures`` (the barriers given to :meth:`routing.Router.with_closures`) are drawn in
+    violet under the routes.
 
     Examples
     --------
@@ -349,8 +373,9 @@ def dispatch_view(
         raise layers.EmptyLayerError("routes", "no route to draw; dispatch some incidents first")
     routes = _wgs84(routes, "routes")
     route_layer, classes = _route_layer(routes)
-    deck_layers = [*_base(city), route_layer]
-    legend = list(classes.legend)
+    closure_drawn, closure_legend = _closures(closures)
+    deck_layers = [*_base(city), *closure_drawn, route_layer]
+    legend = [*classes.legend, *closure_legend]
     sent = None
     if "facilities" in city.layers:
         sent = city.layer("facilities")
@@ -404,7 +429,7 @@ def choropleth_view(
     k: int = 5,
     bins=None,
     cmap: str | None = None,
-    fmt: str = "{:,.1f}",
+    fmt: str | None = None,
     title: str | None = None,
     preset: str = "2d",
 ) -> CityDeck:
@@ -436,7 +461,7 @@ def choropleth_view(
     units, values = _unit_table(city, level, column, data)
     classes = classify(values, scheme=scheme, k=k, bins=bins, cmap=cmap, fmt=fmt, labels=LABELS)
     names = units["name"] if "name" in units else units["code"]
-    shown = values.map(lambda v: f"{v:,.2f}" if isinstance(v, float) else v)
+    shown = values.map(lambda v: format_number(v) if isinstance(v, float) and np.isfinite(v) else v)
     tips = [
         tip(n, ("编码", c), (column, v))
         for n, c, v in zip(names, units["code"], shown, strict=True)
@@ -473,7 +498,9 @@ def waterlogging_view(
 
     Points deeper than 15 cm (GB 51222-2017: waterlogging) get a thick dark ring; points of
     unknown depth (news reports) are grey. ``closures`` (from
-    :func:`cim.waterlogging.road_closures`) are drawn as flooded roads.
+    :func:`cim.waterlogging.road_closures`) are drawn as flooded roads: thin violet lines
+    over the points (they run inside the ponds), narrower than any point, so that the depth
+    colour shows on both sides.
 
     Parameters
     ----------
@@ -506,30 +533,25 @@ def waterlogging_view(
         )
         for n, d in zip(names, depth, strict=True)
     ]
-    deck_layers = _base(city)
     legend = [*classes.legend]
     if not (classes.index < 0).any():
         legend.append(("深度未知", MISSING_COLOR))
     if closures is not None and len(closures):
         closures = _wgs84(closures, "closures")
-        deck_layers.append(
-            path_layer(closures, colors=[0, 90, 200, 255], widths=6, id="closures", min_width_px=3)
-        )
-        legend.append(("淹没道路", [0, 90, 200]))
-    deck_layers.append(
-        point_layer(
-            points,
-            colors=classes.color_of(alpha=230),
-            radius_m=(60 + 6 * depth.fillna(0).clip(0, 100)).tolist(),
-            min_radius_px=5,
-            tips=tips,
-            id="waterlogging",
-            outline=(40, 20, 20, 255),
-            outline_px=np.where(deep, 4.0, 1.0),
-        )
+    closure_drawn, closure_legend = _closures(closures, "淹没道路")
+    legend += closure_legend
+    water = point_layer(
+        points,
+        colors=classes.color_of(),
+        radius_m=(60 + 6 * depth.fillna(0).clip(0, 100)).tolist(),
+        min_radius_px=5,
+        tips=tips,
+        id="waterlogging",
+        outline=(40, 20, 20, 255),
+        outline_px=np.where(deep, 4.0, 1.0),
     )
     return compose(
-        deck_layers,
+        [*_base(city), water, *closure_drawn],
         bounds=bounds_of(points, closures),
         title=title or f"{city.name} 积水点",
         legend=legend,
@@ -546,9 +568,16 @@ def coverage_view(
     *,
     level: str = "grid",
     mode: str = "units",
+    rings_from_m: float = RINGS_FROM_M,
     preset: str = "2d",
 ) -> CityDeck:
     """Sensor coverage: units by covered share, sensor ranges as circles, or hexagon counts.
+
+    Ranges are drawn one layer per sensor kind (``ranges_<kind>``), the widest kind first so
+    the small ranges of cameras and manholes lie on top. Kinds whose median range is wider
+    than ``rings_from_m`` (rain gauges' 1.5 km) are drawn as rings, not discs, so they do not
+    cover the map; in ``mode="units"`` these rings are drawn over the units, since their
+    ranges make up much of the covered share.
 
     Parameters
     ----------
@@ -559,6 +588,8 @@ def coverage_view(
     mode : {"units", "ranges", "hexagons"}
         Colour the units by the share their online sensors cover; draw each sensor's range;
         or count sensors in hexagons of 400 m.
+    rings_from_m : float
+        Sensor kinds with wider ranges are drawn as rings (300 m by default).
 
     Examples
     --------
@@ -567,7 +598,9 @@ def coverage_view(
     >>> city = cim.sample_city()
     >>> deck = coverage_view(city, sensor_coverage(city, levels=["street"]), level="street")
     >>> [layer.id for layer in deck.layers]
-    ['districts', 'roads', 'units', 'sensors']
+    ['districts', 'roads', 'units', 'ranges_rain_gauge', 'ranges_air', 'sensors']
+    >>> [layer.id for layer in coverage_view(city, mode="ranges").layers][2:4]
+    ['ranges_rain_gauge', 'ranges_air']
     >>> [layer.id for layer in coverage_view(city, mode="hexagons").layers]
     ['districts', 'roads', 'hexagons']
     """
@@ -600,9 +633,12 @@ def coverage_view(
         deck_layers.append(
             area_layer(units, colors=classes.color_of(alpha=170), tips=tips, id="units")
         )
-        legend = [(f"覆盖 {label}", c) for label, c in classes.legend] + legend
+        rings, ring_legend = _range_layers(sensors, colors, rings_from_m, rings_only=True)
+        deck_layers += rings
+        legend = [(f"覆盖 {label}", c) for label, c in classes.legend] + legend + ring_legend
     elif mode == "ranges":
-        deck_layers.append(range_layer(sensors, colors=[[*c[:3], 40] for c in colors]))
+        ranges, legend = _range_layers(sensors, colors, rings_from_m)
+        deck_layers += ranges
     elif mode == "hexagons":
         hexagons = hexagon_layer(sensors)
         deck_layers.append(hexagons)
@@ -637,6 +673,30 @@ def coverage_view(
         note=_note(city, "半透明 = 离线", sensors=sensors, **drawn_units),
         preset=preset,
     )
+
+
+def _range_layers(
+    sensors: gpd.GeoDataFrame, colors: list, rings_from_m: float, *, rings_only: bool = False
+) -> tuple[list[pdk.Layer], list[tuple[str, list[int]]]]:
+    """One range layer per sensor kind, widest first; kinds wider than ``rings_from_m`` as
+    rings in the sensors' colours, the others as translucent discs. ``rings_only`` leaves
+    the discs out."""
+    widest = sensors.groupby("kind")["range_m"].median().sort_values(ascending=False, kind="stable")
+    drawn, legend = [], []
+    for kind, metres in widest.items():
+        ring = bool(metres > rings_from_m)
+        if rings_only and not ring:
+            continue
+        rows = np.flatnonzero(sensors["kind"].to_numpy() == kind)
+        colored = [colors[i] if ring else [*colors[i][:3], 40] for i in rows]
+        drawn.append(
+            range_layer(sensors.iloc[rows], colors=colored, id=f"ranges_{kind}", rings=ring)
+        )
+        shape = "圆环" if ring else "范围"
+        legend.append(
+            (f"{LABELS.get(kind, kind)}{shape} {format_number(metres)} m", colored[0][:3])
+        )
+    return drawn, legend
 
 
 def service_area_view(

@@ -26,9 +26,12 @@ from cim.views.layers import bounds_of
 from cim.views.style import (
     BASE_FILL,
     BASE_LINE,
+    CLOSURE_COLOR,
     DEPTH_CLASSES,
     ETA_CLASSES,
+    FACILITY_COLORS,
     INCIDENT_COLOR,
+    LABELS,
     ROAD_COLOR,
     Classes,
     data_note,
@@ -50,6 +53,8 @@ CJK_FONTS = (
     "PingFang SC",
     "Heiti SC",
 )
+STATION_COLOR = [60, 60, 60]  # a station of no known facility kind
+POND_EDGE = (0.16, 0.08, 0.08)  # the dark edge that sets a pond's depth colour off the roads
 _CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef（）：；]+")
 
 
@@ -149,11 +154,66 @@ def _patches(classes: Classes, alpha: float = 1.0) -> list[Patch]:
     ]
 
 
+def _plot_closures(
+    ax,
+    closures: gpd.GeoDataFrame,
+    *,
+    zorder: float,
+    label: tuple[str, str] = ("封闭或受阻", "closed"),
+) -> Patch:
+    """Closures in violet, thin (polygons pale with an edge, lines 0.7 pt, points as dots),
+    apart from the depth and ETA colours; returns their legend patch."""
+    violet = _rgb(CLOSURE_COLOR)
+    kind = closures.geom_type.str.replace("Multi", "")
+    areas, lines, points = (closures[kind == k] for k in ("Polygon", "LineString", "Point"))
+    if len(areas):
+        areas.plot(ax=ax, facecolor=(*violet, 0.25), edgecolor=violet, linewidth=0.8, zorder=zorder)
+    if len(lines):
+        lines.plot(ax=ax, color=violet, linewidth=0.7, zorder=zorder)
+    if len(points):
+        points.plot(ax=ax, color=violet, markersize=8, zorder=zorder)
+    return Patch(facecolor=(*violet, 0.25), edgecolor=violet, label=_text(*label))
+
+
+def _sent_stations(
+    city: CityModel, routes: gpd.GeoDataFrame, resources: gpd.GeoDataFrame | None
+) -> gpd.GeoDataFrame | None:
+    """The resources the routes set out from (the city's facilities by default), with their
+    facility ``kind`` taken from the city where the resources do not say it."""
+    facilities = city.layer("facilities") if "facilities" in city.layers else None
+    resources = facilities if resources is None else resources
+    if resources is None:
+        return None
+    sent = resources[resources["id"].astype(str).isin(routes["resource_id"].astype(str))]
+    if "kind" not in sent.columns:
+        known = pd.Series(dtype=object)
+        if facilities is not None:
+            known = pd.Series(facilities["kind"].to_numpy(), index=facilities["id"].astype(str))
+        sent = sent.assign(kind=sent["id"].astype(str).map(known))
+    return layers.to_wgs84(sent, kind="resources")
+
+
 @_with_fonts
 def dispatch_map(
-    city: CityModel, routes: gpd.GeoDataFrame, path, *, title: str = "出警路线"
+    city: CityModel,
+    routes: gpd.GeoDataFrame,
+    path,
+    *,
+    title: str = "出警路线",
+    incidents: gpd.GeoDataFrame | None = None,
+    resources: gpd.GeoDataFrame | None = None,
+    closures: gpd.GeoDataFrame | None = None,
 ) -> Path:
-    """Routes coloured by ETA class (5 / 10 / 15 minutes) with their incidents, as a PNG.
+    """Routes coloured by ETA class (5 / 10 / 15 minutes) with their incidents, the stations
+    they set out from and the closures they avoid, as a PNG.
+
+    Parameters
+    ----------
+    incidents, resources : GeoDataFrame, optional
+        The points dispatched (by default the city's ``incidents`` and ``facilities``); only
+        those with a route are drawn, stations as triangles coloured by facility kind.
+    closures : GeoDataFrame, optional
+        Barriers the routes were computed with (:meth:`routing.Router.with_closures`).
 
     Examples
     --------
@@ -170,12 +230,33 @@ def dispatch_map(
     drawn = layers.to_wgs84(drawn, kind="routes")
     classes = fixed_classes(drawn["eta_s"] / 60.0, ETA_CLASSES)
     figure, ax = _figure(city, bounds_of(drawn))
-    drawn.plot(ax=ax, color=[_rgb(c) for c in classes.color_of()], linewidth=1.8)
     handles = _patches(classes)
-    incidents = None
-    if "incidents" in city.layers:
+    if closures is not None and len(closures):
+        closures = layers.to_wgs84(closures, kind="closures")
+        handles.append(_plot_closures(ax, closures, zorder=3))
+    drawn.plot(ax=ax, color=[_rgb(c) for c in classes.color_of()], linewidth=1.8, zorder=4)
+    stations = _sent_stations(city, drawn, resources)
+    if stations is not None and len(stations):
+        kinds = stations["kind"].where(stations["kind"].isin(list(FACILITY_COLORS)), "station")
+        colors = {k: _rgb(FACILITY_COLORS.get(k, STATION_COLOR)) for k in kinds}
+        stations.plot(
+            ax=ax,
+            color=[colors[k] for k in kinds],
+            marker="^",
+            markersize=40,
+            edgecolor="white",
+            linewidth=0.6,
+            zorder=6,
+        )
+        handles += [
+            Patch(facecolor=c, label=_text(LABELS.get(k, "出动站点"), k.replace("_", " ")))
+            for k, c in colors.items()
+        ]
+    if incidents is None and "incidents" in city.layers:
         incidents = city.layer("incidents")
-        incidents = incidents[incidents["id"].isin(drawn["incident_id"])]
+    if incidents is not None:
+        incidents = layers.to_wgs84(incidents, kind="incidents")
+        incidents = incidents[incidents["id"].astype(str).isin(drawn["incident_id"].astype(str))]
         incidents.plot(ax=ax, color=_rgb(INCIDENT_COLOR), markersize=10, zorder=5)
         handles.append(Patch(facecolor=_rgb(INCIDENT_COLOR), label=_text("事件", "incident")))
     return _finish(
@@ -185,7 +266,7 @@ def dispatch_map(
         title=_text(title, "Dispatch routes"),
         handles=handles,
         legend_title=_text("预计到达", "ETA (min)"),
-        note=_data_note(city, incidents=incidents),
+        note=_data_note(city, incidents=incidents, facilities=stations),
     )
 
 
@@ -230,7 +311,11 @@ def flood_map(
     *,
     title: str = "内涝情景",
 ) -> Path:
-    """Ponds coloured by depth class (15 cm: GB 51222-2017) and the flooded roads, as a PNG.
+    """Ponds coloured by depth class (15 cm: GB 51222-2017) over the flooded roads, as a PNG.
+
+    Each pond is drawn with a dot of its depth colour, so that ponds a few metres wide still
+    read at city scale; the flooded roads (which run inside the ponds) are thin violet lines
+    over them, narrower than the dots, so the depth colour shows on both sides.
 
     Examples
     --------
@@ -249,12 +334,15 @@ def flood_map(
     classes = fixed_classes(wet["depth_cm"], DEPTH_CLASSES)
     closures = layers.to_wgs84(closures, kind="closures")
     figure, ax = _figure(city, bounds_of(wet, closures))
-    if len(wet):
-        wet.plot(ax=ax, color=[_rgb(c) for c in classes.color_of()], linewidth=0)
     handles = _patches(classes)
+    if len(wet):
+        colors = [_rgb(c) for c in classes.color_of()]
+        wet.plot(ax=ax, color=colors, edgecolor=POND_EDGE, linewidth=0.3, zorder=3)
+        wet.representative_point().plot(
+            ax=ax, color=colors, markersize=18, edgecolor=POND_EDGE, linewidth=0.25, zorder=4
+        )
     if len(closures):
-        closures.plot(ax=ax, color="#005ac8", linewidth=1.6)
-        handles.append(Patch(facecolor="#005ac8", label=_text("淹没道路", "flooded road")))
+        handles.append(_plot_closures(ax, closures, zorder=5, label=("淹没道路", "flooded road")))
     return _finish(
         figure,
         ax,

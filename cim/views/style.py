@@ -15,6 +15,7 @@ from layers.standards import WATERLOGGED_CM
 
 __all__ = [
     "BUILDING_COLORS",
+    "CLOSURE_COLOR",
     "DEPTH_CLASSES",
     "ETA_CLASSES",
     "FACILITY_COLORS",
@@ -23,6 +24,8 @@ __all__ = [
     "Classes",
     "classify",
     "data_note",
+    "format_bounds",
+    "format_number",
 ]
 
 BACKGROUND = [247, 248, 250]
@@ -31,6 +34,7 @@ BASE_LINE = [120, 130, 150, 255]
 ROAD_COLOR = [160, 166, 178, 255]
 MISSING_COLOR = [190, 190, 190, 200]
 INCIDENT_COLOR = [180, 0, 90, 255]
+CLOSURE_COLOR = [120, 40, 170]  # violet: apart from the depth and ETA ramps and the incidents
 BUILDING_COLORS = {
     "residential": [236, 178, 92],
     "commercial": [88, 156, 226],
@@ -127,6 +131,57 @@ def ramp(cmap: str, k: int) -> list[list[int]]:
     return [[round(v * 255) for v in c[:3]] for c in colors]
 
 
+def format_number(value: float, digits: int = 3) -> str:
+    """A number with at least ``digits`` significant digits, every digit of its integer part,
+    and thousands separators; scientific notation only below 0.0001.
+
+    Examples
+    --------
+    >>> format_number(0.0012345), format_number(1234567.89), format_number(-2.0)
+    ('0.00123', '1,234,568', '-2')
+    """
+    if value == 0:
+        return "0"
+    whole = len(str(abs(round(value)))) if 0.5 <= abs(value) < np.inf else 0
+    return format(value, f",.{max(digits, whole)}g")
+
+
+def format_bounds(values) -> list[str]:
+    """Class bounds written by their magnitude, with the digits that keep neighbours apart.
+
+    Each value gets two significant digits (and every integer digit), and more wherever two
+    different neighbours (apart by more than float noise) would otherwise read the same, so
+    small values never collapse to "0.0 – 0.0" and large ones keep their thousands separators.
+
+    Parameters
+    ----------
+    values : sequence of float
+        The bounds in order (the lowest value, then each class's upper bound).
+
+    Examples
+    --------
+    >>> format_bounds([0.00121, 0.00342, 0.0051])
+    ['0.0012', '0.0034', '0.0051']
+    >>> format_bounds([1.234, 1.238, 25_000.4])
+    ['1.23', '1.24', '25,000']
+    """
+    numbers = np.asarray(values, dtype=float)
+    digits = np.full(len(numbers), 2)
+    for _ in range(17):  # a float has at most 17 significant digits
+        text = [format_number(v, d) for v, d in zip(numbers, digits, strict=True)]
+        clash = [
+            i
+            for i in range(len(numbers) - 1)
+            if text[i] == text[i + 1]
+            and not np.isclose(numbers[i], numbers[i + 1], rtol=1e-9, atol=0)
+        ]
+        if not clash:
+            break
+        for i in clash:
+            digits[i : i + 2] += 1
+    return text
+
+
 def classify(
     values,
     *,
@@ -134,7 +189,7 @@ def classify(
     k: int = 5,
     bins=None,
     cmap: str | None = None,
-    fmt: str = "{:,.1f}",
+    fmt: str | None = None,
     labels: dict | None = None,
 ) -> Classes:
     """Classify a column for a map: numbers with mapclassify, anything else by category.
@@ -152,8 +207,9 @@ def classify(
         Upper bounds of the classes; implies ``scheme="user_defined"``.
     cmap : str, optional
         A matplotlib colour map; ``YlOrRd`` for numbers, ``tab10`` for categories.
-    fmt : str
-        How class bounds are written in the legend.
+    fmt : str, optional
+        How class bounds are written in the legend (e.g. ``"{:.0%}"``); by default by their
+        magnitude (:func:`format_bounds`).
     labels : dict, optional
         Legend text for categories (e.g. Chinese names for codes).
 
@@ -161,7 +217,9 @@ def classify(
     --------
     >>> classes = classify([1, 2, 3, 4, None], scheme="equal_interval", k=2)
     >>> classes.index.tolist(), classes.labels
-    ([0, 0, 1, 1, -1], ['1.0 – 2.5', '2.5 – 4.0'])
+    ([0, 0, 1, 1, -1], ['1 – 2.5', '2.5 – 4'])
+    >>> classify([0.0012, 0.0021, 0.0034], scheme="equal_interval", k=2).labels
+    ['0.0012 – 0.0023', '0.0023 – 0.0034']
     >>> classify(["住宅", "商业", "住宅"]).labels
     ['住宅', '商业']
     """
@@ -185,10 +243,11 @@ def classify(
         uppers, found = np.asarray(method.bins, dtype=float), np.asarray(method.yb)
     index = np.full(len(finite), -1)
     index[present] = found
-    lowers = [finite[present].min(), *uppers[:-1]]
+    edges = np.array([finite[present].min(), *uppers])
+    written = format_bounds(edges) if fmt is None else [fmt.format(v) for v in edges]
     text = [
-        f"{fmt.format(lo)} – {fmt.format(hi)}" if np.isfinite(hi) else f"> {fmt.format(lo)}"
-        for lo, hi in zip(lowers, uppers, strict=True)
+        (lo if lo == hi else f"{lo} – {hi}") if np.isfinite(upper) else f"> {lo}"
+        for lo, hi, upper in zip(written[:-1], written[1:], uppers, strict=True)
     ]
     return Classes(index, ramp(cmap or "YlOrRd", len(uppers)), text)
 
