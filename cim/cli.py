@@ -98,6 +98,14 @@ def _reading() -> Iterator[None]:
                 console.print(f"  [yellow]note:[/] {_shown(note.message)}")
 
 
+def _load(city: Path | None) -> CityModel:
+    """The city saved in the folder ``city``, else the Chengdu sample."""
+    from cim.model import CityModel
+    from cim.sample import sample_city
+
+    return CityModel.load(city) if city else sample_city()
+
+
 def _road_graph(model: CityModel) -> None:
     """Say whether the road graph was read from the city folder's cache or built."""
     if model.road_graph_cache:
@@ -112,19 +120,23 @@ def _left_out(bad_rows: pd.DataFrame) -> None:
 
 
 def _texts(path: Path, column: str, out: Path, encoding: str | None):
+    import layers
     from cim.tables import check_suffix, read_table
 
     check_suffix(out)
     with _reading():
         frame = read_table(path, encoding=encoding)
     if column not in frame.columns:
-        raise ValueError(
+        raise layers.InputError(
             f"{path} has no column {column!r}; its columns are {', '.join(map(str, frame.columns))} (use --column)"
         )
     return frame, frame[column].tolist()
 
 
-def _in_chunks(texts: list, work, label: str) -> list:
+def _in_chunks(texts: list, work, label: str) -> pd.DataFrame:
+    """``work`` over ``texts`` in chunks, with a progress bar; its frames joined in order."""
+    import pandas as pd
+
     parts = []
     with Progress(
         *Progress.get_default_columns(), MofNCompleteColumn(), console=console
@@ -133,7 +145,7 @@ def _in_chunks(texts: list, work, label: str) -> list:
         for start in range(0, len(texts), CHUNK):
             parts.append(work(texts[start : start + CHUNK]))
             progress.advance(task, min(CHUNK, len(texts) - start))
-    return parts
+    return pd.concat(parts or [work([])], ignore_index=True)
 
 
 def _write_errors(out: Path, rows: pd.DataFrame) -> Path | None:
@@ -197,98 +209,57 @@ def dispatch(
     When no incident or no resource row can be used, the report and bad_rows.csv say why
     and the command exits with 1.
     """
-    import geopandas as gpd
-    import pandas as pd
-
     import layers
     import routing
-    from cim.model import CityModel
-    from cim.reports import snap_note, write_dispatch_report
-    from cim.sample import sample_city
-    from cim.tables import read_points
-    from cim.views import city_view, export_html
+    from cim.scenarios import dispatch_scenario
 
     started = time.perf_counter()
     max_snap_m = routing.SNAP_LIMIT_M if max_snap_m is None else max_snap_m
     try:
         if not max_snap_m > 0:
-            raise ValueError(f"--max-snap-m must be more than 0 metres, not {max_snap_m:g}")
+            raise layers.InputError(f"--max-snap-m must be more than 0 metres, not {max_snap_m:g}")
         _folder(out)
-        with console.status("Loading the city…"), warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            model = CityModel.load(city) if city else sample_city()
-            router = model.router(profile, hour=hour)
-        for note in caught:
-            console.print(f"  [yellow]note:[/] {note.message}")
-        _road_graph(model)
+        with console.status("Loading the city…"):
+            model = _load(city)
         if crs != "EPSG:4326":
             console.print(f"  CSV coordinates read as {crs}")
-        references = model.references()
-        with _reading():
-            wanted, bad_incidents = read_points(
-                incidents, "incidents", crs=crs, encoding=encoding, reference=references
+        with console.status("Reading and dispatching…"), _reading():
+            job = dispatch_scenario(
+                model,
+                incidents,
+                resources,
+                closures=closures,
+                k=k,
+                profile=profile,
+                hour=hour,
+                max_snap_m=max_snap_m,
+                crs=crs,
+                encoding=encoding,
             )
-            units, bad_resources = read_points(
-                resources, "resources", crs=crs, encoding=encoding, reference=references
-            )
-        bad_rows = pd.concat([bad_incidents, bad_resources], ignore_index=True)
-        notes = [
-            *(SAMPLE_NOTES if city is None else []),
-            snap_note(max_snap_m, router.profile.access_speed_kph),
-        ]
+        _road_graph(model)
         console.print(
-            f"[green]✓[/] {len(wanted)} incidents, {len(units)} resources ({len(bad_rows)} rows left out)"
+            f"[green]✓[/] {len(job.incidents)} incidents, {len(job.resources)} resources "
+            f"({len(job.bad_rows)} rows left out)"
         )
-        _left_out(bad_rows)
-        if wanted.empty or units.empty:
-            paths = write_dispatch_report(
-                gpd.GeoDataFrame(columns=routing.DISPATCH_COLUMNS, geometry="geometry", crs=4326),
-                out,
-                title=f"出警调度报告 · {profile}",
-                notes=notes,
-                bad_rows=bad_rows,
+        _left_out(job.bad_rows)
+        if job.closed_edges is not None:
+            console.print(
+                f"[green]✓[/] closures: {job.closed_edges} road segments closed for {profile}"
             )
-            unusable = " or ".join(
-                path.name for path, rows in ((incidents, wanted), (resources, units)) if rows.empty
+        with console.status("Writing the report and the maps…"):
+            paths = job.write(out, model, notes=SAMPLE_NOTES if city is None else ())
+        if job.unusable:
+            files = {"incidents": incidents, "resources": resources}
+            where = (
+                f" (the reasons are above and in {paths['bad_rows']})" if len(job.bad_rows) else ""
             )
-            where = f" (the reasons are above and in {paths['bad_rows']})" if len(bad_rows) else ""
-            raise ValueError(f"nothing to dispatch: no usable rows in {unusable}{where}")
-        comparison = None
-        with console.status("Dispatching…"):
-            barriers = routing.read_barriers(closures) if closures else None
-            if barriers is not None:
-                closed = router.with_closures(barriers)
-                before = router.dispatch(wanted, units, k=k, max_snap_m=max_snap_m)
-                routes = closed.dispatch(wanted, units, k=k, max_snap_m=max_snap_m)
-                comparison = routing.compare_dispatch(before, routes)
-                console.print(
-                    f"[green]✓[/] closures: {int(closed.closures['closed_edges'].iat[0])} road segments closed for {profile}"
-                )
-            else:
-                routes = router.dispatch(wanted, units, k=k, max_snap_m=max_snap_m)
-        if "kind" in wanted.columns:
-            routes["incident_kind"] = routes["incident_id"].map(wanted.set_index("id")["kind"])
-        paths = write_dispatch_report(
-            routes,
-            out,
-            title=f"出警调度报告 · {profile}",
-            notes=notes,
-            bad_rows=bad_rows,
-            comparison=comparison,
-            city=model,
-            incidents=wanted,
-            resources=units,
-            closures=barriers,
-        )
-        with console.status("Rendering the offline map…"):
-            paths["map"] = export_html(
-                city_view(model, routes=routes, incidents=wanted, closures=barriers),
-                out / "map.html",
-                title="CIM 出警调度",
+            raise layers.InputError(
+                "nothing to dispatch: no usable rows in "
+                f"{' or '.join(files[name].name for name in job.unusable)}{where}"
             )
-    except (layers.CimError, OSError, KeyError, ValueError) as err:
+    except (layers.CimError, OSError) as err:
         _fail(err)
-    first = routing.first_units(routes)
+    first = routing.first_units(job.routes)
     reached = first["eta_s"].notna()
     mean = (
         f"mean ETA of the first units {first.loc[reached, 'eta_s'].mean() / 60:.1f} min"
@@ -328,9 +299,7 @@ def coverage(
     import layers
     from cim.atomic import write_text
     from cim.coverage import TARGET_DENSITY, sensor_coverage
-    from cim.model import CityModel
     from cim.reports import coverage_report
-    from cim.sample import sample_city
     from cim.tables import write_table
     from cim.views import coverage_view, export_html
     from cim.views.static import coverage_map
@@ -340,10 +309,12 @@ def coverage(
     target_density = TARGET_DENSITY if target_density is None else target_density
     try:
         if level not in UNIT_LAYERS:
-            raise ValueError(f"--level must be one of {', '.join(UNIT_LAYERS)}, not {level!r}")
+            raise layers.InputError(
+                f"--level must be one of {', '.join(UNIT_LAYERS)}, not {level!r}"
+            )
         _folder(out)
         with console.status("Loading the city…"):
-            model = CityModel.load(city) if city else sample_city()
+            model = _load(city)
         with console.status("Computing coverage…"):
             table = sensor_coverage(model, target_density=target_density)
         out.mkdir(parents=True, exist_ok=True)
@@ -357,7 +328,7 @@ def coverage(
             out / "report.md",
             coverage_report(table, target_density=target_density, image=paths["png"].name),
         )
-    except (layers.CimError, OSError, KeyError, ValueError) as err:
+    except (layers.CimError, OSError) as err:
         _fail(err)
     summary = Table(title=f"Sensor coverage (target {target_density:g} per km²)")
     for column in (
@@ -410,87 +381,34 @@ def flood(
     """Rainfall scenario: ponding in the DEM's depressions, flooded roads, and dispatch before / after."""
     import layers
     import routing
-    from cim.atomic import atomic_path, write_text
-    from cim.model import CityModel
-    from cim.reports import flood_report
-    from cim.response import dispatch_incidents
-    from cim.sample import SAMPLE_DEM, sample_city
-    from cim.views import export_html, waterlogging_view
-    from cim.views.static import flood_map
-    from cim.waterlogging import check_coverage, ponding, read_dem, road_closures
+    from cim.scenarios import flood_scenario
 
     started = time.perf_counter()
     try:
         _folder(out)
-        with console.status("Loading the city and the DEM…"), warnings.catch_warnings():
+        with console.status("Loading the city…"):
+            model = _load(city)
+        with (
+            console.status("Ponding the rain, closing flooded roads, dispatching before / after…"),
+            warnings.catch_warnings(),
+        ):
             warnings.simplefilter("ignore", routing.UnreachableNodesWarning)
-            model = CityModel.load(city) if city else sample_city()
-            dem = dem or model.settings.dem or (None if city else SAMPLE_DEM)
-            if dem is None:
-                raise layers.InputError(
-                    f"{city}: this city has no DEM; pass --dem DEM.tif (a projected GeoTIFF "
-                    "covering its roads) or save the city with CitySettings(dem=...). The "
-                    "synthetic sample DEM covers only the Chengdu sample."
-                )
-            surface = read_dem(dem)
-            covered = check_coverage(surface, model.layer("roads"))
-            model.router()  # the road graph, built or read from the city's cache here, quietly
-        console.print(f"[green]✓[/] the DEM covers {covered:.0%} of the roads' length")
-        _road_graph(model)
-        with console.status("Filling depressions and ponding the rain…"):
-            ponds, water = ponding(
-                surface,
+            storm = flood_scenario(
+                model,
                 rain_mm_h=rain_mm_h,
                 hours=hours,
+                dem=dem,
                 runoff=runoff,
                 drainage_mm_h=drainage_mm_h,
             )
-            closures = road_closures(model.layer("roads"), surface, water)
+        console.print(f"[green]✓[/] the DEM covers {storm.dem_coverage:.0%} of the roads' length")
+        _road_graph(model)
         console.print(
-            f"[green]✓[/] {int((ponds['water_m3'] > 0).sum())} ponds, {len(closures)} flooded road segments"
+            f"[green]✓[/] {len(storm.wet)} ponds, {len(storm.closures)} flooded road segments"
         )
-        comparison = None
-        if "incidents" in model.layers and len(closures):
-            with console.status("Dispatching before and after the flood…"):
-                before = dispatch_incidents(model)
-                after = dispatch_incidents(model, closures=closures)
-                comparison = routing.compare_dispatch(before, after)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {
-            "ponding": out / "ponding.geojson",
-            "closures": out / "closures.geojson",
-            "markdown": out / "report.md",
-        }
-        wet = ponds[ponds["water_m3"] > 0]
-        if len(closures) or len(wet):
-            with console.status("Rendering the maps…"):
-                paths["png"] = flood_map(model, ponds, closures, out / "map.png")
-                paths["map"] = export_html(
-                    waterlogging_view(model, points=wet, closures=closures, title="内涝情景"),
-                    out / "map.html",
-                    title="CIM 内涝情景",
-                )
-        for key, frame in (
-            ("ponding", ponds[ponds["water_m3"] > 0]),
-            ("closures", closures.assign(closed_for=closures["closed_for"].map(",".join))),
-        ):
-            with atomic_path(paths[key]) as tmp:
-                frame.to_file(tmp, driver="GeoJSON")
-        write_text(
-            paths["markdown"],
-            flood_report(
-                ponds,
-                closures,
-                comparison,
-                rain_mm_h=rain_mm_h,
-                hours=hours,
-                runoff=runoff,
-                drainage_mm_h=drainage_mm_h,
-                synthetic_dem=surface.synthetic,
-                image=paths["png"].name if "png" in paths else None,
-            ),
-        )
-    except (layers.CimError, OSError, KeyError, ValueError) as err:
+        with console.status("Writing the report and the maps…"):
+            paths = storm.write(out, model)
+    except (layers.CimError, OSError) as err:
         _fail(err)
     for name, path in paths.items():
         console.print(f"  {name:<9} {path}")
@@ -532,11 +450,7 @@ def address_parse(
         frame, texts = _texts(source, column, out, encoding)
         home_code(home)
         parse = functools.partial(parse_many, home=home)
-        parsed = (
-            pd.concat(_in_chunks(texts, parse, "parsing"), ignore_index=True)
-            if texts
-            else parse([])
-        )
+        parsed = _in_chunks(texts, parse, "parsing")
         parsed.index = frame.index
         write_table(join_fields(frame, parsed).reset_index(drop=True), out)
         failed = parsed["error"].notna()
@@ -550,7 +464,7 @@ def address_parse(
                 }
             ),
         )
-    except (layers.CimError, OSError, KeyError, ValueError) as err:
+    except (layers.CimError, OSError) as err:
         _fail(err)
     console.print(
         f"[green]✓[/] parsed {len(frame) - int(failed.sum())} of {len(frame)} addresses → {out}"
@@ -584,16 +498,14 @@ def address_geocode(
 
     import layers
     from cim.address import AddressBase
-    from cim.model import CityModel
-    from cim.sample import sample_city
     from cim.tables import join_fields, write_table
 
     try:
         frame, texts = _texts(source, column, out, encoding)
         with console.status("Building the address base…"):
-            model = CityModel.load(city) if city else sample_city()
+            model = _load(city)
             base = AddressBase.from_city(model)
-        found = pd.concat(_in_chunks(texts, base.geocode, "geocoding"), ignore_index=True)
+        found = _in_chunks(texts, base.geocode, "geocoding")
         found.index = frame.index
         result = join_fields(frame, found.drop(columns="text"))
         write_table(
@@ -612,7 +524,7 @@ def address_geocode(
                 }
             ),
         )
-    except (layers.CimError, OSError, KeyError, ValueError) as err:
+    except (layers.CimError, OSError) as err:
         _fail(err)
     levels = found["match_level"].value_counts()
     console.print(
@@ -646,9 +558,7 @@ def vitals(
     import layers
     import routing
     from cim.atomic import write_text
-    from cim.model import CityModel
     from cim.reports import vitals_flags, vitals_report
-    from cim.sample import sample_city
     from cim.tables import write_table
     from cim.views import choropleth_view, export_html
     from cim.vitals import load_registry, save_snapshot
@@ -657,11 +567,11 @@ def vitals(
     started = time.perf_counter()
     try:
         if level not in (None, *LEVELS):
-            raise ValueError(f"--level must be one of {', '.join(LEVELS)}, not {level!r}")
+            raise layers.InputError(f"--level must be one of {', '.join(LEVELS)}, not {level!r}")
         _folder(out)
         with console.status("Loading the city…"), warnings.catch_warnings():
             warnings.simplefilter("ignore", routing.UnreachableNodesWarning)
-            model = CityModel.load(city) if city else sample_city()
+            model = _load(city)
             level = level or ("district" if "districts" in model.layers else "city")
             indicators = load_registry(registry) if registry else load_registry()
             model.router()  # the road graph, built or read from the city's cache here, quietly
@@ -690,7 +600,7 @@ def vitals(
                     out / "map.html",
                     title="CIM 城市体征",
                 )
-    except (layers.CimError, OSError, KeyError, ValueError) as err:
+    except (layers.CimError, OSError) as err:
         _fail(err)
     counts = table.groupby("dimension")["status"].value_counts().unstack(fill_value=0)
     summary = Table(title=f"Vital signs per {level}: {table['indicator_id'].nunique()} indicators")
@@ -730,8 +640,6 @@ def events_ingest(
     import routing
     from cim.address import AddressBase
     from cim.events import EventLog, ingest, load_classes
-    from cim.model import CityModel
-    from cim.sample import sample_city
     from cim.tables import read_table
 
     started = time.perf_counter()
@@ -740,7 +648,7 @@ def events_ingest(
             table = read_table(source, encoding=encoding)
         with console.status("Loading the city and the address base…"), warnings.catch_warnings():
             warnings.simplefilter("ignore", routing.UnreachableNodesWarning)
-            model = CityModel.load(city) if city else sample_city()
+            model = _load(city)
             base = AddressBase.from_city(model)
             model.router()  # the road graph, built or read from the city's cache here, quietly
         with (
@@ -757,7 +665,7 @@ def events_ingest(
                 batch=batch,
                 progress=lambda n: bar.advance(task, n),
             )
-    except (layers.CimError, OSError, KeyError, ValueError) as err:
+    except (layers.CimError, OSError) as err:
         _fail(err)
     _left_out(result.bad_rows.assign(file=source.name))
     console.print(
@@ -799,7 +707,7 @@ def events_report(
             "stats": write_table(stats, out / "stats.csv"),
             "markdown": write_text(out / "report.md", events_summary(events, stats)),
         }
-    except (layers.CimError, OSError, KeyError, ValueError) as err:
+    except (layers.CimError, OSError) as err:
         _fail(err)
     console.print(
         f"[green]✓[/] {len(events)} events, {int((events['status'] != 'closed').sum())} open, "
@@ -858,7 +766,7 @@ def demo(
                 out / "map.html",
                 title="成都 CIM 出警调度",
             )
-    except (layers.CimError, OSError, KeyError, ValueError) as err:
+    except (layers.CimError, OSError) as err:
         _fail(err)
 
     summary = dispatch_summary(routes)

@@ -44,6 +44,8 @@ class DispatchScenario:
         The vehicle profile.
     notes : list of str
         How points join the roads, for the report.
+    closures : GeoDataFrame, optional
+        The barriers applied, in EPSG:4326.
     comparison : DataFrame, optional
         With closures: :func:`routing.compare_dispatch` of the routes without and with them.
     closed_edges : int, optional
@@ -56,6 +58,7 @@ class DispatchScenario:
     bad_rows: pd.DataFrame
     profile: str
     notes: list[str] = field(default_factory=list)
+    closures: gpd.GeoDataFrame | None = None
     comparison: pd.DataFrame | None = None
     closed_edges: int | None = None
 
@@ -71,6 +74,7 @@ class DispatchScenario:
     def write(self, out, city: CityModel, *, notes=()) -> dict[str, Path]:
         """Write ``routes.csv``, ``routes.geojson``, ``report.md``, ``bad_rows.csv``, ``map.png``
         and the offline ``map.html`` into the folder ``out``; ``notes`` go first in the report.
+        The maps draw the routes, the incidents, the stations and the closures.
 
         Returns the written paths by name (see :func:`cim.reports.write_dispatch_report`).
         """
@@ -82,10 +86,15 @@ class DispatchScenario:
             bad_rows=self.bad_rows,
             comparison=self.comparison,
             city=None if self.unusable else city,
+            incidents=self.incidents,
+            resources=self.resources,
+            closures=self.closures,
         )
         if not self.unusable:
             paths["map"] = export_html(
-                city_view(city, routes=self.routes, incidents=self.incidents),
+                city_view(
+                    city, routes=self.routes, incidents=self.incidents, closures=self.closures
+                ),
                 Path(out) / "map.html",
                 title="CIM 出警调度",
             )
@@ -159,10 +168,10 @@ def dispatch_scenario(
         return job
     job.routes = router.dispatch(wanted, units, k=k, max_snap_m=max_snap_m)
     if closures is not None:
-        barriers = (
+        job.closures = (
             closures if isinstance(closures, gpd.GeoDataFrame) else routing.read_barriers(closures)
         )
-        closed = router.with_closures(barriers)
+        closed = router.with_closures(job.closures)
         before, job.routes = job.routes, closed.dispatch(wanted, units, k=k, max_snap_m=max_snap_m)
         job.comparison = routing.compare_dispatch(before, job.routes)
         job.closed_edges = int(closed.closures["closed_edges"].iat[0])

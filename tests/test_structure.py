@@ -12,3 +12,27 @@ def test_imports_keep_the_layers_of_pyproject(capsys):
     """The contracts of ``[tool.importlinter]`` in pyproject.toml (they forbid cycles too)."""
     status = lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True)
     assert status == 0, capsys.readouterr().out
+
+
+def test_the_cli_shows_a_bug_as_a_bug_and_bad_input_as_one_line(invoke, tmp_path, monkeypatch):
+    import cim.scenarios
+
+    def broken(*args, **kwargs):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(cim.scenarios, "flood_scenario", broken)
+    crashed = invoke("flood", "--rain-mm-h", 60, "--hours", 1, "--out", tmp_path / "a")
+    assert isinstance(crashed.exception, KeyError), crashed.output  # the traceback, not "error:"
+    monkeypatch.undo()
+    refused = invoke(
+        "flood",
+        "--rain-mm-h",
+        60,
+        "--hours",
+        1,
+        "--out",
+        tmp_path / "b",
+        "--dem",
+        tmp_path / "none.tif",
+    )
+    assert refused.exit_code == 1 and refused.output.startswith("error: no such DEM")

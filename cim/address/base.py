@@ -40,6 +40,18 @@ MATCH_LEVELS = (
     "none",
 )
 _LEVEL_SCORE = dict(zip(MATCH_LEVELS, (1.0, 0.95, 0.9, 0.7, 0.5, 0.4, 0.3, 0.2, 0.0), strict=True))
+GEOCODE_COLUMNS = (
+    "text",
+    "address_id",
+    "standard",
+    "code",
+    "match_level",
+    "score",
+    "candidates",
+    "district",
+    "town",
+    "reason",
+)
 _DETAIL = ("road", "road_no", "poi", "building", "unit", "floor", "room")
 # lookup keys per level, most specific first; a place name (小区/单位) stands at door-number level
 _KEYS = {
@@ -356,7 +368,9 @@ class AddressBase:
                 }
             )
             points.append(record.geometry if record is not None else point)
-        return gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries(points, crs=4326))
+        return gpd.GeoDataFrame(
+            pd.DataFrame(rows, columns=GEOCODE_COLUMNS), geometry=gpd.GeoSeries(points, crs=4326)
+        )
 
     def reverse(self, points: gpd.GeoDataFrame | gpd.GeoSeries) -> gpd.GeoDataFrame:
         """For each point: its district / street / community / grid cell and the nearest address.

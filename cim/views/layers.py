@@ -105,7 +105,7 @@ def _per_row(name: str, value, count: int) -> list:
         return [list(value) if flat else value] * count
     values = value.tolist() if hasattr(value, "tolist") else list(value)
     if len(values) != count:
-        raise ValueError(f"{name!r} has {len(values)} values for {count} rows")
+        raise layers.InputError(f"{name!r} has {len(values)} values for {count} rows")
     return values
 
 

@@ -105,7 +105,7 @@ def view_state(bounds, *, preset: str = "2d") -> pdk.ViewState:
     50.0
     """
     if preset not in PRESETS:
-        raise ValueError(f"preset must be one of {', '.join(PRESETS)}, not {preset!r}")
+        raise layers.InputError(f"preset must be one of {', '.join(PRESETS)}, not {preset!r}")
     west, south, east, north = bounds
     latitude = (south + north) / 2
     wide = max(east - west, 1e-4)
@@ -318,7 +318,7 @@ def city_view(
             legend += [(LABELS[k], c) for k, c in BUILDING_COLORS.items()]
             legend += _unknown_height_legend(int(np.isnan(heights).sum()))
         else:
-            raise ValueError(f"color_by must be 'use' or 'height', not {color_by!r}")
+            raise layers.InputError(f"color_by must be 'use' or 'height', not {color_by!r}")
     closure_drawn, closure_legend = _closures(closures)
     deck_layers += closure_drawn
     legend += closure_legend
@@ -403,7 +403,7 @@ def _unit_table(city: CityModel, level: str, column: str, data: pd.DataFrame | N
     units = _wgs84(city.layer(unit_layer(level)), unit_layer(level))
     if data is None:
         if column not in units.columns:
-            raise KeyError(
+            raise layers.MissingError(
                 f"the {unit_layer(level)} layer has no column {column!r}; it has "
                 f"{', '.join(c for c in units.columns if c != 'geometry')} (or pass data=)"
             )
@@ -412,9 +412,9 @@ def _unit_table(city: CityModel, level: str, column: str, data: pd.DataFrame | N
         data = data[data["level"] == level]
     key = "unit_code" if "unit_code" in data.columns else "code"
     if key not in data.columns or column not in data.columns:
-        raise KeyError(f"data needs a 'unit_code' (or 'code') column and {column!r}")
+        raise layers.MissingError(f"data needs a 'unit_code' (or 'code') column and {column!r}")
     if data[key].duplicated().any():
-        raise ValueError(f"data has more than one row per unit for level {level!r}")
+        raise layers.InputError(f"data has more than one row per unit for level {level!r}")
     values = units["code"].astype(str).map(data.set_index(data[key].astype(str))[column])
     return units, values
 
@@ -520,7 +520,9 @@ def waterlogging_view(
     points = city.layer("waterlogging_points") if points is None else points
     points = _wgs84(points, "waterlogging_points")
     if "depth_cm" not in points.columns:
-        raise KeyError("waterlogging points need a 'depth_cm' column (missing depths are allowed)")
+        raise layers.MissingError(
+            "waterlogging points need a 'depth_cm' column (missing depths are allowed)"
+        )
     depth = pd.to_numeric(points["depth_cm"], errors="coerce")
     classes = fixed_classes(depth, DEPTH_CLASSES)
     deep = (depth > WATERLOGGED_CM).to_numpy()
@@ -615,7 +617,9 @@ def coverage_view(
     drawn_units = {}
     if mode == "units":
         if table is None:
-            raise ValueError("mode='units' needs the table from cim.coverage.sensor_coverage")
+            raise layers.InputError(
+                "mode='units' needs the table from cim.coverage.sensor_coverage"
+            )
         units, share = _unit_table(city, level, "covered_share", table)
         drawn_units[unit_layer(level)] = units
         classes = share_classes(share)
@@ -644,7 +648,7 @@ def coverage_view(
         deck_layers.append(hexagons)
         legend = [("传感器较少", hexagons.color_range[0]), ("传感器较多", hexagons.color_range[-1])]
     else:
-        raise ValueError(f"mode must be one of {', '.join(COVERAGE_MODES)}, not {mode!r}")
+        raise layers.InputError(f"mode must be one of {', '.join(COVERAGE_MODES)}, not {mode!r}")
     if mode != "hexagons":
         deck_layers.append(
             point_layer(

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 
+import layers
 from layers.schema import TRUE_TEXT
 from layers.standards import WATERLOGGED_CM
 
@@ -229,7 +230,7 @@ def classify(
     finite = series.to_numpy(dtype=float)
     present = np.isfinite(finite)
     if not present.any():
-        raise ValueError("nothing to classify: every value is missing")
+        raise layers.InputError("nothing to classify: every value is missing")
     if bins is not None:
         scheme = "user_defined"
     k = max(1, min(k, len(np.unique(finite[present]))))
@@ -255,7 +256,7 @@ def classify(
 def _categories(series: pd.Series, cmap: str, labels: dict, most: int = 10) -> Classes:
     counts = series.dropna().astype(str).value_counts(sort=True)
     if counts.empty:
-        raise ValueError("nothing to classify: every value is missing")
+        raise layers.InputError("nothing to classify: every value is missing")
     kept = list(counts.index[:most])
     order = list(dict.fromkeys(v for v in series.dropna().astype(str) if v in kept))
     lookup = {v: i for i, v in enumerate(order)}
