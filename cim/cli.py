@@ -292,8 +292,12 @@ def coverage(
         ),
     ] = None,
     level: Annotated[
-        str, typer.Option(help="Units drawn on the map: grid, community, street or district.")
-    ] = "grid",
+        str | None,
+        typer.Option(
+            help="Units drawn on the map: grid, community, street or district; the finest "
+            "the city has by default."
+        ),
+    ] = None,
 ) -> None:
     """Sensor coverage per grid cell, community, street and district, against a target density."""
     import layers
@@ -303,12 +307,13 @@ def coverage(
     from cim.tables import write_table
     from cim.views import coverage_view, export_html
     from cim.views.static import coverage_map
+    from cim.views.style import data_note
     from layers.units import UNIT_LAYERS
 
     started = time.perf_counter()
     target_density = TARGET_DENSITY if target_density is None else target_density
     try:
-        if level not in UNIT_LAYERS:
+        if level not in (None, *UNIT_LAYERS):
             raise layers.InputError(
                 f"--level must be one of {', '.join(UNIT_LAYERS)}, not {level!r}"
             )
@@ -317,6 +322,7 @@ def coverage(
             model = _load(city)
         with console.status("Computing coverage…"):
             table = sensor_coverage(model, target_density=target_density)
+        level = level or table["level"].iat[0]  # the finest level the city has
         out.mkdir(parents=True, exist_ok=True)
         paths = {"csv": write_table(table, out / "coverage_by_unit.csv")}
         with console.status("Rendering the maps…"):
@@ -326,7 +332,14 @@ def coverage(
             )
         paths["markdown"] = write_text(
             out / "report.md",
-            coverage_report(table, target_density=target_density, image=paths["png"].name),
+            coverage_report(
+                table,
+                target_density=target_density,
+                image=paths["png"].name,
+                data=data_note(
+                    model.settings.credits, {"sensors": model.layer("sensors")}, english=True
+                ),
+            ),
         )
     except (layers.CimError, OSError) as err:
         _fail(err)
@@ -593,7 +606,6 @@ def vitals(
                         level=level,
                         data=flagged,
                         bins=[0, 2, 5, 10, len(indicators)],
-                        fmt="{:.0f}",
                         cmap="OrRd",
                         title=f"{model.name} 城市体征：告警与预警指标数（{level}）",
                     ),

@@ -324,11 +324,14 @@ def flood_report(
     return "\n".join(lines)
 
 
-def coverage_report(table: pd.DataFrame, *, target_density: float, image: str | None = None) -> str:
+def coverage_report(
+    table: pd.DataFrame, *, target_density: float, image: str | None = None, data: str = ""
+) -> str:
     """Markdown report of sensor coverage per level, the units furthest below the target.
 
     ``table`` comes from :func:`cim.coverage.sensor_coverage`; ``image`` is the file name of
-    a map (see :func:`cim.views.static.coverage_map`) to embed.
+    a map (see :func:`cim.views.static.coverage_map`) to embed; ``data`` is the line that
+    credits the data and counts its synthetic rows (:func:`cim.views.style.data_note`).
 
     Examples
     --------
@@ -353,7 +356,7 @@ def coverage_report(table: pd.DataFrame, *, target_density: float, image: str | 
         "# 物联感知覆盖报告 · Sensor coverage",
         "",
         *([f"![感知覆盖 · share covered]({image})", ""] if image else []),
-        f"Target: {target_density:g} sensors per km². Sensors are synthetic in the sample.",
+        f"Target: {target_density:g} sensors per km². {markdown_text(data)}".rstrip(),
         "",
         "## By level",
         "",

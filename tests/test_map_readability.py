@@ -102,6 +102,10 @@ def test_a_choropleth_of_a_small_valued_column_on_wuhan_keeps_its_classes_apart(
     assert len(set(labels)) == len(labels) == len(bins)
     np.testing.assert_allclose(uppers, bins, rtol=0.05)  # two significant digits at least
     assert "0.0 – 0.0" not in deck.description
+    assert "分级：quantiles" in deck.description
+    fixed = choropleth_view(city, "built_km2", level="grid", data=data, bins=[0, 0.01, 0.06])
+    assert "分级：自定分界" in fixed.description and "quantiles" not in fixed.description
+    assert legend_labels(fixed.description)[:3] == ["0", "0 – 0.01", "0.01 – 0.06"]
 
 
 # -- sensor ranges by kind -------------------------------------------------------------------

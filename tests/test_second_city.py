@@ -509,3 +509,13 @@ def test_maps_of_jinan_are_drawn_in_jinan_with_its_credits(
     assert "积水点 5/5" in _deck(flooded[0] / "map.html")[1]  # ponds of a synthetic DEM
     page = render(flooded[0] / "map.html")
     assert page.offline and page.drawn > 20_000
+
+
+def test_cim_coverage_of_jinan_draws_its_finest_units_and_credits_its_data(made_once, jinan_dir):
+    out, run = _run(made_once, jinan_dir, "jinan_coverage", "coverage")
+    assert run["exit_code"] == 0, run["output"]  # no grid: the districts, not an error
+    table = pd.read_csv(out / "coverage_by_unit.csv")
+    assert set(table["level"]) == {"district"}
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "in the sample" not in report and "Chengdu" not in report
+    assert "Data: © OpenStreetMap" in report and "sensors 30/30" in report

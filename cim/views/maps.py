@@ -419,6 +419,12 @@ def _unit_table(city: CityModel, level: str, column: str, data: pd.DataFrame | N
     return units, values
 
 
+def _scheme_name(scheme: str, bins, values: pd.Series) -> str:
+    if bins is not None:
+        return "自定分界"
+    return scheme if pd.api.types.is_numeric_dtype(values) else "类别"
+
+
 def choropleth_view(
     city: CityModel,
     column: str,
@@ -479,7 +485,7 @@ def choropleth_view(
         legend=classes.legend,
         note=_note(
             city,
-            f"分级：{'类别' if bins is None and not pd.api.types.is_numeric_dtype(values) else scheme}",
+            f"分级：{_scheme_name(scheme, bins, values)}",
             **{unit_layer(level): units},
         ),
         preset=preset,
