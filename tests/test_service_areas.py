@@ -59,9 +59,9 @@ def test_areas_equal_the_plain_union_of_piece_buffers_within_the_arc_error(
     engine, _, snapped = stations
     monkeypatch.setattr(service_areas, "TILE_M", tile_m)
     shared = []
-    whole = service_areas._Tiles._whole
+    road = service_areas._Tiles.road
     monkeypatch.setattr(
-        service_areas._Tiles, "_whole", lambda self, tile: shared.append(tile) or whole(self, tile)
+        service_areas._Tiles, "road", lambda self, tile: shared.append(tile) or road(self, tile)
     )
     areas = service_area_polygons(engine, snapped, CUTOFFS_M, "distance", buffer_m=BUFFER_M)
     assert shared  # whole tiles were shared, not only single pieces buffered
