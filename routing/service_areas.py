@@ -73,8 +73,11 @@ def service_area_polygons(
     source and cutoff that reaches it (the union of many small buffers is most of the time);
     the unions run in threads, side by side on all cores, as GEOS releases the GIL.
     Against the plain union of one buffer per piece the polygons differ by floating-point
-    noise only; the tests hold them to the buffer's own arc error (see
-    ``tests/test_service_areas.py``).
+    noise only (1e-11 of the area on Jinan). The stated tolerance, which the tests hold
+    them to, is the buffer's own error: its arcs are chords that fall short of the circle
+    by up to ``buffer_m * (1 - cos(pi / 32))`` (0.12 m at 25 m), so each polygon lies within
+    that distance of the other, both ways, and their symmetric difference is below 1e-6 of
+    the area.
 
     Examples
     --------
