@@ -31,6 +31,7 @@ sample: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet cpca jionlp pysheds
 	$(BIN)/python benchmarks/dispatch.py
+	$(BIN)/python benchmarks/service_areas.py
 	$(BIN)/python benchmarks/address.py
 	$(BIN)/python benchmarks/waterlogging.py
 	$(BIN)/python benchmarks/views.py

@@ -402,8 +402,13 @@ class CompiledGraph:
 
     # -- batch routing -------------------------------------------------------------------
 
-    def search(self, sources: Snapped, targets: Snapped, objective: str) -> _Search:
-        """One Dijkstra from every source over the graph joined to the snapped points."""
+    def search(
+        self, sources: Snapped, targets: Snapped, objective: str, *, limit: float = np.inf
+    ) -> _Search:
+        """One Dijkstra from every source over the graph joined to the snapped points.
+
+        With ``limit``, the search stops at that cost: whatever lies farther is left at inf.
+        """
         cost = self.cost(objective)
         n, s_count, t_count = len(self.nodes), len(sources.edge), len(targets.edge)
         source_gap, target_gap = (
@@ -428,7 +433,7 @@ class CompiledGraph:
         size = n + s_count + t_count
         graph = csr_matrix((vals, (rows, cols)), shape=(size, size))
         distances, predecessors = dijkstra(
-            graph, indices=n + np.arange(s_count), return_predecessors=True
+            graph, indices=n + np.arange(s_count), return_predecessors=True, limit=limit
         )
         access = np.concatenate([self.gap_cost(sources, "time"), self.gap_cost(targets, "time")])
         return _Search(distances, predecessors, pieces, s_count, objective, source_gap, access)
