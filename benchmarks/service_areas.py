@@ -18,8 +18,8 @@ nodes, cutoffs of 5 and 10 minutes by car, areas within 25 m of the road:
   reached edge piece, cut where the cutoff falls, unioned): the same areas as ours, which
   is checked (symmetric difference below 1e-6 of each area).
 
-The networkx graph carries the same travel times as our engine (the car profile's) and
-the same metric coordinates, so every side searches the same costs. Run:
+The networkx graph carries the same travel times as our engine (the car profile's, set
+from the public ``Profile.speeds``) and the same metric coordinates (``Router.metric_crs``), so every side searches the same costs. Run:
 ``.venv/bin/python benchmarks/service_areas.py [--stations 15]``.
 """
 
@@ -34,6 +34,7 @@ import networkx as nx
 import numpy as np
 import shapely
 from dispatch import at_nodes, clock, jinan
+from pyproj import Transformer
 from shapely.ops import substring
 
 import routing
@@ -41,16 +42,36 @@ import routing
 BUFFER_M = 25.0
 
 
-def metric_graph(graph: nx.MultiDiGraph, engine) -> nx.MultiDiGraph:
-    """``graph`` with the engine's metric coordinates, edge lines and car travel times."""
+def metric_graph(graph: nx.MultiDiGraph, router: routing.Router) -> nx.MultiDiGraph:
+    """``graph`` in the router's metric CRS, with its profile's travel times (as it sets them)."""
+    to_metric = Transformer.from_crs(4326, router.metric_crs, always_xy=True)
+
+    def project(coords: np.ndarray) -> np.ndarray:
+        return np.column_stack(to_metric.transform(coords[:, 0], coords[:, 1]))
+
     metric = graph.copy()
-    x, y = engine.to_metric.transform(engine.xy[:, 0], engine.xy[:, 1])
-    for node, px, py in zip(engine.nodes, x, y, strict=True):
+    nodes = list(graph.nodes)
+    xy = project(np.array([(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in nodes]))
+    for node, (px, py) in zip(nodes, xy, strict=True):
         metric.nodes[node].update(x=px, y=py)
-    for (u, v, k), seconds, line in zip(
-        graph.edges(keys=True), engine.travel_time, engine.lines, strict=True
-    ):
-        metric[u][v][k].update(travel_time=seconds, geometry=line)
+    edges = list(graph.edges(keys=True, data=True))
+    length = np.array([d["length"] for *_, d in edges])
+    speed = np.array([d.get("speed_kph", d["length"] / d["travel_time"] * 3.6) for *_, d in edges])
+    road_class = np.array([d.get("road_class", "other") for *_, d in edges], dtype=object)
+    seconds = length / (router.profile.speeds(speed, road_class) / 3.6)
+    lines = shapely.transform(
+        np.array(
+            [
+                d.get("geometry")
+                or shapely.LineString([(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in (u, v)])
+                for u, v, _, d in edges
+            ],
+            dtype=object,
+        ),
+        project,
+    )
+    for (u, v, k, _), time_s, line in zip(edges, seconds, lines, strict=True):
+        metric[u][v][k].update(travel_time=time_s, geometry=line)
     return metric
 
 
@@ -115,7 +136,7 @@ def main() -> None:
     stations = at_nodes(graph, nodes, "s")
     router = routing.Router(graph, profile="car")
     router.dispatch(stations.head(2), stations)  # warm the snapping trees
-    metric = metric_graph(graph, router.engine)
+    metric = metric_graph(graph, router)
     cutoffs = sorted(args.cutoffs)
 
     cpu = time.process_time()
@@ -126,7 +147,7 @@ def main() -> None:
     loop_s, reached = clock(lambda: dijkstra_loop(metric, nodes, cutoffs))
     plain_s, plain = clock(lambda: plain_polygons(metric, reached, cutoffs))
 
-    ours = areas.to_crs(router.engine.to_metric.target_crs).geometry.to_numpy()
+    ours = areas.to_crs(router.metric_crs).geometry.to_numpy()
     order = [i * len(cutoffs) + j for j in range(len(cutoffs)) for i in range(len(nodes))]
     same = [
         shapely.symmetric_difference(a, plain[i]).area < 1e-6 * plain[i].area

@@ -15,7 +15,6 @@ import shapely
 import layers
 from cim.model import CityModel
 from layers.units import UNIT_LAYERS, unit_layer
-from routing.service_areas import reached_pieces
 
 __all__ = ["TARGET_DENSITY", "sensor_coverage"]
 
@@ -59,18 +58,15 @@ def _network_covered(city: CityModel, points) -> np.ndarray:
     roadside = points[points["kind"].isin(ROADSIDE)]
     if roadside.empty:
         return np.empty(0)
-    engine = city.router("car").engine
-    lonlat = roadside.to_crs(4326)
-    snapped = engine.snap(lonlat.geometry.x.values, lonlat.geometry.y.values)
-    beside = snapped.distance_m <= ROADSIDE_GAP_M
-    if not beside.any():
-        return np.empty(0)
-    snapped = type(snapped)(
-        snapped.edge[beside], snapped.fraction[beside], snapped.distance_m[beside]
+    pieces = city.router("car").reach(
+        roadside.geometry,
+        roadside["range_m"].to_numpy(dtype=float),
+        objective="distance",
+        max_snap_m=ROADSIDE_GAP_M,
     )
-    reach = roadside["range_m"].to_numpy(dtype=float)[beside]
-    _, edge, start, end = reached_pieces(engine, snapped, reach, "distance")
-    lines = engine.lines_along(np.arange(len(edge)), edge, start, end, len(edge), lonlat=False)
+    if pieces.empty:
+        return np.empty(0)
+    lines = pieces.to_crs(points.crs).geometry.values
     # two-way streets are reached once per direction: merge so that no metre counts twice
     return np.asarray(shapely.get_parts(shapely.line_merge(shapely.union_all(lines))))
 

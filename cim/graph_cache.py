@@ -1,11 +1,12 @@
 """The compiled road graph, kept in a city folder so that a command does not build it again.
 
 Building a routable graph from a large roads layer takes seconds to tens of seconds
-(:func:`routing.graph_from_roads`, then :meth:`routing.CompiledGraph.from_graph`). A city
+(:func:`routing.graph_from_roads`, then compiling it in :class:`routing.Router`). A city
 folder written by :meth:`cim.CityModel.save` keeps the compiled roads in
-``cache/road_graph.npz`` the first time a router is made on it, and later loads read that
-instead. One file serves every vehicle profile and hour: only the travel times differ, and
-they are set from the stored road speeds and classes (:meth:`routing.CompiledGraph.with_profile`).
+``cache/road_graph.npz`` (:meth:`routing.Router.to_arrays`) the first time a router is made
+on it, and later loads read that instead (:meth:`routing.Router.from_arrays`). One file
+serves every vehicle profile and hour: only the travel times differ, and they are set from
+the stored road speeds and classes (:meth:`routing.Router.with_profile`).
 
 The file records what it was made from: a digest of the roads layer's content (geometry and
 every column, with their types; :func:`roads_digest`) and one of the code that builds graphs
@@ -24,6 +25,7 @@ import functools
 import hashlib
 import json
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -125,12 +127,12 @@ class GraphCache:
     >>> folder = city.save(tempfile.mkdtemp() + "/city")
     >>> cache = GraphCache(folder, city.layer("roads"))
     >>> car = routing.get_profile("car")
-    >>> cache.read(car)
-    >>> cache.write(city.router("car").engine, notes=[]).startswith("built and cached in")
+    >>> cache.read(car, graph=city.graph)
+    >>> cache.write(city.router("car"), notes=[]).startswith("built and cached in")
     True
-    >>> engine, notes = cache.read(car)
-    >>> len(engine.length) == city.graph.number_of_edges()
-    True
+    >>> router, notes = cache.read(car, graph=city.graph)
+    >>> router.profile.name, cache.status.startswith("read from")
+    ('car', True)
     """
 
     def __init__(self, folder: Path, roads: gpd.GeoDataFrame):
@@ -140,12 +142,18 @@ class GraphCache:
         self.status = f"built and cached in {self.path}"
 
     def read(
-        self, profile: routing.Profile, *, hour: int | None = None
-    ) -> tuple[routing.CompiledGraph, Notes] | None:
-        """The cached graph with travel times for ``profile``, and the notes its build gave.
+        self,
+        profile: routing.Profile,
+        *,
+        hour: int | None = None,
+        graph: nx.MultiDiGraph | Callable[[], nx.MultiDiGraph],
+    ) -> tuple[routing.Router, Notes] | None:
+        """A Router for ``profile`` (at ``hour``) on the cached graph, and the notes its build gave.
 
-        None when there is no cache, or one made from other roads or code (:attr:`status`
-        then says so); a file that cannot be read gives a :class:`GraphCacheWarning` too.
+        ``graph`` is the road graph (or a function returning it) the router answers
+        :attr:`routing.Router.graph` with. None when there is no cache, or one made from
+        other roads or code (:attr:`status` then says so); a file that cannot be read gives a
+        :class:`GraphCacheWarning` too.
         """
         try:
             with reading_dir(self.folder):
@@ -163,9 +171,9 @@ class GraphCache:
                             f"built again (the {changed} changed) and cached in {self.path}"
                         )
                         return None
-                    engine = routing.CompiledGraph.from_arrays(stored, profile, hour=hour)
+                    router = routing.Router.from_arrays(stored, graph, profile=profile, hour=hour)
                     notes = json.loads(str(stored["notes"]))
-                    found = engine, [(_category(str(c)), str(m)) for c, m in notes]
+                    found = router, [(_category(str(c)), str(m)) for c, m in notes]
         except Exception as err:  # whatever is wrong with the file, it is built again
             warnings.warn(
                 f"{self.path}: the cached road graph cannot be read ({type(err).__name__}: {err}); "
@@ -178,14 +186,15 @@ class GraphCache:
         self.status = f"read from {self.path}"
         return found
 
-    def write(self, engine: routing.CompiledGraph, notes: Notes) -> str:
-        """Store ``engine`` and the notes its build gave; return :attr:`status`.
+    def write(self, router: routing.Router, notes: Notes) -> str:
+        """Store the compiled roads of ``router`` and the notes their build gave; return
+        :attr:`status`.
 
         A folder that cannot be written to (read-only, gone) is left as it is, and the status
         says why.
         """
         try:
-            arrays = engine.to_arrays()
+            arrays = router.to_arrays()
             with reading_dir(self.folder):
                 self.path.parent.mkdir(exist_ok=True)
                 with atomic_path(self.path) as tmp:

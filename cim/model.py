@@ -82,7 +82,7 @@ class CityModel:
         self._graph = graph
         self._graph_given = graph is not None
         self._routers: dict[tuple, routing.Router] = {}
-        self._compiled: routing.CompiledGraph | None = None
+        self._compiled: routing.Router | None = None  # the compiled roads, for any profile
         self._notes: list[tuple[type[Warning], str]] = []  # what building the graph warned
         self._told = False  # whether those warnings were given
         self._folder: Path | None = None  # the city folder whose cache serves the graph
@@ -210,24 +210,22 @@ class CityModel:
         profile = routing.get_profile(profile)
         key = (repr(profile), hour)
         if key not in self._routers:
-            self._routers[key] = routing.Router(
-                lambda: self.graph, profile=profile, hour=hour, engine=self._compile(profile, hour)
-            )
+            self._routers[key] = self._compile(profile, hour).with_profile(profile, hour=hour)
         return self._routers[key]
 
-    def _compile(self, profile: routing.Profile, hour: int | None) -> routing.CompiledGraph:
+    def _compile(self, profile: routing.Profile, hour: int | None) -> routing.Router:
         """The compiled road graph: from the folder's cache when it has it, else built."""
         if self._compiled is None:
             cache = None
             if self._folder is not None and not self._graph_given and "roads" in self._layers:
                 cache = GraphCache(self._folder, self._layers["roads"])
-                found = cache.read(profile, hour=hour)
+                found = cache.read(profile, hour=hour, graph=lambda: self.graph)
                 if found is not None:
                     self._compiled, notes = found
                     self._tell(notes, stacklevel=4)
                     self.road_graph_cache = cache.status
                     return self._compiled
-            self._compiled = routing.CompiledGraph.from_graph(self.graph, profile, hour=hour)
+            self._compiled = routing.Router(self.graph, profile=profile, hour=hour)
             if cache is not None:
                 self.road_graph_cache = cache.write(self._compiled, self._notes)
         return self._compiled

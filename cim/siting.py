@@ -1,8 +1,8 @@
 """Where to add sensors or stations: maximal covering (MCLP) and set covering (LSCP).
 
 The optimisation is spopt's, solved with pulp's bundled CBC; the cost matrix is network
-travel (metres or seconds) from every candidate site to every demand point, from the
-routing engine's single batched search. Existing facilities are kept (spopt's predefined
+travel (metres or seconds) from every candidate site to every demand point
+(:meth:`routing.Router.cost_matrix`, one batched search). Existing facilities are kept (spopt's predefined
 facilities), so results say what the new ones add.
 """
 
@@ -91,13 +91,11 @@ def _sites(
 def _costs(
     city: CityModel, profile: str, sources: gpd.GeoDataFrame, demand: gpd.GeoSeries, objective: str
 ) -> np.ndarray:
-    engine = city.router(profile).engine
-    found = engine.search(
-        engine.snap(sources.geometry.x.values, sources.geometry.y.values),
-        engine.snap(demand.x.values, demand.y.values),
-        objective,
+    """Demand x sources network cost; every point joins its nearest road, however far."""
+    matrix = city.router(profile).cost_matrix(
+        sources, demand, objective=objective, max_snap_m=np.inf
     )
-    return found.reach(len(engine.nodes)).T  # demand x sources
+    return matrix.values.T
 
 
 def _covered(cost: np.ndarray, open_: np.ndarray, radius: float, weights: np.ndarray) -> float:

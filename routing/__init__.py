@@ -1,4 +1,8 @@
-"""Road graphs, vehicle profiles and emergency dispatch.
+"""Road graphs, vehicle profiles, the routing batch API and emergency dispatch.
+
+Analyses build on :class:`Router`'s public batch methods: :meth:`Router.snap` (a
+:class:`Snapped`), :meth:`Router.cost_matrix` (a :class:`CostMatrix`) and
+:meth:`Router.reach`. The CSR engine behind them (``routing._engine``) is private.
 
 >>> import routing
 >>> sorted(routing.PROFILES)
@@ -6,8 +10,8 @@
 """
 
 from routing.allocation import Allocation
+from routing.batch import SNAP_CLOSED, SNAP_FAR, SNAP_NO_ROAD, CostMatrix, Snapped
 from routing.closures import read_barriers
-from routing.compiled import CompiledGraph
 from routing.drivable import NOT_DRIVABLE
 from routing.graph import (
     CLASS_SPEED_KPH,
@@ -27,12 +31,16 @@ __all__ = [
     "DISPATCH_COLUMNS",
     "NOT_DRIVABLE",
     "PROFILES",
+    "SNAP_CLOSED",
+    "SNAP_FAR",
     "SNAP_LIMIT_M",
+    "SNAP_NO_ROAD",
     "Allocation",
-    "CompiledGraph",
+    "CostMatrix",
     "ExcludedRoadsWarning",
     "Profile",
     "Router",
+    "Snapped",
     "UnreachableNodesWarning",
     "compare_dispatch",
     "first_units",

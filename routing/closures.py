@@ -11,7 +11,7 @@ import pyogrio.errors
 import shapely
 
 import layers
-from routing.compiled import CompiledGraph
+from routing._engine import CompiledGraph
 from routing.profiles import Profile
 
 __all__ = ["FLOODED_REACH_M", "closure_effect", "read_barriers"]

@@ -1,24 +1,39 @@
-"""Emergency dispatch over the road graph: which unit goes, by which route, how fast."""
+"""Routing on the road graph: snapping, cost matrices, reach, and emergency dispatch.
+
+:class:`Router` is the public face of the routing engine. Its batch methods (:meth:`~Router.snap`,
+:meth:`~Router.cost_matrix`, :meth:`~Router.reach`) are what analyses build on; dispatch,
+allocation, service areas and coverage are built on the same searches.
+"""
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 import layers
 from layers.standards import FIRE_RESPONSE_S
 from layers.times import local_times
+from routing._engine import (
+    CompiledGraph,
+    assemble,
+    lines_along,
+    reached_pieces,
+    route,
+    search,
+    snap,
+)
 from routing.allocation import Allocation, assign_greedy, assign_optimal, priority_weights
+from routing.batch import SNAP_CLOSED, SNAP_FAR, CostMatrix, Snapped
 from routing.closures import closure_effect
-from routing.compiled import SNAP_CLOSED, SNAP_FAR, CompiledGraph, Snapped
 from routing.profiles import Profile, get_profile
-from routing.service_areas import coverage_times, service_area_polygons
+from routing.service_areas import service_area_polygons
 
 __all__ = ["DISPATCH_COLUMNS", "SNAP_LIMIT_M", "Router", "compare_dispatch", "first_units"]
 
@@ -47,6 +62,37 @@ DISPATCH_COLUMNS = [
 ]
 
 
+def _lonlat(points, role: str) -> gpd.GeoDataFrame:
+    """``points`` (GeoDataFrame or GeoSeries, any CRS) as a GeoDataFrame in EPSG:4326, checked
+    to hold only points with coordinates."""
+    if isinstance(points, gpd.GeoSeries):
+        points = gpd.GeoDataFrame(geometry=points)
+    if not isinstance(points, gpd.GeoDataFrame):
+        raise layers.SchemaError(
+            role, f"expected a GeoDataFrame or GeoSeries of points, got {type(points).__name__}"
+        )
+    points = layers.to_wgs84(points, kind=role)
+    values = points.geometry.values
+    not_point = (points.geom_type != "Point") | points.geometry.is_empty
+    not_point |= ~(np.isfinite(shapely.get_x(values)) & np.isfinite(shapely.get_y(values)))
+    if not_point.any():
+        names = points.loc[not_point, "id"] if "id" in points.columns else points.index[not_point]
+        raise layers.GeometryError(
+            role,
+            f"{int(not_point.sum())} rows are not points with coordinates (ids {list(names[:5])}); "
+            "drop rows without coordinates, and use gdf.representative_point() for polygons",
+            rows=points.index[not_point],
+        )
+    return points
+
+
+def _ids(points: gpd.GeoDataFrame | gpd.GeoSeries) -> np.ndarray:
+    """The ``id`` column of a GeoDataFrame that has one, else the index."""
+    if isinstance(points, gpd.GeoDataFrame) and "id" in points.columns:
+        return points["id"].to_numpy()
+    return points.index.to_numpy()
+
+
 def _points(gdf, role: str) -> gpd.GeoDataFrame:
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise layers.SchemaError(
@@ -58,17 +104,7 @@ def _points(gdf, role: str) -> gpd.GeoDataFrame:
         raise layers.SchemaError(
             role, "needs an 'id' column to name each row in the result", column="id"
         )
-    gdf = layers.to_wgs84(gdf, kind=role)
-    not_point = (gdf.geom_type != "Point") | gdf.geometry.is_empty
-    values = gdf.geometry.values
-    not_point |= ~(np.isfinite(shapely.get_x(values)) & np.isfinite(shapely.get_y(values)))
-    if not_point.any():
-        raise layers.GeometryError(
-            role,
-            f"{int(not_point.sum())} rows are not points with coordinates (ids {list(gdf.loc[not_point, 'id'][:5])}); "
-            "drop rows without coordinates, and use gdf.representative_point() for polygons",
-            rows=gdf.index[not_point],
-        )
+    gdf = _lonlat(gdf, role)
     if gdf["id"].duplicated().any():
         raise layers.SchemaError(
             role, "column 'id' has repeated values; ids must be unique", column="id"
@@ -154,17 +190,13 @@ class Router:
     graph : networkx.MultiDiGraph or callable
         Road graph with node ``x``/``y`` and edge ``length``, ``speed_kph`` or
         ``travel_time``, ``road_class`` (see :func:`routing.graph_from_roads`); or a
-        function that returns it, called when :attr:`graph` is first read (with ``engine``).
+        function that returns it, called when :attr:`graph` is first read.
     profile : str or Profile
         ``"car"``, ``"fire_engine"``, ``"ambulance"``, ``"police"`` or a custom
         :class:`routing.Profile`.
     hour : int, optional
         Hour of day (0-23) whose congestion factor applies (``Profile.congestion``);
         free-flow speeds when None.
-    engine : CompiledGraph, optional
-        ``graph`` compiled already, for any profile (e.g. read from a city folder's
-        cache): used with travel times for ``profile`` and ``hour`` instead of compiling
-        ``graph`` again.
 
     Examples
     --------
@@ -183,17 +215,235 @@ class Router:
         *,
         profile: str | Profile = "car",
         hour: int | None = None,
-        engine: CompiledGraph | None = None,
     ):
         self._graph = graph
         self.profile = get_profile(profile)
         self.hour = hour
-        self.engine = (
-            CompiledGraph.from_graph(self.graph, self.profile, hour=hour)
-            if engine is None
-            else engine.with_profile(self.profile, hour=hour)
-        )
+        self._engine = CompiledGraph.from_graph(self.graph, self.profile, hour=hour)
         self.closures: pd.DataFrame | None = None
+
+    @classmethod
+    def _on(
+        cls, engine: CompiledGraph, graph, profile: Profile, hour: int | None, closures=None
+    ) -> Router:
+        """A Router over an engine compiled already."""
+        router = object.__new__(cls)
+        router._graph, router.profile, router.hour = graph, profile, hour
+        router._engine, router.closures = engine, closures
+        return router
+
+    def with_profile(self, profile: str | Profile, *, hour: int | None = None) -> Router:
+        """A Router for another vehicle ``profile`` (at ``hour``) on the same compiled roads.
+
+        Only the travel times are set again, so this is much cheaper than a new Router.
+
+        Examples
+        --------
+        >>> import cim
+        >>> car = cim.sample_city().router("car")
+        >>> car.with_profile("fire_engine", hour=8).profile.name
+        'fire_engine'
+        """
+        if self.closures is not None:
+            raise layers.InputError(
+                "a Router with closures keeps its profile; call with_profile on the Router "
+                "without them, then with_closures"
+            )
+        profile = get_profile(profile)
+        engine = self._engine.with_profile(profile, hour=hour)
+        return Router._on(engine, self._graph, profile, hour)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The compiled roads as plain arrays (numbers and text, no Python objects).
+
+        What no profile changes is kept, so one copy serves every vehicle and hour: save it
+        with :func:`numpy.savez` and give what ``numpy.load(..., allow_pickle=False)`` reads
+        to :meth:`from_arrays`. A Router with closures is not stored (``InputError``).
+
+        Examples
+        --------
+        >>> import cim, numpy as np
+        >>> city = cim.sample_city()
+        >>> car, incidents = city.router("car"), city.layer("incidents").head(3)
+        >>> again = Router.from_arrays(car.to_arrays(), city.graph, profile="car")
+        >>> first, second = (r.cost_matrix(incidents, incidents).values for r in (car, again))
+        >>> bool(np.array_equal(first, second))
+        True
+        """
+        if self.closures is not None:
+            raise layers.InputError("a Router with closures is not stored; store the one without")
+        return self._engine.to_arrays()
+
+    @classmethod
+    def from_arrays(
+        cls,
+        arrays: Mapping[str, np.ndarray],
+        graph: nx.MultiDiGraph | Callable[[], nx.MultiDiGraph],
+        *,
+        profile: str | Profile = "car",
+        hour: int | None = None,
+    ) -> Router:
+        """The Router whose :meth:`to_arrays` gave ``arrays``, for ``profile`` at ``hour``.
+
+        ``graph`` is the road graph the arrays were compiled from (or a function returning
+        it, called only when :attr:`graph` is read). Arrays that do not fit together raise
+        ``ValueError``.
+        """
+        profile = get_profile(profile)
+        return cls._on(CompiledGraph.from_arrays(arrays, profile, hour=hour), graph, profile, hour)
+
+    @property
+    def metric_crs(self) -> CRS:
+        """The projected CRS (CGCS2000 Gauss-Kruger zone of the roads) the router measures in."""
+        return self._engine.to_metric.target_crs
+
+    def snap(self, points, *, max_snap_m: float = SNAP_LIMIT_M) -> Snapped:
+        """Snap points onto their nearest road edge.
+
+        Parameters
+        ----------
+        points : GeoDataFrame or GeoSeries
+            Points, in any CRS the data carries.
+        max_snap_m : float
+            Points farther than this from every road join none (:data:`SNAP_LIMIT_M`).
+
+        Returns
+        -------
+        Snapped
+            Per point, in the order given: the edge, the fraction along it, the straight gap
+            to the road in metres, and why a point joins no edge (``cut_off``). With closures
+            each point keeps the edge it had without them, and one under a barrier is cut off.
+
+        Examples
+        --------
+        >>> import cim, geopandas as gpd, shapely
+        >>> router = cim.sample_city().router("car")
+        >>> points = gpd.GeoSeries([shapely.Point(104.07, 30.66), shapely.Point(104.5, 30.66)], crs=4326)
+        >>> snapped = router.snap(points)
+        >>> snapped.cut_off.tolist(), bool(snapped.distance_m[0] < 300)
+        ([None, 'far'], True)
+        """
+        lonlat = _lonlat(points, "points").geometry.values
+        return snap(
+            self._engine,
+            shapely.get_x(lonlat),
+            shapely.get_y(lonlat),
+            max_snap_m=_snap_limit(max_snap_m),
+        )
+
+    def cost_matrix(
+        self,
+        sources,
+        targets,
+        *,
+        objective: str = "time",
+        max_snap_m: float = SNAP_LIMIT_M,
+    ) -> CostMatrix:
+        """The cost from every source to every target: one search from all sources.
+
+        Points join the road as in :meth:`snap`; the straight gaps from both points to their
+        roads count (at the profile's ``access_speed_kph`` for time), as in :meth:`dispatch`.
+
+        Parameters
+        ----------
+        sources, targets : GeoDataFrame or GeoSeries
+            Points in any CRS; named by their ``id`` column when they have one, else by
+            their index.
+        objective : {"time", "distance"}
+            Seconds of the fastest route, or metres of the shortest.
+        max_snap_m : float
+            The snap limit in metres (:data:`SNAP_LIMIT_M`).
+
+        Returns
+        -------
+        CostMatrix
+            ``values`` (sources x targets, inf where no route joins them), the ids and the
+            gaps; ``to_frame()`` gives it as a DataFrame.
+
+        Examples
+        --------
+        >>> import cim
+        >>> city = cim.sample_city()
+        >>> stations = city.layer("facilities").query("kind == 'fire_station'")
+        >>> matrix = city.router("fire_engine").cost_matrix(stations, city.layer("incidents").head(4))
+        >>> matrix.values.shape == (len(stations), 4), matrix.to_frame().index.name
+        (True, 'source_id')
+        """
+        self._engine.cost(objective)
+        starts = self.snap(sources, max_snap_m=max_snap_m)
+        ends = self.snap(targets, max_snap_m=max_snap_m)
+        found = search(self._engine, starts, ends, objective)
+        return CostMatrix(
+            values=found.target_costs(),
+            source_ids=_ids(sources),
+            target_ids=_ids(targets),
+            source_gap_m=starts.distance_m,
+            target_gap_m=ends.distance_m,
+            objective=objective,
+        )
+
+    def reach(
+        self,
+        sources,
+        budget,
+        *,
+        objective: str = "distance",
+        max_snap_m: float = SNAP_LIMIT_M,
+    ) -> gpd.GeoDataFrame:
+        """The road each source reaches within its budget, as pieces of edges.
+
+        An edge reached part-way counts up to where the budget runs out, and so does the
+        source's own edge, after the metres (or seconds) spent on the source's gap to its
+        road. One search from all sources, stopped at the largest budget.
+
+        Parameters
+        ----------
+        sources : GeoDataFrame or GeoSeries
+            Points in any CRS; named by their ``id`` column when they have one, else by
+            their index.
+        budget : float or array of float
+            Metres (``"distance"``) or seconds (``"time"``): one for all, or one per source.
+        objective : {"distance", "time"}
+        max_snap_m : float
+            The snap limit in metres (:data:`SNAP_LIMIT_M`); a source beyond it reaches
+            nothing.
+
+        Returns
+        -------
+        GeoDataFrame
+            ``source_id, edge, start, end, geometry``: per piece the source, the edge
+            (position in ``graph.edges(keys=True)``), the fractions along it where the piece
+            starts and ends, and the piece as a line, in :attr:`metric_crs`. A two-way street
+            driven both ways gives a piece per direction.
+
+        Examples
+        --------
+        >>> import cim, geopandas as gpd, shapely
+        >>> router = cim.sample_city().router("car")
+        >>> pieces = router.reach(gpd.GeoSeries([shapely.Point(104.07, 30.66)], crs=4326), 500)
+        >>> list(pieces.columns), bool(pieces.length.max() <= 500)
+        (['source_id', 'edge', 'start', 'end', 'geometry'], True)
+        """
+        self._engine.cost(objective)
+        starts = self.snap(sources, max_snap_m=max_snap_m)
+        budget = np.asarray(budget, dtype=float)
+        if budget.ndim > 1 or (budget.ndim == 1 and len(budget) != len(starts)):
+            raise layers.InputError(
+                f"budget must be one number or one per source ({len(starts)}), "
+                f"not {budget.shape[0]} values"
+            )
+        if np.isnan(budget).any() or (budget < 0).any():
+            raise layers.InputError("budget must be numbers >= 0 (metres or seconds)")
+        budget = np.broadcast_to(budget, (len(starts),)).copy()
+        source, edge, start, end = reached_pieces(self._engine, starts, budget, objective)
+        lines = lines_along(
+            self._engine, np.arange(len(edge)), edge, start, end, len(edge), lonlat=False
+        )
+        return gpd.GeoDataFrame(
+            {"source_id": _ids(sources)[source], "edge": edge, "start": start, "end": end},
+            geometry=lines,
+            crs=self.metric_crs,
+        )
 
     @property
     def graph(self) -> nx.MultiDiGraph:
@@ -222,29 +472,22 @@ class Router:
             to a Router that had some add to them).
         """
         blocked, factor, report = closure_effect(
-            self.engine, barriers, self.profile, buffer_m=buffer_m
+            self._engine, barriers, self.profile, buffer_m=buffer_m
         )
-        closed = ~np.isnan(blocked[:, 0]) & self.engine.is_open
-        derived = object.__new__(Router)
-        derived._graph, derived.profile, derived.hour = self._graph, self.profile, self.hour
-        derived.engine = self.engine.restricted(blocked, factor)
+        closed = ~np.isnan(blocked[:, 0]) & self._engine.is_open
         if self.closures is None:
-            derived.closures = report.assign(closed_edges=int(closed.sum()))
+            closures = report.assign(closed_edges=int(closed.sum()))
         else:
             total = int(self.closures["closed_edges"].iat[0] + closed.sum())
-            derived.closures = pd.concat([self.closures, report], ignore_index=True).assign(
+            closures = pd.concat([self.closures, report], ignore_index=True).assign(
                 closed_edges=total
             )
-        return derived
+        engine = self._engine.restricted(blocked, factor)
+        return Router._on(engine, self._graph, self.profile, self.hour, closures)
 
     @property
     def _all_closed(self) -> bool:
-        return not self.engine.is_open[self.engine.snappable].any()
-
-    def _snap(self, gdf: gpd.GeoDataFrame, max_snap_m: float) -> Snapped:
-        return self.engine.snap(
-            gdf.geometry.x.values, gdf.geometry.y.values, max_snap_m=_snap_limit(max_snap_m)
-        )
+        return not self._engine.is_open[self._engine.snappable].any()
 
     def _cut_off_reasons(self, snapped: Snapped, max_snap_m: float) -> np.ndarray:
         """Per point, why it joins no road (None where it does)."""
@@ -270,7 +513,7 @@ class Router:
     def _unreachable_reason(self, resources: Snapped | None = None) -> str:
         """Why a point on the road that no route reaches has none."""
         closed = 0 if self.closures is None else int(self.closures["closed_edges"].iat[0])
-        if self.engine.snappable.size == 0 or self._all_closed:
+        if self._engine.snappable.size == 0 or self._all_closed:
             if closed:
                 return f"every road is closed for {self.profile.name} by the closures"
             return "the road graph has no road to snap to (only loops)"
@@ -327,11 +570,11 @@ class Router:
             if "units" in resources.columns
             else np.ones(len(resources), dtype=int)
         )
-        engine = self.engine
-        res = self._snap(resources, max_snap_m)
-        inc = self._snap(incidents, max_snap_m)
-        found = engine.search(res, inc, objective)
-        eta = found.reach(len(engine.nodes))
+        engine = self._engine
+        res = self.snap(resources, max_snap_m=max_snap_m)
+        inc = self.snap(incidents, max_snap_m=max_snap_m)
+        found = search(engine, res, inc, objective)
+        eta = found.target_costs()
         by = [priority.to_numpy(), incidents["id"].astype(str).to_numpy()]
         if "reported_at" in incidents.columns:
             by.insert(1, local_times(incidents["reported_at"]).to_numpy())
@@ -350,7 +593,7 @@ class Router:
         frames, totals = [], []
         for method, chosen in plans.items():
             served = np.flatnonzero(chosen >= 0)
-            batch = engine.assemble(found, chosen[served], served, np.ones(len(served), dtype=int))
+            batch = assemble(engine, found, chosen[served], served, np.ones(len(served), dtype=int))
             frame = pd.DataFrame(
                 {
                     "incident_id": incidents["id"].to_numpy(),
@@ -404,7 +647,7 @@ class Router:
             gets an empty area and the ``reason``.
         """
         resources = _points(resources, "resources")
-        snapped = self._snap(resources, max_snap_m)
+        snapped = self.snap(resources, max_snap_m=max_snap_m)
         stranded = self._cut_off_reasons(snapped, max_snap_m)
         rows = [
             {
@@ -414,11 +657,11 @@ class Router:
                 "geometry": polygon,
             }
             for source, cutoff, polygon in service_area_polygons(
-                self.engine, snapped, cutoffs, objective, buffer_m=buffer_m
+                self._engine, snapped, cutoffs, objective, buffer_m=buffer_m
             )
         ]
         areas = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
-        areas.insert(2, "area_km2", areas.to_crs(self.engine.to_metric.target_crs).area / 1e6)
+        areas.insert(2, "area_km2", areas.to_crs(self.metric_crs).area / 1e6)
         return areas
 
     def coverage(
@@ -448,31 +691,25 @@ class Router:
             raise layers.EmptyLayerError("targets", "nothing to cover")
         targets = layers.to_wgs84(targets, kind="targets")
         points = targets.geometry.representative_point()
-        engine = self.engine
-        if engine.snappable.size == 0 or self._all_closed:
+        if self._engine.snappable.size == 0 or self._all_closed:
             warnings.warn(
                 f"no target is covered: {self._unreachable_reason()}",
                 layers.CimWarning,
                 stacklevel=2,
             )
-        found = coverage_times(
-            engine,
-            self._snap(units, max_snap_m),
-            self._snap(gpd.GeoDataFrame(geometry=points), max_snap_m),
-            "time",
-        )
+        eta = self.cost_matrix(units, points, objective="time", max_snap_m=max_snap_m).values
+        nearest = np.argmin(eta, axis=0)
+        best = eta[nearest, np.arange(eta.shape[1])]
         out = targets.copy()
-        out["eta_s"] = np.where(np.isfinite(found["cost"]), found["cost"], np.nan)
-        out["unit_id"] = np.where(
-            found["source"] >= 0, units["id"].to_numpy()[found["source"].clip(lower=0)], None
-        )
+        out["eta_s"] = np.where(np.isfinite(best), best, np.nan)
+        out["unit_id"] = np.where(np.isfinite(best), units["id"].to_numpy()[nearest], None)
         out["covered"] = out["eta_s"] <= cutoff
         return out
 
     def __repr__(self) -> str:
         return (
-            f"Router(profile={self.profile.name!r}, nodes={len(self.engine.nodes)}, "
-            f"edges={len(self.engine.length)})"
+            f"Router(profile={self.profile.name!r}, nodes={len(self._engine.nodes)}, "
+            f"edges={len(self._engine.length)})"
         )
 
     def dispatch(
@@ -530,13 +767,12 @@ class Router:
         """
         if k < 1:
             raise layers.InputError(f"k must be at least 1, not {k}")
-        self.engine.weights(objective)
+        self._engine.cost(objective)
         incidents = _points(incidents, "incidents")
         resources = _points(resources, "resources")
         if "units" in resources.columns:
             resources = resources[pd.to_numeric(resources["units"], errors="coerce").fillna(0) > 0]
-        engine = self.engine
-        inc = self._snap(incidents, max_snap_m)
+        inc = self.snap(incidents, max_snap_m=max_snap_m)
         incident_ids = incidents["id"].to_numpy()
         if len(resources) == 0:
             rows = [
@@ -544,10 +780,12 @@ class Router:
                 for i, gap in zip(incident_ids, inc.distance_m, strict=True)
             ]
             return self._frame(rows)
-        res = self._snap(resources, max_snap_m)
+        res = self.snap(resources, max_snap_m=max_snap_m)
         resource_ids = resources["id"].to_numpy()
         tie_rank = np.argsort(np.argsort(resource_ids.astype(str), kind="stable"))
-        batch, reachable = engine.route(res, inc, k=k, objective=objective, tie_rank=tie_rank)
+        batch, reachable = route(
+            self._engine, res, inc, k=k, objective=objective, tie_rank=tie_rank
+        )
         found = pd.DataFrame(
             {
                 "incident_id": incident_ids[batch.target],

@@ -1,59 +1,23 @@
-"""What a station reaches: service-area polygons and coverage of buildings or grid cells."""
+"""What a station reaches: the road pieces within a budget, and service-area polygons.
+
+Used by :meth:`routing.Router.reach` and :meth:`routing.Router.service_areas`.
+"""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import pandas as pd
 import shapely
 
-from routing.compiled import CompiledGraph, Snapped, _Search
+from routing._engine import CompiledGraph, lines_along
+from routing._engine.reach import bounded_search, pieces_within
+from routing.batch import Snapped
 
-__all__ = ["coverage_times", "reached_pieces", "service_area_polygons"]
+__all__ = ["service_area_polygons"]
 
 
 TILE_M = 500.0  # side of the grid tiles whose road areas are built once and shared
-
-
-def reached_pieces(
-    engine: CompiledGraph, sources: Snapped, cutoff: np.ndarray, objective: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The road each source reaches within its own ``cutoff``, as edge pieces.
-
-    An edge reached part-way counts up to where the cutoff falls, and so does the source's
-    own edge, after the time (or metres) spent on the source's gap to its road. One search
-    from all sources, stopped at the largest cutoff. Returns ``(source, edge, start, end)``
-    arrays (fractions along each edge).
-    """
-    found = engine.search(sources, _NO_TARGETS, objective, limit=float(np.max(cutoff, initial=0)))
-    return _pieces(engine, found, cutoff)
-
-
-_NO_TARGETS = Snapped(np.empty(0, dtype=np.int64), np.empty(0), np.empty(0))
-
-
-def _pieces(engine: CompiledGraph, found: _Search, cutoff: np.ndarray):
-    """:func:`reached_pieces` of a search already made (bounded by at least ``cutoff``)."""
-    n, cost = len(engine.nodes), engine.cost(found.objective)
-    at_node = found.distances[:, engine.edge_u]  # sources x edges
-    source, edge = np.nonzero((at_node < cutoff[:, None]) & engine.is_open[None, :])
-    share = np.minimum(
-        1.0, (cutoff[source] - at_node[source, edge]) / np.maximum(cost[edge], 1e-12)
-    )
-    budget = cutoff - found.source_gap
-    first = [
-        (row - n, e, a, min(b, a + budget[row - n] / max(cost[e], 1e-12)))
-        for (row, _), (e, a, b) in found.pieces.items()
-        if row >= n and budget[row - n] > 0
-    ]
-    starts = np.array(first, dtype=float).reshape(-1, 4)
-    return (
-        np.concatenate([source, starts[:, 0]]).astype(np.int64),
-        np.concatenate([edge, starts[:, 1]]).astype(np.int64),
-        np.concatenate([np.zeros(len(edge)), starts[:, 2]]),
-        np.concatenate([share, starts[:, 3]]),
-    )
 
 
 def service_area_polygons(
@@ -61,7 +25,7 @@ def service_area_polygons(
 ) -> list[tuple[int, float, shapely.Geometry]]:
     """For each source and cutoff, the area within ``buffer_m`` of the road reached in time.
 
-    Built from the reached edges themselves (see :func:`reached_pieces`), not a convex hull,
+    Built from the reached edges themselves (see :func:`routing._engine.reach.reached_pieces`), not a convex hull,
     so rivers and one-way streets shape the area. Returns ``(source position, cutoff,
     polygon in EPSG:4326)``, by cutoff then source.
 
@@ -81,20 +45,21 @@ def service_area_polygons(
 
     Examples
     --------
-    >>> import cim
-    >>> engine = cim.sample_city().router("fire_engine").engine
-    >>> snapped = engine.snap([104.07], [30.66])
+    >>> import cim, routing
+    >>> from routing._engine import CompiledGraph, snap
+    >>> engine = CompiledGraph.from_graph(cim.sample_city().graph, routing.get_profile("fire_engine"))
+    >>> snapped = snap(engine, [104.07], [30.66])
     >>> areas = service_area_polygons(engine, snapped, [120, 60], "time", buffer_m=25.0)
     >>> [(s, c, a.geom_type) for s, c, a in areas]
     [(0, 60, 'Polygon'), (0, 120, 'Polygon')]
     """
     cutoffs = sorted(cutoffs)
     count = len(sources.edge)
-    found = engine.search(sources, _NO_TARGETS, objective, limit=float(max(cutoffs, default=0)))
+    found = bounded_search(engine, sources, objective, float(max(cutoffs, default=0)))
     tiles = _Tiles(engine, buffer_m)
     jobs = []  # (source, cutoff, lines to buffer, whole tiles), by cutoff then source
     for cutoff in cutoffs:
-        source, edge, start, end = _pieces(engine, found, np.full(count, float(cutoff)))
+        source, edge, start, end = pieces_within(engine, found, np.full(count, float(cutoff)))
         order = np.argsort(source, kind="stable")
         bounds = np.searchsorted(source[order], np.arange(count + 1))
         for s in range(count):
@@ -154,8 +119,14 @@ class _Tiles:
         done &= self.size > 0
         rest = streets[~done[self.tile[streets]]]
         part = np.flatnonzero(~whole & ~done[self.tile[self.street[edge]]])
-        along = self.engine.lines_along(
-            np.arange(len(part)), edge[part], start[part], end[part], len(part), lonlat=False
+        along = lines_along(
+            self.engine,
+            np.arange(len(part)),
+            edge[part],
+            start[part],
+            end[part],
+            len(part),
+            lonlat=False,
         )
         return np.concatenate([self.engine.lines[rest], along]), np.flatnonzero(done)
 
@@ -163,13 +134,3 @@ class _Tiles:
         """The union of the buffers of every street in ``tile``."""
         lines = self.engine.lines[self.streets[self.tile[self.streets] == tile]]
         return shapely.union_all(shapely.buffer(lines, self.buffer_m))
-
-
-def coverage_times(
-    engine: CompiledGraph, sources: Snapped, targets: Snapped, objective: str
-) -> pd.DataFrame:
-    """Cost from the nearest source to every target, and which source that is (-1 if none)."""
-    reach = engine.search(sources, targets, objective).reach(len(engine.nodes))
-    best = np.argmin(reach, axis=0)
-    cost = reach[best, np.arange(reach.shape[1])]
-    return pd.DataFrame({"source": np.where(np.isfinite(cost), best, -1), "cost": cost})

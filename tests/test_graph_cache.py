@@ -19,6 +19,7 @@ import routing
 from cim.cli import app
 from cim.graph_cache import CACHE_FILE, GraphCacheWarning
 from cim.response import dispatch_incidents
+from routing._engine import CompiledGraph
 from tests.conftest import points
 from tests.test_graph_trust import reference_graph
 
@@ -189,16 +190,16 @@ def test_a_cached_graph_gives_the_same_dispatch_and_warnings(city, tmp_path):
 
 def test_every_profile_and_hour_from_one_compiled_graph(city):
     graph = city.graph
-    base = routing.CompiledGraph.from_graph(graph, routing.get_profile("car"))
+    base = CompiledGraph.from_graph(graph, routing.get_profile("car"))
     stored = base.to_arrays()
     assert all(array.dtype != object for array in stored.values())
     for name in routing.PROFILES:
         profile = routing.get_profile(name)
         for hour in (None, 8):
-            fresh = routing.CompiledGraph.from_graph(graph, profile, hour=hour)
+            fresh = CompiledGraph.from_graph(graph, profile, hour=hour)
             for engine in (
                 base.with_profile(profile, hour=hour),
-                routing.CompiledGraph.from_arrays(stored, profile, hour=hour),
+                CompiledGraph.from_arrays(stored, profile, hour=hour),
             ):
                 assert np.array_equal(engine.travel_time, fresh.travel_time)
                 assert engine.access_speed_kph == fresh.access_speed_kph

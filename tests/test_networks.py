@@ -9,6 +9,7 @@ import pytest
 import shapely
 
 import routing
+from routing._engine import nearest_nodes
 
 NETWORKS = {
     "chengdu_osm": None,  # the sample city's graph
@@ -61,14 +62,16 @@ def test_a_thousand_pairs_equal_networkx(network, objective):
                 for d in data.values()
             )
 
-    snapped = router.engine.nodes[
-        router.engine.nearest_nodes(
-            *np.array([[network.nodes[n]["x"], network.nodes[n]["y"]] for n in stations]).T
+    snapped = router._engine.nodes[
+        nearest_nodes(
+            router._engine,
+            *np.array([[network.nodes[n]["x"], network.nodes[n]["y"]] for n in stations]).T,
         )[0]
     ]
-    targets = router.engine.nodes[
-        router.engine.nearest_nodes(
-            *np.array([[network.nodes[n]["x"], network.nodes[n]["y"]] for n in incidents]).T
+    targets = router._engine.nodes[
+        nearest_nodes(
+            router._engine,
+            *np.array([[network.nodes[n]["x"], network.nodes[n]["y"]] for n in incidents]).T,
         )[0]
     ]
     column = "distance_m" if objective == "distance" else "eta_s"

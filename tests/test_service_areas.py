@@ -17,8 +17,9 @@ import pytest
 import shapely
 
 import routing.service_areas as service_areas
-from routing.compiled import Snapped
-from routing.service_areas import reached_pieces, service_area_polygons
+from routing._engine import lines_along, reached_pieces, search, snap
+from routing.batch import Snapped
+from routing.service_areas import service_area_polygons
 
 BUFFER_M = 25.0
 ARC_ERROR_M = BUFFER_M * (1 - np.cos(np.pi / (4 * 8)))
@@ -29,11 +30,11 @@ CUTOFFS_M = (1500.0, 3000.0)  # metres, so that networkx can check with the grap
 def stations(city):
     """The engine and four stations on graph nodes of the sample city's strong core."""
     graph = city.graph
-    engine = city.router("fire_engine").engine
+    engine = city.router("fire_engine")._engine
     core = sorted(max(nx.strongly_connected_components(graph), key=len), key=str)
     nodes = [core[i] for i in np.random.default_rng(3).choice(len(core), 4, replace=False)]
-    snapped = engine.snap(
-        [graph.nodes[n]["x"] for n in nodes], [graph.nodes[n]["y"] for n in nodes]
+    snapped = snap(
+        engine, [graph.nodes[n]["x"] for n in nodes], [graph.nodes[n]["y"] for n in nodes]
     )
     return engine, nodes, snapped
 
@@ -48,7 +49,7 @@ def plain_union(engine, snapped, cutoff):
     """One buffer per reached piece, unioned per source: the areas as they were built before."""
     count = len(snapped.edge)
     source, edge, start, end = reached_pieces(engine, snapped, np.full(count, cutoff), "distance")
-    lines = engine.lines_along(np.arange(len(edge)), edge, start, end, len(edge), lonlat=False)
+    lines = lines_along(engine, np.arange(len(edge)), edge, start, end, len(edge), lonlat=False)
     return [shapely.union_all(shapely.buffer(lines[source == s], BUFFER_M)) for s in range(count)]
 
 
@@ -111,9 +112,9 @@ def test_nodes_reached_in_networkx_are_inside_and_nodes_clearly_beyond_are_not(c
 
 def test_a_search_can_stop_at_a_limit_and_agrees_with_the_full_one_below_it(stations):
     engine, _, snapped = stations
-    none = Snapped(np.empty(0, dtype=np.int64), np.empty(0), np.empty(0))
-    full = engine.search(snapped, none, "distance").distances
-    bounded = engine.search(snapped, none, "distance", limit=2000.0).distances
+    none = Snapped(np.empty(0, dtype=np.int64), np.empty(0), np.empty(0), np.empty(0, dtype=object))
+    full = search(engine, snapped, none, "distance").distances
+    bounded = search(engine, snapped, none, "distance", limit=2000.0).distances
     below = full <= 2000.0
     assert below.sum() > 100 and (~below & np.isfinite(full)).sum() > 100
     assert np.array_equal(bounded[below], full[below])

@@ -231,11 +231,10 @@ def test_the_sample_flood_never_shortens_a_response(city, sample_flood):
 def test_a_station_under_the_flood_is_cut_off_not_moved_to_another_road(city):
     router = city.router("fire_engine")
     stations = fire_stations(city)
-    home = stations.geometry.iloc[0]
-    snapped = router.engine.snap([home.x], [home.y])
-    spot = router.engine.lines[snapped.edge[0]].interpolate(snapped.fraction[0], normalized=True)
+    snapped = router.snap(stations.iloc[[0]])
+    spot = router._engine.lines[snapped.edge[0]].interpolate(snapped.fraction[0], normalized=True)
     flood = gpd.GeoDataFrame(
-        {"depth_cm": [60]}, geometry=[spot.buffer(30)], crs=router.engine.to_metric.target_crs
+        {"depth_cm": [60]}, geometry=[spot.buffer(30)], crs=router.metric_crs
     ).to_crs(4326)
     closed = router.with_closures(flood)
     areas = closed.service_areas(stations.iloc[[0]], cutoffs=[300])
