@@ -219,7 +219,9 @@ class _Context:
         present = city.layers
         name = next((n for n in ("roads", "buildings", "districts") if n in present), None)
         if name is None:
-            raise layers.EmptyLayerError("city", "vital signs need roads, buildings or districts")
+            raise layers.MissingError(
+                f"{city.name}: vital signs need a roads, buildings or districts layer"
+            )
         reference = present[name]
         self.crs = city.metric_crs
         self.area_source = None

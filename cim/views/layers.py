@@ -121,7 +121,7 @@ def bounds_of(*frames: gpd.GeoDataFrame | None, pad: float = 0.08) -> np.ndarray
     """
     boxes = np.array([f.total_bounds for f in frames if f is not None and len(f)])
     if not len(boxes):
-        raise layers.EmptyLayerError("view", "nothing to draw: every layer is empty")
+        raise layers.InputError("nothing to draw: every layer of the view is empty")
     west, south = boxes[:, 0].min(), boxes[:, 1].min()
     east, north = boxes[:, 2].max(), boxes[:, 3].max()
     dx, dy = (east - west) * pad + 1e-3, (north - south) * pad + 1e-3

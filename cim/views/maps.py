@@ -189,7 +189,9 @@ def _focus(city: CityModel) -> np.ndarray:
     present = city.layers
     name = next((n for n in ("roads", "buildings", "districts") if n in present), None)
     if name is None:
-        raise layers.EmptyLayerError("view", "the city has no roads, buildings or districts")
+        raise layers.MissingError(
+            f"{city.name}: nothing to draw the city from; it has no roads, buildings or districts"
+        )
     return bounds_of(_wgs84(present[name], name), pad=0.0)
 
 
@@ -729,7 +731,7 @@ def service_area_view(
     ['districts', 'roads', 'service_areas', 'stations']
     """
     if areas.empty:
-        raise layers.EmptyLayerError("service areas", "nothing to draw")
+        raise layers.InputError("no service area to draw: the areas table is empty")
     areas = _wgs84(areas, "service areas").sort_values("cutoff", ascending=False)
     cutoffs = sorted(areas["cutoff"].unique())
     palette = ramp("YlGnBu_r", len(cutoffs))
