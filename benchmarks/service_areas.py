@@ -75,26 +75,27 @@ def metric_graph(graph: nx.MultiDiGraph, router: routing.Router) -> nx.MultiDiGr
     return metric
 
 
-def ego_hulls(graph, stations, cutoffs) -> list:
-    """OSMnx's isochrone example: the convex hull of the nodes of each ego graph."""
-    hulls = []
-    for station in stations:
-        for cutoff in cutoffs:
-            ego = nx.ego_graph(graph, station, radius=cutoff, distance="travel_time")
-            xy = [(d["x"], d["y"]) for _, d in ego.nodes(data=True)]
-            hulls.append(shapely.convex_hull(shapely.multipoints(xy)))
-    return hulls
+def hull(ego) -> shapely.Geometry:
+    """OSMnx's isochrone example: the convex hull of the ego graph's nodes."""
+    return shapely.convex_hull(
+        shapely.multipoints([(d["x"], d["y"]) for _, d in ego.nodes(data=True)])
+    )
 
 
-def ego_buffers(graph, stations, cutoffs) -> list:
+def buffered_edges(ego) -> shapely.Geometry:
     """The example's concave variant: the ego graph's edges buffered and unioned."""
-    areas = []
-    for station in stations:
-        for cutoff in cutoffs:
-            ego = nx.ego_graph(graph, station, radius=cutoff, distance="travel_time")
-            lines = [d["geometry"] for *_, d in ego.edges(data=True)]
-            areas.append(shapely.union_all(shapely.buffer(lines, BUFFER_M)))
-    return areas
+    return shapely.union_all(
+        shapely.buffer([d["geometry"] for *_, d in ego.edges(data=True)], BUFFER_M)
+    )
+
+
+def ego_areas(graph, stations, cutoffs, area) -> list:
+    """``area`` of each station's ego graph within each cutoff (``nx.ego_graph`` by travel time)."""
+    return [
+        area(nx.ego_graph(graph, station, radius=cutoff, distance="travel_time"))
+        for station in stations
+        for cutoff in cutoffs
+    ]
 
 
 def dijkstra_loop(graph, stations, cutoffs) -> list:
@@ -142,8 +143,8 @@ def main() -> None:
     cpu = time.process_time()
     ours_s, areas = clock(lambda: router.service_areas(stations, cutoffs, buffer_m=BUFFER_M))
     cpu = time.process_time() - cpu
-    hull_s, _ = clock(lambda: ego_hulls(metric, nodes, cutoffs))
-    ego_s, _ = clock(lambda: ego_buffers(metric, nodes, cutoffs))
+    hull_s, _ = clock(lambda: ego_areas(metric, nodes, cutoffs, hull))
+    ego_s, _ = clock(lambda: ego_areas(metric, nodes, cutoffs, buffered_edges))
     loop_s, reached = clock(lambda: dijkstra_loop(metric, nodes, cutoffs))
     plain_s, plain = clock(lambda: plain_polygons(metric, reached, cutoffs))
 
