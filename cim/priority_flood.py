@@ -7,7 +7,8 @@ raised to its spill level, the lowest level at which water standing on it could 
 8-connected cells to the edge of the grid or to a nodata cell, which drain. The result is
 scikit-image's morphological reconstruction by erosion seeded at those outlets, bit for bit,
 in the dtype of the input. Besides the result (a copy of the input) it uses a 1-byte flag per
-cell and queues that reserve 4 bytes per cell each but touch only the pages they fill.
+cell, and a heap, a pit stack and a slope queue that reserve a 4-byte index per cell each (the
+heap's keys as many bytes as the dtype) but touch only the pages they fill.
 
 numba compiles the kernel once per dtype, about a second, and caches it on disk beside this
 module, or in the user's cache folder when the package folder is read-only (numba's rule);
@@ -31,7 +32,7 @@ def fill_depressions(elevation: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     elevation : ndarray
-        A 2-D float array; NaN where unknown.
+        A 2-D array of float32 or float64; NaN where unknown.
 
     Returns
     -------
@@ -49,20 +50,18 @@ def fill_depressions(elevation: np.ndarray) -> np.ndarray:
            [5., 5., 5., 5.]], dtype=float32)
     """
     z = np.asarray(elevation)
-    if z.ndim != 2 or z.dtype.kind != "f":
+    if z.ndim != 2 or z.dtype.type not in (np.float32, np.float64):
         raise TypeError(f"fill_depressions takes a 2-D float array, not {z.ndim}-D {z.dtype}")
-    filled = np.array(z, order="C")
+    filled = np.array(z, dtype=z.dtype.newbyteorder("="), order="C")
     index = np.int32 if z.size < 2**31 else np.int64
     # the queues are never all written: np.empty reserves their pages without touching them
     queues = [np.empty(z.size, dtype=index) for _ in range(3)]
-    _flood(filled, np.empty(z.size, dtype=z.dtype), *queues)
+    _flood(filled, np.empty(z.size, dtype=filled.dtype), *queues)
     return filled
 
 
 @njit(nogil=True, cache=True)
-def _flood(
-    surface, keys, heap, pit, slope
-):  # pragma: no cover - compiled; tested through the caller
+def _flood(surface, keys, heap, pit, slope):
     """Fill ``surface`` in place; a cell's value is its elevation until it is closed."""
     rows, cols = surface.shape
     z = surface.ravel()

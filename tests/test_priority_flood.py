@@ -126,7 +126,14 @@ def test_waterlogging_keeps_a_float32_dem_in_float32():
     assert filled.dtype == np.float32 and same(filled, reconstructed(z))
 
 
-@pytest.mark.parametrize("bad", [np.zeros((3, 3), dtype=int), np.zeros(5)])
+def test_a_big_endian_grid_is_filled_in_native_order():
+    z = rough((30, 30), 5, holes=0.05)
+    assert np.array_equal(fill_depressions(z.astype(">f8")), reconstructed(z), equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    "bad", [np.zeros((3, 3), dtype=int), np.zeros((3, 3), np.float16), np.zeros(5)]
+)
 def test_what_is_not_a_float_grid_is_refused(bad):
     with pytest.raises(TypeError, match="2-D float array"):
         fill_depressions(bad)
