@@ -1,31 +1,42 @@
-"""Waterlogging and coverage at scale, each against its named peer, in one run.
+"""Waterlogging and coverage at scale, each against its named peers, in one run.
 
-1. Depression filling on a 4000 x 4000 DEM: ours (scikit-image morphological
-   reconstruction, ``cim.waterlogging``) against pysheds' ``fill_depressions``; the two
-   filled surfaces must agree.
+1. Depression filling on a 4000 x 4000 DEM, in float64 (what ``read_dem`` gives) and in
+   float32: ours (priority-flood compiled with numba, ``cim.priority_flood``) against richdem's
+   ``FillDepressions`` (the richdem2 wheel), the scikit-image morphological reconstruction we
+   used before, and pysheds' ``fill_depressions``. Each runs in a fresh interpreter, which
+   reports its time and how far the call raised the resident memory at its peak (Linux
+   ``VmHWM``, reset before the call, less ``VmRSS`` then); the filled surfaces must be identical. Our numba compile time, cold and from its cache, is
+   measured in fresh interpreters too.
 2. Sensor coverage of 1,000,000 buildings: ours (one union of range circles and a vectorised
    containment test, as ``cim.coverage`` does) against a plain geopandas loop over sensors
    (``distance <= range`` per sensor); the watched sets must agree.
 
-pysheds is installed for the benchmark only (``make bench``). Run:
+pysheds and richdem2 are installed for the benchmark only (``make bench``). Run:
 ``.venv/bin/python benchmarks/waterlogging.py [--size 4000] [--buildings 1000000]``
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import rasterio
 import shapely
-from rasterio.transform import from_origin
 from scipy import ndimage
 
-from cim.waterlogging import _filled, read_dem
+FILLERS = {  # method: (label, dtypes it runs on)
+    "ours": ("ours (priority-flood, numba)", ("float64", "float32")),
+    "richdem": ("richdem FillDepressions", ("float64", "float32")),
+    "skimage": ("scikit-image reconstruction (before)", ("float64",)),
+    "pysheds": ("pysheds fill_depressions", ("float64",)),
+}
 
 
 def clock(fn):
@@ -34,49 +45,127 @@ def clock(fn):
     return time.perf_counter() - start, result
 
 
-def dem_file(size: int, folder: Path) -> Path:
+def relief(size: int) -> np.ndarray:
     """A rough synthetic surface with many sinks: a tilted plane plus smoothed noise."""
     rng = np.random.default_rng(0)
     z = 500 - np.linspace(0, 20, size)[None, :] - np.linspace(0, 10, size)[:, None]
-    z = z + ndimage.gaussian_filter(rng.normal(size=(size, size)), 8) * 30
-    path = folder / f"dem_{size}.tif"
-    profile = {
-        "driver": "GTiff",
-        "height": size,
-        "width": size,
-        "count": 1,
-        "dtype": "float64",
-        "crs": "EPSG:4544",
-        "transform": from_origin(400000, 3400000, 5, 5),
-        "nodata": -9999.0,
-    }
-    with rasterio.open(path, "w", **profile) as target:
-        target.write(z, 1)
-    return path
+    return z + ndimage.gaussian_filter(rng.normal(size=(size, size)), 8) * 30
+
+
+def filler(method: str, dtype: np.dtype):
+    """The method's fill function of an array, warmed up on a small one (numba compiles)."""
+    if method == "ours":
+        from cim.priority_flood import fill_depressions as fill
+    elif method == "richdem":
+        import richdem
+
+        def fill(z):
+            return np.asarray(
+                richdem.FillDepressions(richdem.rdarray(z, no_data=-9999.0), in_place=False)
+            )
+    elif method == "skimage":
+        from skimage.morphology import reconstruction
+
+        def fill(z):  # the old cim.waterlogging._filled, for a DEM without nodata
+            seed = np.full_like(z, z.max())
+            seed[[0, -1], :] = z[[0, -1], :]
+            seed[:, [0, -1]] = z[:, [0, -1]]
+            return reconstruction(seed, z, method="erosion")
+    else:
+        from pysheds.grid import Grid
+        from pysheds.view import Raster, ViewFinder
+
+        def fill(z):
+            raster = Raster(z, ViewFinder(shape=z.shape, nodata=z.dtype.type(-9999)))
+            return np.asarray(Grid(viewfinder=raster.viewfinder).fill_depressions(raster))
+
+    fill(relief(64).astype(dtype))
+    return fill
+
+
+def child(method: str, source: str, target: str) -> None:
+    """Fill the DEM in ``source`` by ``method``; print seconds and the memory the call added."""
+    z = np.load(source)
+    fill = filler(method, z.dtype)
+    resident = memory("VmRSS")
+    Path("/proc/self/clear_refs").write_text("5")  # the peak starts again from here
+    seconds, filled = clock(lambda: fill(z))
+    added = memory("VmHWM") - resident
+    np.save(target, np.asarray(filled, dtype=z.dtype))
+    print(json.dumps({"seconds": seconds, "added": added, "dtype": str(filled.dtype)}))
+
+
+def memory(field: str) -> int:
+    """Bytes of this process's ``VmRSS`` (resident now) or ``VmHWM`` (its peak), from Linux."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) * 1024
+    raise OSError(f"no {field} in /proc/self/status")
+
+
+def compile_seconds(cache: str) -> float:
+    """Seconds a fresh interpreter takes to import our filler and fill a 3 x 3 DEM."""
+    code = (
+        "import time, numpy as np; t = time.perf_counter(); "
+        "from cim.priority_flood import fill_depressions; "
+        "fill_depressions(np.zeros((3, 3))); print(time.perf_counter() - t)"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    return float(done.stdout)
 
 
 def fill(size: int) -> None:
-    from pysheds.grid import Grid
-
-    with tempfile.TemporaryDirectory() as folder:
-        small = dem_file(64, Path(folder))  # pysheds compiles with numba on first use: not timed
-        Grid.from_raster(str(small)).fill_depressions(
-            Grid.from_raster(str(small)).read_raster(str(small))
-        )
-        path = dem_file(size, Path(folder))
-        dem = read_dem(path)
-        ours_s, ours = clock(lambda: _filled(dem))
-        grid = Grid.from_raster(str(path))
-        raster = grid.read_raster(str(path))
-        peer_s, peer = clock(lambda: grid.fill_depressions(raster))
-    peer = np.asarray(peer, dtype=float)
-    gap = float(np.nanmax(np.abs(ours - peer)))
-    print(f"depression filling, {size} x {size} DEM ({size * size / 1e6:.0f} M cells):")
-    print(f"  ours (scikit-image reconstruction): {ours_s:7.2f} s")
+    cells = size * size
     print(
-        f"  pysheds fill_depressions:           {peer_s:7.2f} s   ratio pysheds / ours {peer_s / ours_s:5.2f}x"
+        f"depression filling, {size} x {size} DEM ({cells / 1e6:.0f} M cells), each in a fresh process:"
     )
-    print(f"  largest difference between the filled surfaces: {gap:.2e} m")
+    with tempfile.TemporaryDirectory() as folder:
+        runs = {}
+        for dtype in ("float64", "float32"):
+            source = Path(folder) / f"dem_{dtype}.npy"
+            np.save(source, relief(size).astype(dtype))
+            for method, (_, dtypes) in FILLERS.items():
+                if dtype not in dtypes:
+                    continue
+                target = Path(folder) / f"{method}_{dtype}.npy"
+                done = subprocess.run(
+                    [sys.executable, __file__, "--child", method, str(source), str(target)],
+                    capture_output=True,
+                    text=True,
+                )
+                if done.returncode:
+                    print(
+                        f"  {method} ({dtype}) did not run: {done.stderr.strip().splitlines()[-1]}"
+                    )
+                    continue
+                runs[method, dtype] = json.loads(done.stdout.strip().splitlines()[-1])
+                runs[method, dtype]["filled"] = np.load(target)
+        for dtype in ("float64", "float32"):
+            ours, floor = runs.get(("ours", dtype)), runs.get(("richdem", dtype))
+            print(f"  {dtype}:")
+            for method, (label, _) in FILLERS.items():
+                run = runs.get((method, dtype))
+                if run is None:
+                    continue
+                ratio = same = ""
+                if ours and method != "ours":
+                    ratio = f"{run['seconds'] / ours['seconds']:5.2f}x ours"
+                    agree = np.array_equal(run["filled"], ours["filled"], equal_nan=True)
+                    same = "identical to ours" if agree else "DIFFERS from ours"
+                print(
+                    f"    {label:38s} {run['seconds']:6.2f} s  peak +{run['added'] / 2**20:6.0f} MB "
+                    f"({run['added'] / cells:4.1f} B/cell, out {run['dtype']})  {ratio}  {same}"
+                )
+            if ours and floor:
+                print(
+                    f"    ours against richdem: {ours['seconds'] / floor['seconds']:.2f}x the time"
+                )
+        with tempfile.TemporaryDirectory() as cache:
+            cold, warm = compile_seconds(cache), compile_seconds(cache)
+        print(
+            f"  our first fill in a fresh process: {cold:.2f} s compiling, {warm:.2f} s from numba's cache"
+        )
 
 
 def coverage(buildings: int, sensors: int) -> None:
@@ -115,6 +204,9 @@ def coverage(buildings: int, sensors: int) -> None:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--child"]:
+        child(*sys.argv[2:5])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=4000)
     parser.add_argument("--buildings", type=int, default=1_000_000)

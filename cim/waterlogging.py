@@ -1,7 +1,7 @@
 """Waterlogging (内涝): depressions of a DEM, ponding in a rainfall scenario, roads it closes.
 
 A DEM GeoTIFF is read with rasterio; depressions (sinks) are found by filling the surface
-with morphological reconstruction (scikit-image, the method pysheds uses) and measured:
+to its spill levels (priority-flood, :mod:`cim.priority_flood`) and measured:
 depth and storage volume. A rainfall scenario (intensity, duration, runoff coefficient,
 drainage capacity) sends each cell's excess runoff to its nearest depression (a planning
 simplification of flow routing) and fills it along its own elevation-volume curve. Roads
@@ -84,7 +84,7 @@ def read_dem(path) -> DEM:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such DEM: {path}")
-    import rasterio  # rasterio and scikit-image load when a DEM is used, not with the module
+    import rasterio  # rasterio loads when a DEM is used, not with the module
 
     with rasterio.open(path) as source:
         if source.crs is None:
@@ -267,16 +267,9 @@ def _lonlat(bounds) -> str:
 
 def _filled(dem: DEM) -> np.ndarray:
     """The DEM with every depression filled to its spill level; nodata and the edge drain."""
-    from skimage.morphology import reconstruction
+    from cim.priority_flood import fill_depressions  # numba loads when a DEM is filled
 
-    z = np.where(np.isnan(dem.elevation), -1e6, dem.elevation)
-    seed = np.full_like(z, z.max())
-    drains = np.isnan(dem.elevation)
-    drains[[0, -1], :] = True
-    drains[:, [0, -1]] = True
-    seed[drains] = z[drains]
-    filled = reconstruction(seed, z, method="erosion")
-    return np.where(np.isnan(dem.elevation), np.nan, filled)
+    return fill_depressions(dem.elevation)
 
 
 def depressions(dem: DEM, *, min_depth_m: float = 0.05) -> tuple[gpd.GeoDataFrame, np.ndarray]:

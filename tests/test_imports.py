@@ -19,7 +19,7 @@ from cim.cli import app
 from cim.coverage import TARGET_DENSITY
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = {"osmnx", "pydeck", "rasterio", "sklearn", "skimage", "matplotlib"}
+HEAVY = {"osmnx", "pydeck", "rasterio", "sklearn", "skimage", "matplotlib", "numba"}
 
 
 def imported(statement: str) -> tuple[set[str], str]:
@@ -44,6 +44,12 @@ def test_import_cim_loads_no_heavy_library():
     names, _ = imported("import cim")
     assert {n.split(".")[0] for n in names} & HEAVY == set()
     assert "cim.model" not in names and "cim.views" not in names
+
+
+def test_the_flood_module_loads_numba_and_rasterio_only_when_a_dem_is_used():
+    names, _ = imported("import cim.waterlogging")
+    assert {n.split(".")[0] for n in names} & HEAVY == set()
+    assert "cim.priority_flood" not in names
 
 
 def test_the_address_parser_finds_its_table_without_the_sample_city():

@@ -1,0 +1,178 @@
+"""Depression filling by priority-flood, compiled with numba.
+
+Barnes, Lehman and Mulla (2014), "Priority-Flood: An optimal depression-filling and
+watershed-labeling algorithm" (Computers & Geosciences 62), Priority-Flood+ without epsilon,
+with the slope tracing of Zhou, Sun and Fu (2016, Computers & Geosciences 90): every cell is
+raised to its spill level, the lowest level at which water standing on it could flow through
+8-connected cells to the edge of the grid or to a nodata cell, which drain. The result is
+scikit-image's morphological reconstruction by erosion seeded at those outlets, bit for bit,
+in the dtype of the input. Besides the result (a copy of the input) it uses a 1-byte flag per
+cell, and a heap, a pit stack and a slope queue that reserve a 4-byte index per cell each (the
+heap's keys as many bytes as the dtype) but touch only the pages they fill.
+
+numba compiles the kernel once per dtype, about a second, and caches it on disk beside this
+module, or in the user's cache folder when the package folder is read-only (numba's rule);
+:mod:`cim.waterlogging` imports this module only when it fills a DEM.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["fill_depressions"]
+
+
+def fill_depressions(elevation: np.ndarray) -> np.ndarray:
+    """The surface with every depression filled to its spill level; NaN cells stay NaN.
+
+    The edge of the grid and NaN (nodata) cells drain: a cell on the edge or next to a NaN
+    keeps its elevation. Float32 in gives float32 out.
+
+    Parameters
+    ----------
+    elevation : ndarray
+        A 2-D array of float32 or float64; NaN where unknown.
+
+    Returns
+    -------
+    ndarray
+        A new array of the same shape and dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> z = np.array([[5, 5, 5, 5], [5, 1, 2, 5], [5, 3, 5, 4], [5, 5, 5, 5]], dtype=np.float32)
+    >>> fill_depressions(z)
+    array([[5., 5., 5., 5.],
+           [5., 4., 4., 5.],
+           [5., 4., 5., 4.],
+           [5., 5., 5., 5.]], dtype=float32)
+    """
+    z = np.asarray(elevation)
+    if z.ndim != 2 or z.dtype.type not in (np.float32, np.float64):
+        raise TypeError(f"fill_depressions takes a 2-D float array, not {z.ndim}-D {z.dtype}")
+    filled = np.array(z, dtype=z.dtype.newbyteorder("="), order="C")
+    index = np.int32 if z.size < 2**31 else np.int64
+    # the queues are never all written: np.empty reserves their pages without touching them
+    queues = [np.empty(z.size, dtype=index) for _ in range(3)]
+    _flood(filled, np.empty(z.size, dtype=filled.dtype), *queues)
+    return filled
+
+
+@njit(nogil=True, cache=True)
+def _flood(surface, keys, heap, pit, slope):
+    """Fill ``surface`` in place; a cell's value is its elevation until it is closed."""
+    rows, cols = surface.shape
+    z = surface.ravel()
+    closed = np.isnan(z)
+    rise = np.array([-1, -1, -1, 0, 0, 1, 1, 1])
+    step = np.array([-1, 0, 1, -1, 1, -1, 0, 1])
+    ring = rise * cols + step  # flat offsets of the 8 neighbours
+    size = 0  # outlets, then cells waiting for their level, on the heap lowest first
+    for r in range(rows):
+        for c in range(cols):
+            cell = r * cols + c
+            if not closed[cell] and (r == 0 or c == 0 or r == rows - 1 or c == cols - 1):
+                closed[cell] = True
+                size = _push(keys, heap, size, z[cell], cell)
+    for cell in range(z.size):  # the neighbours of nodata cells are outlets too
+        if closed[cell] and np.isnan(z[cell]):
+            r, c = cell // cols, cell % cols
+            for k in range(8):
+                if 0 <= r + rise[k] < rows and 0 <= c + step[k] < cols:
+                    near = cell + ring[k]
+                    if not closed[near]:
+                        closed[near] = True
+                        size = _push(keys, heap, size, z[near], near)
+    top = 0  # flooded cells on the pit stack, all at the level of the cell that reached them
+    while size > 0 or top > 0:
+        if top > 0:
+            top -= 1
+            cell = pit[top]
+        else:
+            cell = heap[0]
+            size = _pop(keys, heap, size)
+        level = z[cell]
+        r, c = cell // cols, cell % cols
+        edge = r == 0 or c == 0 or r == rows - 1 or c == cols - 1
+        head = tail = 0  # cells on the slope queue: above the level, at their final height
+        for k in range(8):
+            if edge and not (0 <= r + rise[k] < rows and 0 <= c + step[k] < cols):
+                continue
+            near = cell + ring[k]
+            if closed[near]:
+                continue
+            closed[near] = True
+            if z[near] <= level:
+                z[near] = level
+                pit[top] = near
+                top += 1
+            else:
+                slope[tail] = near
+                tail += 1
+        # the order matters only for cells below a level: a cell on a rising slope spreads
+        # to higher cells at once, and waits on the heap for its turn only when a lower open
+        # neighbour may have to fill up to it (Zhou, Sun and Fu 2016)
+        while head < tail:
+            cell = slope[head]
+            head += 1
+            height = z[cell]
+            wait = False
+            for k in range(8):  # never on the edge: edge cells start on the heap
+                near = cell + ring[k]
+                if closed[near]:
+                    continue
+                if z[near] < height:
+                    # no need to wait for a lower cell that a closed cell below it will reach
+                    wait = wait or not _drained(z, closed, near, ring)
+                else:
+                    closed[near] = True
+                    slope[tail] = near
+                    tail += 1
+            if wait:
+                size = _push(keys, heap, size, height, cell)
+
+
+@njit(inline="always")
+def _drained(z, closed, cell, ring):
+    """Whether an open cell has a closed neighbour below it, still queued to close it."""
+    for k in range(8):
+        near = cell + ring[k]
+        if closed[near] and z[near] < z[cell]:
+            return True
+    return False
+
+
+@njit(inline="always")
+def _push(keys, heap, size, key, cell):
+    at = size
+    while at > 0:
+        parent = (at - 1) >> 2
+        if keys[parent] <= key:
+            break
+        keys[at], heap[at] = keys[parent], heap[parent]
+        at = parent
+    keys[at], heap[at] = key, cell
+    return size + 1
+
+
+@njit(inline="always")
+def _pop(keys, heap, size):
+    size -= 1
+    key, cell = keys[size], heap[size]
+    at = 0
+    while True:
+        first = 4 * at + 1
+        if first >= size:
+            break
+        child = first
+        for other in range(first + 1, min(first + 4, size)):
+            if keys[other] < keys[child]:
+                child = other
+        if key <= keys[child]:
+            break
+        keys[at], heap[at] = keys[child], heap[child]
+        at = child
+    keys[at], heap[at] = key, cell
+    return size
