@@ -178,6 +178,15 @@ def render(browser):
     return _render
 
 
+def static_page(path: Path) -> str:
+    """The text of an exported page, checked without a browser: one self-contained page that
+    forbids requests and builds a deck with layers (the views' own renders are in test_views)."""
+    html = Path(path).read_text(encoding="utf-8")
+    assert "<script src=" not in html and "createDeck" in html
+    assert "default-src 'none'" in html and '"layers":[{"@@type":' in html
+    return html
+
+
 def near_color(pixels: np.ndarray, color, tolerance: int = 40) -> int:
     """How many pixels lie within ``tolerance`` (per channel) of ``color``."""
     return int(np.all(np.abs(pixels.astype(int) - np.asarray(color)) <= tolerance, axis=2).sum())
