@@ -132,9 +132,8 @@ def test_cli_dispatch_takes_max_snap_m_and_notes_the_rule(city, tmp_path):
     for name, table in (("incidents", incidents), ("stations", stations)):
         table.to_file(tmp_path / f"{name}.geojson")
 
-    def run(*extra):
-        out = tmp_path / f"out{len(extra)}"
-        result = CliRunner().invoke(
+    def dispatch(out, *extra):
+        return CliRunner().invoke(
             app,
             [
                 "dispatch",
@@ -149,6 +148,10 @@ def test_cli_dispatch_takes_max_snap_m_and_notes_the_rule(city, tmp_path):
                 *extra,
             ],
         )
+
+    def run(*extra):
+        out = tmp_path / f"out{len(extra)}"
+        result = dispatch(out, *extra)
         assert result.exit_code == 0, result.output
         return pd.read_csv(out / "routes.csv"), (out / "report.md").read_text("utf-8")
 
@@ -157,20 +160,7 @@ def test_cli_dispatch_takes_max_snap_m_and_notes_the_rule(city, tmp_path):
     assert "nearest road within 300 m" in report and "15 km/h" in report
     routes, report = run("--max-snap-m", "700")
     assert routes["eta_s"].notna().all() and "nearest road within 700 m" in report
-    result = CliRunner().invoke(
-        app,
-        [
-            "dispatch",
-            "--incidents",
-            str(tmp_path / "incidents.geojson"),
-            "--resources",
-            str(tmp_path / "stations.geojson"),
-            "--out",
-            str(tmp_path / "bad"),
-            "--max-snap-m",
-            "-5",
-        ],
-    )
+    result = dispatch(tmp_path / "bad", "--max-snap-m", "-5")
     assert result.exit_code == 1 and "--max-snap-m must be more than 0" in result.output
 
 
