@@ -81,6 +81,7 @@ class CompiledGraph:
     _vertex: tuple | None = field(default=None, repr=False)
     _edge_tree: shapely.STRtree | None = field(default=None, repr=False)
     _node_tree: cKDTree | None = field(default=None, repr=False)
+    _open_csr: tuple | None = field(default=None, repr=False)
 
     @classmethod
     def from_graph(
@@ -290,7 +291,13 @@ class CompiledGraph:
                     np.fmax(self.blocked[:, 1], blocked[:, 1]),
                 ]
             )
-        return replace(self, travel_time=self.travel_time * factor, blocked=blocked, _weights={})
+        return replace(
+            self,
+            travel_time=self.travel_time * factor,
+            blocked=blocked,
+            _weights={},
+            _open_csr=None,
+        )
 
 
 def _travel_time(

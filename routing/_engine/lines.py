@@ -1,7 +1,8 @@
 """Line geometry along the compiled roads: route lines and reached pieces, all in one go.
 
 A piece is an edge from one fraction along it to another; pieces with the same id join into
-one LineString (a route), built with array operations over every edge vertex at once.
+one LineString (a route). A compiled loop (:mod:`routing._engine.kernels`) copies each piece's vertices, with the two ends
+interpolated where a piece stops part-way along its edge.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from routing._engine.compiled import CompiledGraph
 __all__ = ["lines_along"]
 
 
-def _vertices(engine: CompiledGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All edge vertices (metric), each with ``edge + fraction along it``, and edge offsets."""
+def _vertices(engine: CompiledGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All edge vertices, metric and lon/lat, each with ``edge + fraction along it``, and
+    where each edge's vertices start."""
     if engine._vertex is None:
         coords, owner = shapely.get_coordinates(engine.lines, return_index=True)
         offsets = np.searchsorted(owner, np.arange(len(engine.lines) + 1))
@@ -26,7 +28,8 @@ def _vertices(engine: CompiledGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray
         start_of = cumulative[offsets[:-1]]
         total = np.maximum(cumulative[offsets[1:] - 1] - start_of, 1e-12)
         fraction = np.clip((cumulative - start_of[owner]) / total[owner], 0.0, 1.0)
-        engine._vertex = (coords, owner + fraction, offsets)
+        lonlat = np.column_stack(engine.to_lonlat.transform(coords[:, 0], coords[:, 1]))
+        engine._vertex = (coords, lonlat, owner + fraction, offsets)
     return engine._vertex
 
 
@@ -34,47 +37,29 @@ def lines_along(
     engine: CompiledGraph, route, edge, start, end, count, *, lonlat: bool = True
 ) -> np.ndarray:
     """LineStrings along edge pieces (``edge`` from fraction ``start`` to ``end``), one per
-    ``route`` id, built in one go; in EPSG:4326, or in the metric CRS with ``lonlat=False``."""
-    coords, key, offsets = _vertices(engine)
-    # every edge has two vertices or more; whole edges (most pieces) run from the first to
-    # the last, and only the part edges at either end of a route need a search
-    second, last = offsets[edge] + 1, offsets[edge + 1] - 1
-    first, stop = second.copy(), last.copy()
-    head, tail = coords[offsets[edge]], coords[last]
-    part = np.flatnonzero((start > 0) | (end < 1))
-    e, lo_bound, hi_bound = edge[part], second[part], last[part]
+    ``route`` id (ids ascending, a route's pieces in order), built in one go; in EPSG:4326,
+    or in the metric CRS with ``lonlat=False``."""
+    metric, degrees, key, offsets = _vertices(engine)
+    coords = degrees if lonlat else metric
+    args = (
+        coords,
+        metric,
+        key,
+        offsets,
+        np.asarray(route, dtype=np.int64),
+        np.asarray(edge, dtype=np.int64),
+        np.asarray(start, dtype=float),
+        np.asarray(end, dtype=float),
+    )
+    from routing._engine.kernels import trace
 
-    def inside(at, side):
-        return np.clip(np.searchsorted(key, e + at, side=side), lo_bound, hi_bound)
-
-    def point_at(at):
-        hi = inside(at, "left")  # the vertex ending the segment that holds `at`
-        lo = hi - 1
-        span = key[hi] - key[lo]
-        w = np.where(span > 0, (e + at - key[lo]) / np.where(span > 0, span, 1), 0.0)
-        return coords[lo] + (coords[hi] - coords[lo]) * w[:, None]
-
-    first[part], stop[part] = inside(start[part], "right"), inside(end[part], "left")
-    stop = np.maximum(stop, first)
-    head[part], tail[part] = point_at(start[part]), point_at(end[part])
-    inner = stop - first
-    per_piece = inner + 2
-    piece_of = np.repeat(np.arange(len(edge)), per_piece)
-    position = np.arange(len(piece_of)) - np.repeat(np.cumsum(per_piece) - per_piece, per_piece)
-    out = np.full((len(piece_of), 2), np.nan)
-    is_head = position == 0
-    is_tail = position == per_piece[piece_of] - 1
-    out[is_head] = head
-    out[is_tail] = tail
-    middle = ~is_head & ~is_tail
-    out[middle] = coords[first[piece_of[middle]] + position[middle] - 1]
-    owner = route[piece_of]
-    # consecutive pieces share their joint; keep it once
-    keep = ~(is_head & np.r_[False, owner[1:] == owner[:-1]])
-    out, owner = out[keep], owner[keep]
+    size = trace(*args, False, np.empty((0, 2)), np.empty(0, dtype=np.int64), np.empty(0, bool))
+    out, owner, cut = np.empty((size, 2)), np.empty(size, dtype=np.int64), np.empty(size, bool)
+    trace(*args, True, out, owner, cut)
     if lonlat:
-        out = np.column_stack(engine.to_lonlat.transform(out[:, 0], out[:, 1]))
+        out[cut] = np.column_stack(engine.to_lonlat.transform(out[cut, 0], out[cut, 1]))
+    new = np.ones(size, dtype=bool)
+    new[1:] = owner[1:] != owner[:-1]
     lines = np.full(count, None, dtype=object)
-    present = np.unique(owner)
-    lines[present] = shapely.linestrings(out, indices=np.searchsorted(present, owner))
+    lines[owner[new]] = shapely.linestrings(out, indices=np.cumsum(new) - 1)
     return lines

@@ -46,15 +46,14 @@ def pieces_within(engine: CompiledGraph, found: _Search, cutoff: np.ndarray):
         1.0, (cutoff[source] - at_node[source, edge]) / np.maximum(cost[edge], 1e-12)
     )
     budget = cutoff - found.source_gap
-    first = [
-        (row - n, e, a, min(b, a + budget[row - n] / max(cost[e], 1e-12)))
-        for (row, _), (e, a, b) in found.pieces.items()
-        if row >= n and budget[row - n] > 0
-    ]
-    starts = np.array(first, dtype=float).reshape(-1, 4)
+    links = found.links[found.links["row"].to_numpy() >= n]  # each source's way onto its road
+    first = links["row"].to_numpy() - n
+    links, first = links[budget[first] > 0], first[budget[first] > 0]
+    e, a = links["edge"].to_numpy(), links["start"].to_numpy()
+    b = np.minimum(links["end"].to_numpy(), a + budget[first] / np.maximum(cost[e], 1e-12))
     return (
-        np.concatenate([source, starts[:, 0]]).astype(np.int64),
-        np.concatenate([edge, starts[:, 1]]).astype(np.int64),
-        np.concatenate([np.zeros(len(edge)), starts[:, 2]]),
-        np.concatenate([share, starts[:, 3]]),
+        np.concatenate([source, first]).astype(np.int64),
+        np.concatenate([edge, e]).astype(np.int64),
+        np.concatenate([np.zeros(len(edge)), a]),
+        np.concatenate([share, b]),
     )

@@ -22,16 +22,17 @@ from routing._engine.compiled import CompiledGraph
 from routing._engine.lines import lines_along
 from routing.batch import Snapped
 
-__all__ = ["RouteBatch", "assemble", "route", "search"]
+__all__ = ["RouteBatch", "assemble", "direct", "joins", "search"]
 
 _AT_NODE_M = 0.01  # a snapped point this close to an edge's end is at the node
+_PIECE = ["edge", "start", "end"]
 
 
 @dataclass
 class _Search:
     distances: np.ndarray  # sources x (nodes + sources + targets)
     predecessors: np.ndarray
-    pieces: dict  # (row, col) of a virtual link -> (edge, start, end) piece it stands for
+    links: pd.DataFrame  # the virtual links: row, col, cost and the edge piece each one is
     nodes: int
     sources: int
     objective: str
@@ -41,6 +42,13 @@ class _Search:
     def target_costs(self) -> np.ndarray:
         """Cost from each source to each target (sources x targets); inf where unreachable."""
         return self.distances[:, self.nodes + self.sources :]
+
+    def pieces(self, row: np.ndarray, col: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The edge piece (edge, start, end) each virtual link ``row -> col`` stands for."""
+        size = self.distances.shape[1]
+        keys = self.links["row"].to_numpy() * size + self.links["col"].to_numpy()
+        at = np.searchsorted(keys, row * size + col)
+        return tuple(self.links[name].to_numpy()[at] for name in _PIECE)
 
 
 @dataclass
@@ -53,7 +61,7 @@ class RouteBatch:
     eta_s: np.ndarray  # road time plus access_s
     distance_m: np.ndarray  # along the road
     access_s: np.ndarray  # time over the straight gaps from both points to their roads
-    geometry: np.ndarray  # LineStrings, EPSG:4326
+    geometry: np.ndarray | None  # LineStrings, EPSG:4326
 
 
 def search(
@@ -70,187 +78,111 @@ def search(
     """
     cost = engine.cost(objective)
     n, s_count, t_count = len(engine.nodes), len(sources.edge), len(targets.edge)
-    source_gap, target_gap = (
-        engine.gap_cost(sources, objective),
-        engine.gap_cost(targets, objective),
-    )
-    links, pieces = _links(engine, sources, targets, cost)
+    source_gap = engine.gap_cost(sources, objective)
+    links = _links(engine, sources, targets, cost)
     # every link out of a source starts with its gap, every link into a target ends with it
     row, col = links["row"].to_numpy(), links["col"].to_numpy()
-    if s_count:
-        links["cost"] += np.where(
-            (row >= n) & (row < n + s_count), source_gap[np.clip(row - n, 0, s_count - 1)], 0.0
-        )
-    if t_count:
-        links["cost"] += np.where(
-            col >= n + s_count, target_gap[np.clip(col - n - s_count, 0, t_count - 1)], 0.0
-        )
+    gaps = np.concatenate([np.zeros(n), source_gap, engine.gap_cost(targets, objective)])
+    vals = links["cost"].to_numpy() + gaps[row] * (row >= n) + gaps[col] * (col >= n + s_count)
     base = engine.weights(objective).matrix.tocoo()
-    rows = np.concatenate([base.row, links["row"].to_numpy()])
-    cols = np.concatenate([base.col, links["col"].to_numpy()])
-    vals = np.concatenate([base.data, links["cost"].to_numpy()])
     size = n + s_count + t_count
-    graph = csr_matrix((vals, (rows, cols)), shape=(size, size))
+    graph = csr_matrix(
+        (
+            np.concatenate([base.data, vals]),
+            (np.concatenate([base.row, row]), np.concatenate([base.col, col])),
+        ),
+        shape=(size, size),
+    )
     distances, predecessors = dijkstra(
         graph, indices=n + np.arange(s_count), return_predecessors=True, limit=limit
     )
     access = np.concatenate([engine.gap_cost(sources, "time"), engine.gap_cost(targets, "time")])
-    return _Search(distances, predecessors, pieces, n, s_count, objective, source_gap, access)
+    return _Search(distances, predecessors, links, n, s_count, objective, source_gap, access)
 
 
-def route(
-    engine: CompiledGraph,
-    sources: Snapped,
-    targets: Snapped,
-    *,
-    k: int,
-    objective: str,
-    tie_rank: np.ndarray,
-) -> tuple[RouteBatch, np.ndarray]:
-    """The ``k`` cheapest sources for every target, with their routes.
+def joins(
+    engine: CompiledGraph, snapped: Snapped, cost: np.ndarray, *, leaving: bool
+) -> pd.DataFrame:
+    """How each snapped point joins the road graph: by which piece of its edge, to which node.
 
-    Returns the batch and, per target, how many sources can reach it.
+    A point ``leaving`` (a source) runs along its edge to the edge's end, or along the twin to
+    the twin's end; a point arriving (a target) is reached from the start of its edge or of
+    the twin. A point on a node (either end of its edge) joins that node at no cost, whatever
+    the direction. With closures, only pieces clear of the barriers are kept.
+
+    Returns
+    -------
+    DataFrame
+        ``point, node, cost, edge, start, end``: the point's position, the graph node it joins,
+        the cost of the piece (without the gap), and the piece as fractions along ``edge``.
     """
-    found = search(engine, sources, targets, objective)
-    reach = found.target_costs()
-    t_count, s_count = reach.shape[1], reach.shape[0]
-    order = np.lexsort((np.broadcast_to(tie_rank[None, :], (t_count, s_count)), reach.T), axis=-1)[
-        :, :k
+    on = snapped.on_road
+    e, at = snapped.edge[on], snapped.fraction[on]
+    twin = engine.twin[e]
+    has = twin >= 0
+    tw = twin[has]
+    metres = at * engine.length[e]
+    near_start = metres <= _AT_NODE_M
+    near_end = engine.length[e] - metres <= _AT_NODE_M
+    ends = engine.edge_v if leaving else engine.edge_u
+    if leaving:  # along the edge from the point to its end, or along the twin
+        pieces = [
+            (on, e, at, 1.0, (1 - at) * cost[e]),
+            (on[has], tw, 1 - at[has], 1.0, at[has] * cost[tw]),
+        ]
+    else:  # from the edge's start to the point, or from the twin's start
+        pieces = [
+            (on, e, 0.0, at, at * cost[e]),
+            (on[has], tw, 0.0, 1 - at[has], (1 - at[has]) * cost[tw]),
+        ]
+    parts = [
+        pd.DataFrame(
+            {
+                "point": point,
+                "node": ends[edge],
+                "cost": piece_cost,
+                "edge": edge,
+                "start": start,
+                "end": end,
+            }
+        )
+        for point, edge, start, end, piece_cost in pieces
     ]
-    chosen_cost = np.take_along_axis(reach.T, order, axis=1)
-    target_ix, rank_ix = np.nonzero(np.isfinite(chosen_cost))
-    source_ix = order[target_ix, rank_ix]
-    return assemble(engine, found, source_ix, target_ix, rank_ix + 1), np.isfinite(reach).sum(
-        axis=0
-    )
-
-
-def _links(
-    engine: CompiledGraph, sources: Snapped, targets: Snapped, cost: np.ndarray
-) -> tuple[pd.DataFrame, dict]:
-    """Virtual edges joining snapped points to the graph, with the edge piece each one is."""
-    n, s_count = len(engine.nodes), len(sources.edge)
-    parts = []
-    src = sources.on_road
-    e, s = sources.edge[src], sources.fraction[src]
-    parts.append(
-        pd.DataFrame(
-            {
-                "row": n + src,
-                "col": engine.edge_v[e],
-                "cost": (1 - s) * cost[e],
-                "edge": e,
-                "start": s,
-                "end": 1.0,
-            }
-        )
-    )
-    has = engine.twin[e] >= 0
-    tw = engine.twin[e[has]]
-    parts.append(
-        pd.DataFrame(
-            {
-                "row": n + src[has],
-                "col": engine.edge_v[tw],
-                "cost": s[has] * cost[tw],
-                "edge": tw,
-                "start": 1 - s[has],
-                "end": 1.0,
-            }
-        )
-    )
-    tgt = targets.on_road
-    f, t = targets.edge[tgt], targets.fraction[tgt]
-    target_node = n + s_count + tgt
-    parts.append(
-        pd.DataFrame(
-            {
-                "row": engine.edge_u[f],
-                "col": target_node,
-                "cost": t * cost[f],
-                "edge": f,
-                "start": 0.0,
-                "end": t,
-            }
-        )
-    )
-    has = engine.twin[f] >= 0
-    tw = engine.twin[f[has]]
-    parts.append(
-        pd.DataFrame(
-            {
-                "row": engine.edge_u[tw],
-                "col": target_node[has],
-                "cost": (1 - t[has]) * cost[tw],
-                "edge": tw,
-                "start": 0.0,
-                "end": 1 - t[has],
-            }
-        )
-    )
-    # a point on a node (either end of its edge) starts or ends there, whatever the direction
-    for snapped, is_source in ((sources, True), (targets, False)):
-        on = snapped.on_road
-        length = engine.length[snapped.edge[on]]
-        metres = snapped.fraction[on] * length
-        for at_end, near in (
-            (0.0, metres <= _AT_NODE_M),
-            (1.0, length - metres <= _AT_NODE_M),
-        ):
-            which = on[near]
-            node = (engine.edge_u if at_end == 0.0 else engine.edge_v)[snapped.edge[which]]
-            virtual = n + which if is_source else n + s_count + which
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "row": virtual if is_source else node,
-                        "col": node if is_source else virtual,
-                        "cost": 0.0,
-                        "edge": snapped.edge[which],
-                        "start": at_end,
-                        "end": at_end,
-                    }
-                )
+    for fraction, near, node in ((0.0, near_start, engine.edge_u), (1.0, near_end, engine.edge_v)):
+        parts.append(
+            pd.DataFrame(
+                {
+                    "point": on[near],
+                    "node": node[e[near]],
+                    "cost": 0.0,
+                    "edge": e[near],
+                    "start": fraction,
+                    "end": fraction,
+                }
             )
-    parts.append(_direct(engine, sources, targets, cost))
-    links = pd.concat(parts, ignore_index=True).astype(
-        {
-            "row": np.int64,
-            "col": np.int64,
-            "cost": float,
-            "edge": np.int64,
-            "start": float,
-            "end": float,
-        }
-    )
-    if engine.blocked is not None:
-        # a link is a piece of its edge: usable on a closed edge only clear of the barrier
-        span = engine.blocked[links["edge"].to_numpy()]
-        clear = (links["end"].to_numpy() < span[:, 0]) | (links["start"].to_numpy() > span[:, 1])
-        links = links[engine.is_open[links["edge"].to_numpy()] | clear]
-    links = links.sort_values(["row", "col", "cost"], kind="stable").drop_duplicates(["row", "col"])
-    pieces = {
-        (r, c): (edge, a, b)
-        for r, c, edge, a, b in links[links["row"] >= n][
-            ["row", "col", "edge", "start", "end"]
-        ].itertuples(index=False)
-    }
-    pieces.update(
-        {
-            (r, c): (edge, a, b)
-            for r, c, edge, a, b in links[links["col"] >= n][
-                ["row", "col", "edge", "start", "end"]
-            ].itertuples(index=False)
-        }
-    )
-    return links, pieces
+        )
+    frame = pd.concat(parts, ignore_index=True)
+    return frame[clear(engine, frame)]
 
 
-def _direct(
+def clear(engine: CompiledGraph, pieces: pd.DataFrame) -> np.ndarray:
+    """Which edge pieces routes may use: those on open edges, or clear of the barrier."""
+    edge = pieces["edge"].to_numpy().astype(np.int64)
+    if engine.blocked is None:
+        return np.ones(len(edge), dtype=bool)
+    span = engine.blocked[edge]
+    start, end = pieces["start"].to_numpy(), pieces["end"].to_numpy()
+    return engine.is_open[edge] | (end < span[:, 0]) | (start > span[:, 1])
+
+
+def direct(
     engine: CompiledGraph, sources: Snapped, targets: Snapped, cost: np.ndarray
 ) -> pd.DataFrame:
-    """Links between a source and a target on the same road segment, along it."""
-    n, s_count = len(engine.nodes), len(sources.edge)
+    """Routes between a source and a target on the same road segment, along it.
+
+    Returns ``source, target, cost, edge, start, end`` (positions, the piece's cost without
+    the gaps, and the piece), for the pieces routes may use.
+    """
     segment = np.where(
         engine.twin >= 0,
         np.minimum(np.arange(len(engine.twin)), engine.twin),
@@ -262,58 +194,81 @@ def _direct(
         edge, fraction = snapped.edge[on], snapped.fraction[on]
         flipped = segment[edge] != edge
         return pd.DataFrame(
-            {
-                name: on,
-                "segment": segment[edge],
-                "at": np.where(flipped, 1 - fraction, fraction),
-            }
+            {name: on, "segment": segment[edge], "at": np.where(flipped, 1 - fraction, fraction)}
         )
 
-    pairs = on_segment(sources, "s").merge(on_segment(targets, "t"), on="segment")
-    if pairs.empty:
-        return pd.DataFrame(columns=["row", "col", "cost", "edge", "start", "end"])
+    pairs = on_segment(sources, "source").merge(on_segment(targets, "target"), on="segment")
     seg, a, b = pairs["segment"].to_numpy(), pairs["at_x"].to_numpy(), pairs["at_y"].to_numpy()
     forward = b >= a
     back = engine.twin[seg]
-    usable = forward | (back >= 0)
     edge = np.where(forward, seg, back)
     start, end = np.where(forward, a, 1 - a), np.where(forward, b, 1 - b)
     frame = pd.DataFrame(
         {
-            "row": n + pairs["s"].to_numpy(),
-            "col": n + s_count + pairs["t"].to_numpy(),
+            "source": pairs["source"].to_numpy(),
+            "target": pairs["target"].to_numpy(),
             "cost": (end - start) * cost[edge],
             "edge": edge,
             "start": start,
             "end": end,
         }
+    )[forward | (back >= 0)]
+    return frame[clear(engine, frame)]
+
+
+def _links(
+    engine: CompiledGraph, sources: Snapped, targets: Snapped, cost: np.ndarray
+) -> pd.DataFrame:
+    """Virtual edges joining snapped points to the graph (and to each other), with the edge
+    piece each one is, sorted by (row, col); the cheapest is kept where several join."""
+    n, s_count = len(engine.nodes), len(sources.edge)
+    out = joins(engine, sources, cost, leaving=True)
+    into = joins(engine, targets, cost, leaving=False)
+    along = direct(engine, sources, targets, cost)
+    links = pd.concat(
+        [
+            out.assign(row=n + out["point"], col=out["node"]),
+            into.assign(row=into["node"], col=n + s_count + into["point"]),
+            along.assign(row=n + along["source"], col=n + s_count + along["target"]),
+        ],
+        ignore_index=True,
+    )[["row", "col", "cost", *_PIECE]].astype(
+        {"row": np.int64, "col": np.int64, "cost": float, "edge": np.int64}
     )
-    return frame[usable]
+    links = links.sort_values(["row", "col", "cost"], kind="stable")
+    return links.drop_duplicates(["row", "col"]).reset_index(drop=True)
+
+
+def walk(predecessor, route_ids: np.ndarray, start: np.ndarray):
+    """Every route's steps back from ``start`` until ``predecessor`` gives -1, all at once.
+
+    ``predecessor(route_ids, current)`` gives the previous step of each active route.
+    Returns ``(route, step, position)``: per route the positions visited, from its first
+    (last visited) to ``start``, ordered by route.
+    """
+    routes, positions, steps = [route_ids], [start], [np.zeros(len(route_ids), dtype=np.int64)]
+    active, current, step = route_ids, start, 0
+    while active.size:
+        previous = predecessor(active, current)
+        going = previous >= 0
+        active, current = active[going], previous[going]
+        step += 1
+        routes.append(active)
+        positions.append(current)
+        steps.append(np.full(len(active), step))
+    routes, positions, steps = map(np.concatenate, (routes, positions, steps))
+    order = np.lexsort((-steps, routes))
+    return routes[order], positions[order]
 
 
 def assemble(engine: CompiledGraph, found: _Search, source_ix, target_ix, rank) -> RouteBatch:
     """Routes for chosen (source, target) pairs of a search: ETA, distance and lines."""
     n, s_count = len(engine.nodes), found.sources
-    predecessors, pieces, objective = found.predecessors, found.pieces, found.objective
-    # walk all predecessor chains at once, from each target back to its source
-    route_ids, nodes, steps = [], [], []
-    active = np.arange(len(source_ix))
-    current = n + s_count + target_ix
-    step = 0
-    route_ids.append(active)
-    nodes.append(current)
-    steps.append(np.zeros(len(active), dtype=np.int64))
-    while active.size:
-        previous = predecessors[source_ix[active], current]
-        going = previous >= 0
-        active, current = active[going], previous[going]
-        step += 1
-        route_ids.append(active)
-        nodes.append(current)
-        steps.append(np.full(len(active), step))
-    route_ids, nodes, steps = map(np.concatenate, (route_ids, nodes, steps))
-    order = np.lexsort((-steps, route_ids))
-    route_ids, nodes = route_ids[order], nodes[order]
+    route_ids, nodes = walk(
+        lambda active, current: found.predecessors[source_ix[active], current],
+        np.arange(len(source_ix)),
+        n + s_count + np.asarray(target_ix),
+    )
     same = route_ids[1:] == route_ids[:-1]
     hop_route, hop_from, hop_to = route_ids[1:][same], nodes[:-1][same], nodes[1:][same]
 
@@ -321,11 +276,9 @@ def assemble(engine: CompiledGraph, found: _Search, source_ix, target_ix, rank) 
     real = (hop_from < n) & (hop_to < n)
     edge = np.full(len(hop_from), -1, dtype=np.int64)
     start, end = np.zeros(len(hop_from)), np.ones(len(hop_from))
-    weights = engine.weights(objective)
-    keys = hop_from[real] * n + hop_to[real]
-    edge[real] = weights.edge[np.searchsorted(weights.pair_key, keys)]
-    for i in np.flatnonzero(~real):
-        edge[i], start[i], end[i] = pieces[(hop_from[i], hop_to[i])]
+    weights = engine.weights(found.objective)
+    edge[real] = weights.edge[np.searchsorted(weights.pair_key, hop_from[real] * n + hop_to[real])]
+    edge[~real], start[~real], end[~real] = found.pieces(hop_from[~real], hop_to[~real])
     share = end - start
     count = len(source_ix)
     eta = np.bincount(hop_route, weights=share * engine.travel_time[edge], minlength=count)
