@@ -16,8 +16,9 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, fields
-from operator import attrgetter
+from itertools import chain
 
+import numpy as np
 import pandas as pd
 
 from cim.address.divisions import LEVELS, divisions
@@ -43,7 +44,6 @@ _DETAIL = re.compile(
     re.VERBOSE,
 )
 _ROAD_SPLIT = re.compile(_ROAD_TOKEN)
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-zＡ-Ｚａ-ｚ]")
 
 
@@ -90,7 +90,11 @@ class Address:
 
 
 _COLUMNS = [f.name for f in fields(Address)]
-_as_row = attrgetter(*_COLUMNS)
+_NO_DETAILS = (None,) * 7
+# Division names hold no digits, so the divisions read from a text depend only on the text
+# before its first digit (tests/test_address_parse.py checks the table): a batch reads them
+# once per distinct head, which many addresses share (成都市武侯区人民南路四段).
+_FIRST_DIGIT = re.compile(r"[0-9]")
 
 
 def _skip_spaces(text: str, pos: int) -> int:
@@ -190,59 +194,77 @@ def home_code(home: str | None) -> str | None:
     )
 
 
-def _details(rest: str) -> dict[str, str | None]:
+def _details(rest: str) -> tuple[str | None, ...]:
+    """Road, door number, place name, building, unit, floor and room read from ``rest``."""
     match = _DETAIL.match(rest)
     if match is None:
-        return {}
-    g = match.groupdict()
-    out: dict[str, str | None] = {}
-    if g["roads"]:
-        out["road"] = _ROAD_SPLIT.findall(g["roads"])[-1]
-    if g["road_no"]:
-        number, _, annex = g["road_no"].partition("附")
-        out["road_no"] = (
+        return _NO_DETAILS
+    roads, road_no, poi, compact_building, compact_unit, compact_room, *g = match.groups()
+    building, building_kind, unit, floor, room, _ = g
+    road = _ROAD_SPLIT.findall(roads)[-1] if roads else None
+    if road_no:
+        number, _, annex = road_no.partition("附")
+        road_no = (
             number.removesuffix("号") + "号" + (f"附{annex.removesuffix('号')}号" if annex else "")
         )
-    out["poi"] = g["poi"]
-    if g["compact_building"]:
-        out["building"], out["unit"], out["room"] = (
-            f"{g['compact_building']}栋",
-            f"{g['compact_unit']}单元",
-            g["compact_room"],
+    if compact_building:
+        return (
+            road,
+            road_no,
+            poi,
+            f"{compact_building}栋",
+            f"{compact_unit}单元",
+            None,
+            compact_room,
         )
-        return out
-    if g["building"]:
-        out["building"] = g["building"] + ("座" if g["building_kind"] == "座" else "栋")
-    if g["unit"]:
-        out["unit"] = f"{g['unit']}单元"
-    if g["floor"]:
-        out["floor"] = f"{g['floor']}层"
-    if g["room"]:
-        out["room"] = g["room"]
-    return out
-
-
-def _parse(text, home: str | None) -> Address:
-    if text is None or (isinstance(text, float) and text != text):
-        return Address(error="empty")
-    if not isinstance(text, str):
-        return Address(error=f"not text but {type(text).__name__}")
-    if len(text) > MAX_LENGTH * 4:
-        return Address(error=f"too long for an address ({len(text)} characters)")
-    cleaned = clean(text)
-    if not _CJK.search(cleaned):
-        if _LATIN.search(text):
-            return Address(error="no Chinese characters: only Chinese addresses are parsed")
-        return Address(error="no address characters")
-    if len(cleaned) > MAX_LENGTH:
-        return Address(error=f"too long for an address ({len(cleaned)} characters after cleaning)")
-    found, code, pos, ambiguous = _divisions(cleaned, home)
-    found.update(_details(cleaned[pos:].replace(" ", "")))
-    if not any(found.get(f) for f in ADDRESS_FIELDS):
-        return Address(error="no address parts recognised")
-    return Address(
-        **{f: found.get(f) for f in ADDRESS_FIELDS}, division_code=code, ambiguous=ambiguous
+    return (
+        road,
+        road_no,
+        poi,
+        building + ("座" if building_kind == "座" else "栋") if building else None,
+        f"{unit}单元" if unit else None,
+        f"{floor}层" if floor else None,
+        room,
     )
+
+
+def _failed(reason: str) -> tuple[str | None, ...]:
+    return (None,) * (len(_COLUMNS) - 1) + (reason,)
+
+
+def _division_fields(head: str, home: str | None) -> tuple:
+    """The five division names read from ``head``, the finest code, where they end and the
+    ambiguity note (see :func:`_divisions`)."""
+    found, code, pos, ambiguous = _divisions(head, home)
+    return tuple(found.get(level) for level in LEVELS), code, pos, ambiguous
+
+
+def _parse(text, home: str | None, memo: dict[str, tuple]) -> tuple[str | None, ...]:
+    """The fields of one text in the order of :class:`Address`; ``memo`` holds the divisions
+    read per text head (for one ``home``)."""
+    if text is None or (isinstance(text, float) and text != text):
+        return _failed("empty")
+    if not isinstance(text, str):
+        return _failed(f"not text but {type(text).__name__}")
+    if len(text) > MAX_LENGTH * 4:
+        return _failed(f"too long for an address ({len(text)} characters)")
+    cleaned = clean(text)
+    if cleaned.isascii():  # clean() leaves no other character than these and CJK ideographs
+        if _LATIN.search(text):
+            return _failed("no Chinese characters: only Chinese addresses are parsed")
+        return _failed("no address characters")
+    if len(cleaned) > MAX_LENGTH:
+        return _failed(f"too long for an address ({len(cleaned)} characters after cleaning)")
+    digit = _FIRST_DIGIT.search(cleaned)
+    head = cleaned if digit is None else cleaned[: digit.start()]
+    division = memo.get(head)
+    if division is None:
+        division = memo[head] = _division_fields(head, home)
+    names, code, pos, ambiguous = division
+    details = _details(cleaned[pos:].replace(" ", ""))
+    if not any(names) and not any(details):
+        return _failed("no address parts recognised")
+    return (*names, *details, code, ambiguous, None)
 
 
 def parse(text, *, home: str | None = None) -> Address:
@@ -272,7 +294,7 @@ def parse(text, *, home: str | None = None) -> Address:
     """
     code = home_code(home)
     try:
-        return _parse(text, code)
+        return Address(*_parse(text, code, {}))
     except Exception as err:  # the contract is to never raise on bad input
         return Address(error=f"unparseable: {type(err).__name__}")
 
@@ -292,17 +314,21 @@ def parse_many(texts, *, home: str | None = None) -> pd.DataFrame:
     >>> frame.loc[1, "error"]
     'no address characters'
     """
+    code = home_code(home)
+    memo: dict[str, tuple] = {}
     cache: dict[str, tuple] = {}
     rows = []
     for text in texts:
         row = cache.get(text) if isinstance(text, str) else None
         if row is None:
-            row = _as_row(parse(text, home=home))
+            try:
+                row = _parse(text, code, memo)
+            except Exception as err:  # as in parse: never raise on bad input
+                row = _failed(f"unparseable: {type(err).__name__}")
             if isinstance(text, str):
                 cache[text] = row
         rows.append(row)
-    return (
-        pd.DataFrame.from_records(rows, columns=_COLUMNS)
-        .astype(object)
-        .where(lambda f: f.notna(), None)
+    cells = np.fromiter(chain.from_iterable(rows), dtype=object, count=len(rows) * len(_COLUMNS))
+    return pd.DataFrame(
+        cells.reshape(len(rows), len(_COLUMNS)), columns=_COLUMNS, dtype=object, copy=False
     )
