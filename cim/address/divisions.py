@@ -46,6 +46,7 @@ class Division:
     level: str
     parent_code: str | None
     ancestors: frozenset[str]
+    lineage: frozenset[str]  # its own code and its ancestors'
 
 
 class DivisionIndex:
@@ -60,7 +61,12 @@ class DivisionIndex:
                 chain.add(parent)
                 parent = parents[parent]
             self.by_code[row.code] = Division(
-                row.code, row.name, row.level, row.parent_code, frozenset(chain)
+                row.code,
+                row.name,
+                row.level,
+                row.parent_code,
+                frozenset(chain),
+                frozenset((*chain, row.code)),
             )
         self.full: dict[str, dict[str, list[Division]]] = {level: {} for level in LEVELS}
         self.short: dict[str, dict[str, list[Division]]] = {level: {} for level in LEVELS}
@@ -74,11 +80,23 @@ class DivisionIndex:
             self.full[division.level].setdefault(alias, []).append(division)
         # candidate name lengths by first two characters, longest first: most positions fail at once
         self.lengths: dict[str, dict[str, tuple[int, ...]]] = {}
+        # name -> (divisions of that full name, divisions of that short name), one lookup for both
+        self.names: dict[str, dict[str, tuple[tuple[Division, ...], tuple[Division, ...]]]] = {}
         for level in LEVELS:
+            full, short = self.full[level], self.short[level]
             by_prefix: dict[str, set[int]] = {}
-            for name in (*self.full[level], *self.short[level]):
+            for name in (*full, *short):
                 by_prefix.setdefault(name[:2], set()).add(len(name))
             self.lengths[level] = {k: tuple(sorted(v, reverse=True)) for k, v in by_prefix.items()}
+            self.names[level] = {
+                name: (tuple(full.get(name, ())), tuple(short.get(name, ())))
+                for name in {*full, *short}
+            }
+        # the levels with a name starting with these two characters
+        self.starts: dict[str, frozenset[str]] = {
+            prefix: frozenset(level for level in LEVELS if prefix in self.lengths[level])
+            for prefix in {p for by_prefix in self.lengths.values() for p in by_prefix}
+        }
 
     def chain(self, code: str) -> list[Division]:
         """The division and its ancestors, finest first."""
@@ -97,19 +115,21 @@ class DivisionIndex:
         inside ``within``, narrowed to those inside ``home`` where any is. More than one
         candidate means the name is ambiguous here.
         """
+        names = self.names[level]
         for length in self.lengths[level].get(text[pos : pos + 2], ()):
             end = pos + length
-            if end > len(text):
+            entry = names.get(text[pos:end]) if end <= len(text) else None
+            if entry is None:
                 continue
-            key = text[pos:end]
-            for table, is_short in ((self.full[level], False), (self.short[level], True)):
-                if is_short and text.startswith(_ROAD_AFTER_SHORT, end):
-                    continue
-                found = table.get(key)
-                if found:
-                    candidates = _pick(found, within, home)
-                    if candidates:
-                        return candidates, end, is_short
+            full, short = entry
+            if full:
+                candidates = _pick(full, within, home)
+                if candidates:
+                    return candidates, end, False
+            if short and not text.startswith(_ROAD_AFTER_SHORT, end):
+                candidates = _pick(short, within, home)
+                if candidates:
+                    return candidates, end, True
         return None
 
     def full_name(self, code: str) -> str:
@@ -118,20 +138,16 @@ class DivisionIndex:
         return "".join(n for i, n in enumerate(names) if i == 0 or n != names[i - 1])
 
 
-def _inside(division: Division, codes) -> bool:
-    return any(division.code == code or code in division.ancestors for code in codes)
-
-
 def _pick(
-    candidates: list[Division], within: tuple[str, ...] | None, home: str | None
+    candidates: tuple[Division, ...], within: tuple[str, ...] | None, home: str | None
 ) -> tuple[Division, ...]:
     if within is not None:
-        candidates = [d for d in candidates if _inside(d, within)]
+        candidates = tuple(d for d in candidates if not d.lineage.isdisjoint(within))
     if len(candidates) <= 1:
-        return tuple(candidates)
+        return candidates
     unique = {d.code: d for d in candidates}
     if len(unique) > 1 and home is not None:
-        at_home = {c: d for c, d in unique.items() if _inside(d, (home,))}
+        at_home = {c: d for c, d in unique.items() if home in d.lineage}
         unique = at_home or unique
     return tuple(unique[c] for c in sorted(unique))
 

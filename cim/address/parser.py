@@ -97,6 +97,9 @@ _NO_DETAILS = (None,) * 7
 _FIRST_DIGIT = re.compile(r"[0-9]")
 
 
+_LOWER = {level: LEVELS[i + 1 :] for i, level in enumerate(LEVELS)}
+
+
 def _skip_spaces(text: str, pos: int) -> int:
     while pos < len(text) and text[pos] == " ":
         pos += 1
@@ -113,12 +116,14 @@ def _confirmed(
     community after it (武侯祠大街 is a road), and a short province or city a lower division
     or a road (玉林小区 is a place, 成都横桥街 is not).
     """
-    lower = LEVELS[LEVELS.index(level) + 1 :]
-    if any(index.match(nxt, text, start, None, home) for nxt in lower):
+    lower = _LOWER[level]
+    here = index.starts.get(text[start : start + 2], ())
+    if any(index.match(nxt, text, start, None, home) for nxt in lower if nxt in here):
         return False
     if text[end : end + 1] == " ":
         return True
-    if any(index.match(nxt, text, end, codes, home) for nxt in lower):
+    here = index.starts.get(text[end : end + 2], ())
+    if any(index.match(nxt, text, end, codes, home) for nxt in lower if nxt in here):
         return True
     return level != "district" and _ROAD_SPLIT.match(text, end) is not None
 
@@ -131,6 +136,8 @@ def _divisions(text: str, home: str | None) -> tuple[dict[str, str], str | None,
     within, pos, code, ambiguous = None, 0, None, None
     for level in LEVELS:
         pos = _skip_spaces(text, pos)
+        if level not in index.starts.get(text[pos : pos + 2], ()):
+            continue
         hit = index.match(level, text, pos, within, home)
         if hit is None and within is not None and level in ("town", "community"):
             # functional zones (天府新区) hold towns that belong to a district administratively
