@@ -75,6 +75,14 @@ class DivisionIndex:
             self.full[row.level].setdefault(row.name, []).append(division)
             if row.level in ("province", "city", "district") and row.short_name != row.name:
                 self.short[row.level].setdefault(row.short_name, []).append(division)
+        # each division's name and its ancestors' by level (province first), None for a gap
+        self.level_names: dict[str, tuple[str | None, ...]] = {}
+        for code in self.by_code:
+            names: list[str | None] = [None] * len(LEVELS)
+            for division in self.chain(code):
+                at = LEVELS.index(division.level)
+                names[at] = names[at] or division.name
+            self.level_names[code] = tuple(names)
         for alias, code in OLD_NAMES.items():
             division = self.by_code[code]
             self.full[division.level].setdefault(alias, []).append(division)
@@ -142,6 +150,8 @@ def _pick(
     candidates: tuple[Division, ...], within: tuple[str, ...] | None, home: str | None
 ) -> tuple[Division, ...]:
     if within is not None:
+        if len(candidates) == 1:
+            return () if candidates[0].lineage.isdisjoint(within) else candidates
         candidates = tuple(d for d in candidates if not d.lineage.isdisjoint(within))
     if len(candidates) <= 1:
         return candidates

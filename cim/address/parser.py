@@ -128,13 +128,15 @@ def _confirmed(
     return level != "district" and _ROAD_SPLIT.match(text, end) is not None
 
 
-def _divisions(text: str, home: str | None) -> tuple[dict[str, str], str | None, int, str | None]:
-    """Divisions read from the front: names by level, the finest code, where they end, and
-    a note naming the candidates when the finest name is ambiguous."""
+def _divisions(
+    text: str, home: str | None
+) -> tuple[tuple[str | None, ...], str | None, int, str | None]:
+    """Divisions read from the front: the names by level (province first), the finest code,
+    where they end, and a note naming the candidates when the finest name is ambiguous."""
     index = divisions()
-    found: dict[str, str] = {}
+    found: list[str | None] = [None] * len(LEVELS)
     within, pos, code, ambiguous = None, 0, None, None
-    for level in LEVELS:
+    for at, level in enumerate(LEVELS):
         pos = _skip_spaces(text, pos)
         if level not in index.starts.get(text[pos : pos + 2], ()):
             continue
@@ -145,10 +147,10 @@ def _divisions(text: str, home: str | None) -> tuple[dict[str, str], str | None,
         if hit is None:
             continue
         candidates, end, used_short = hit
-        codes = tuple(d.code for d in candidates)
+        codes = (candidates[0].code,) if len(candidates) == 1 else tuple(d.code for d in candidates)
         if used_short and not _confirmed(index, level, text, pos, end, codes, home):
             continue
-        found[level], within, pos = candidates[0].name, codes, end
+        found[at], within, pos = candidates[0].name, codes, end
         if len(candidates) == 1:
             code, ambiguous = codes[0], None
         else:
@@ -158,9 +160,11 @@ def _divisions(text: str, home: str | None) -> tuple[dict[str, str], str | None,
                 + "): write the city, or give the home province / city"
             )
     if code is not None:
-        for division in index.chain(code):
-            found.setdefault(division.level, division.name)
-    return found, code, pos, ambiguous
+        found = [
+            name if name is not None else known
+            for name, known in zip(found, index.level_names[code], strict=True)
+        ]
+    return tuple(found), code, pos, ambiguous
 
 
 @functools.lru_cache(maxsize=64)
@@ -239,13 +243,6 @@ def _failed(reason: str) -> tuple[str | None, ...]:
     return (None,) * (len(_COLUMNS) - 1) + (reason,)
 
 
-def _division_fields(head: str, home: str | None) -> tuple:
-    """The five division names read from ``head``, the finest code, where they end and the
-    ambiguity note (see :func:`_divisions`)."""
-    found, code, pos, ambiguous = _divisions(head, home)
-    return tuple(found.get(level) for level in LEVELS), code, pos, ambiguous
-
-
 def _parse(text, home: str | None, memo: dict[str, tuple]) -> tuple[str | None, ...]:
     """The fields of one text in the order of :class:`Address`; ``memo`` holds the divisions
     read per text head (for one ``home``)."""
@@ -266,7 +263,7 @@ def _parse(text, home: str | None, memo: dict[str, tuple]) -> tuple[str | None, 
     head = cleaned if digit is None else cleaned[: digit.start()]
     division = memo.get(head)
     if division is None:
-        division = memo[head] = _division_fields(head, home)
+        division = memo[head] = _divisions(head, home)
     names, code, pos, ambiguous = division
     details = _details(cleaned[pos:].replace(" ", ""))
     if not any(names) and not any(details):
