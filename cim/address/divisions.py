@@ -53,35 +53,40 @@ class DivisionIndex:
     """Name → division lookup with longest-prefix matching and ancestry checks."""
 
     def __init__(self, table: pd.DataFrame):
-        parents = dict(zip(table["code"], table["parent_code"], strict=True))
+        # plain lists: iterating the frame's string columns element by element is slow
+        rows = list(
+            zip(
+                *(
+                    table[c].tolist()
+                    for c in ("code", "name", "short_name", "level", "parent_code")
+                ),
+                strict=True,
+            )
+        )
+        parents = {code: parent_code for code, _, _, _, parent_code in rows}
         self.by_code: dict[str, Division] = {}
-        for row in table.itertuples(index=False):
-            chain, parent = set(), row.parent_code
+        for code, name, _, level, parent_code in rows:
+            chain, parent = set(), parent_code
             while isinstance(parent, str) and parent in parents:
                 chain.add(parent)
                 parent = parents[parent]
-            self.by_code[row.code] = Division(
-                row.code,
-                row.name,
-                row.level,
-                row.parent_code,
-                frozenset(chain),
-                frozenset((*chain, row.code)),
+            self.by_code[code] = Division(
+                code, name, level, parent_code, frozenset(chain), frozenset((*chain, code))
             )
         self.full: dict[str, dict[str, list[Division]]] = {level: {} for level in LEVELS}
         self.short: dict[str, dict[str, list[Division]]] = {level: {} for level in LEVELS}
-        for row in table.itertuples(index=False):
-            division = self.by_code[row.code]
-            self.full[row.level].setdefault(row.name, []).append(division)
-            if row.level in ("province", "city", "district") and row.short_name != row.name:
-                self.short[row.level].setdefault(row.short_name, []).append(division)
+        for code, name, short_name, level, _ in rows:
+            division = self.by_code[code]
+            self.full[level].setdefault(name, []).append(division)
+            if level in ("province", "city", "district") and short_name != name:
+                self.short[level].setdefault(short_name, []).append(division)
         # each division's name and its ancestors' by level (province first), None for a gap
+        at = {level: i for i, level in enumerate(LEVELS)}
         self.level_names: dict[str, tuple[str | None, ...]] = {}
         for code in self.by_code:
             names: list[str | None] = [None] * len(LEVELS)
             for division in self.chain(code):
-                at = LEVELS.index(division.level)
-                names[at] = names[at] or division.name
+                names[at[division.level]] = names[at[division.level]] or division.name
             self.level_names[code] = tuple(names)
         for alias, code in OLD_NAMES.items():
             division = self.by_code[code]
