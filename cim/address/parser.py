@@ -135,10 +135,11 @@ def _divisions(
     where they end, and a note naming the candidates when the finest name is ambiguous."""
     index = divisions()
     found: list[str | None] = [None] * len(LEVELS)
-    within, pos, code, ambiguous = None, 0, None, None
+    within, code, ambiguous = None, None, None
+    pos = _skip_spaces(text, 0)
+    here = index.starts.get(text[pos : pos + 2], ())  # the levels that can start at pos
     for at, level in enumerate(LEVELS):
-        pos = _skip_spaces(text, pos)
-        if level not in index.starts.get(text[pos : pos + 2], ()):
+        if level not in here:
             continue
         hit = index.match(level, text, pos, within, home)
         if hit is None and within is not None and level in ("town", "community"):
@@ -150,7 +151,9 @@ def _divisions(
         codes = (candidates[0].code,) if len(candidates) == 1 else tuple(d.code for d in candidates)
         if used_short and not _confirmed(index, level, text, pos, end, codes, home):
             continue
-        found[at], within, pos = candidates[0].name, codes, end
+        found[at], within = candidates[0].name, codes
+        pos = _skip_spaces(text, end)
+        here = index.starts.get(text[pos : pos + 2], ())
         if len(candidates) == 1:
             code, ambiguous = codes[0], None
         else:
@@ -159,7 +162,7 @@ def _divisions(
                 + ", ".join(f"{index.full_name(c)} {c}" for c in codes)
                 + "): write the city, or give the home province / city"
             )
-    if code is not None:
+    if code is not None and None in found:
         found = [
             name if name is not None else known
             for name, known in zip(found, index.level_names[code], strict=True)
