@@ -39,7 +39,6 @@ _DETAIL = re.compile(
     (?:(?P<unit>\d+)单元)?
     (?:(?P<floor>-?\d+)(?:层|楼))?
     (?:(?P<room>[A-Z]?\d+)(?:室|号|户)?)?
-    (?P<rest>.*)$
     """,
     re.VERBOSE,
 )
@@ -90,7 +89,6 @@ class Address:
 
 
 _COLUMNS = [f.name for f in fields(Address)]
-_NO_DETAILS = (None,) * 7
 # Division names hold no digits, so the divisions read from a text depend only on the text
 # before its first digit (tests/test_address_parse.py checks the table): a batch reads them
 # once per distinct head, which many addresses share (成都市武侯区人民南路四段).
@@ -210,11 +208,19 @@ def home_code(home: str | None) -> str | None:
 
 def _details(rest: str) -> tuple[str | None, ...]:
     """Road, door number, place name, building, unit, floor and room read from ``rest``."""
-    match = _DETAIL.match(rest)
-    if match is None:
-        return _NO_DETAILS
-    roads, road_no, poi, compact_building, compact_unit, compact_room, *g = match.groups()
-    building, building_kind, unit, floor, room, _ = g
+    (  # every part is optional: the pattern always matches, what it leaves is not read
+        roads,
+        road_no,
+        poi,
+        compact_building,
+        compact_unit,
+        compact_room,
+        building,
+        building_kind,
+        unit,
+        floor,
+        room,
+    ) = _DETAIL.match(rest).groups()
     road = _ROAD_SPLIT.findall(roads)[-1] if roads else None
     if road_no:
         number, _, annex = road_no.partition("附")
@@ -249,9 +255,9 @@ def _failed(reason: str) -> tuple[str | None, ...]:
 def _parse(text, home: str | None, memo: dict[str, tuple]) -> tuple[str | None, ...]:
     """The fields of one text in the order of :class:`Address`; ``memo`` holds the divisions
     read per text head (for one ``home``)."""
-    if text is None or (isinstance(text, float) and text != text):
-        return _failed("empty")
     if not isinstance(text, str):
+        if text is None or (isinstance(text, float) and text != text):
+            return _failed("empty")
         return _failed(f"not text but {type(text).__name__}")
     if len(text) > MAX_LENGTH * 4:
         return _failed(f"too long for an address ({len(text)} characters)")
