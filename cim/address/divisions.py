@@ -45,8 +45,12 @@ class Division:
     name: str
     level: str
     parent_code: str | None
-    ancestors: frozenset[str]
     lineage: frozenset[str]  # its own code and its ancestors'
+
+    @property
+    def ancestors(self) -> frozenset[str]:
+        """The codes of the divisions it lies in."""
+        return self.lineage - {self.code}
 
 
 class DivisionIndex:
@@ -66,20 +70,36 @@ class DivisionIndex:
         parents = {code: parent_code for code, _, _, _, parent_code in rows}
         self.by_code: dict[str, Division] = {}
         for code, name, _, level, parent_code in rows:
-            chain, parent = set(), parent_code
+            lineage, parent = {code}, parent_code
             while isinstance(parent, str) and parent in parents:
-                chain.add(parent)
+                lineage.add(parent)
                 parent = parents[parent]
-            self.by_code[code] = Division(
-                code, name, level, parent_code, frozenset(chain), frozenset((*chain, code))
-            )
-        self.full: dict[str, dict[str, list[Division]]] = {level: {} for level in LEVELS}
-        self.short: dict[str, dict[str, list[Division]]] = {level: {} for level in LEVELS}
+            self.by_code[code] = Division(code, name, level, parent_code, frozenset(lineage))
+        full: dict[str, dict[str, list[Division]]] = {level: {} for level in LEVELS}
+        short: dict[str, dict[str, list[Division]]] = {level: {} for level in LEVELS}
         for code, name, short_name, level, _ in rows:
             division = self.by_code[code]
-            self.full[level].setdefault(name, []).append(division)
+            full[level].setdefault(name, []).append(division)
             if level in ("province", "city", "district") and short_name != name:
-                self.short[level].setdefault(short_name, []).append(division)
+                short[level].setdefault(short_name, []).append(division)
+        for alias, code in OLD_NAMES.items():
+            division = self.by_code[code]
+            full[division.level].setdefault(alias, []).append(division)
+        # name -> (the divisions of that full name, those of that short name), by level
+        self.names: dict[str, dict[str, tuple[tuple[Division, ...], tuple[Division, ...]]]] = {
+            level: {
+                name: (tuple(full[level].get(name, ())), tuple(short[level].get(name, ())))
+                for name in {*full[level], *short[level]}
+            }
+            for level in LEVELS
+        }
+        # candidate name lengths by first two characters, longest first: most positions fail at once
+        self.lengths: dict[str, dict[str, tuple[int, ...]]] = {}
+        for level in LEVELS:
+            by_prefix: dict[str, set[int]] = {}
+            for name in self.names[level]:
+                by_prefix.setdefault(name[:2], set()).add(len(name))
+            self.lengths[level] = {k: tuple(sorted(v, reverse=True)) for k, v in by_prefix.items()}
         # each division's name and its ancestors' by level (province first), None for a gap
         at = {level: i for i, level in enumerate(LEVELS)}
         self.level_names: dict[str, tuple[str | None, ...]] = {}
@@ -88,23 +108,6 @@ class DivisionIndex:
             for division in self.chain(code):
                 names[at[division.level]] = names[at[division.level]] or division.name
             self.level_names[code] = tuple(names)
-        for alias, code in OLD_NAMES.items():
-            division = self.by_code[code]
-            self.full[division.level].setdefault(alias, []).append(division)
-        # candidate name lengths by first two characters, longest first: most positions fail at once
-        self.lengths: dict[str, dict[str, tuple[int, ...]]] = {}
-        # name -> (divisions of that full name, divisions of that short name), one lookup for both
-        self.names: dict[str, dict[str, tuple[tuple[Division, ...], tuple[Division, ...]]]] = {}
-        for level in LEVELS:
-            full, short = self.full[level], self.short[level]
-            by_prefix: dict[str, set[int]] = {}
-            for name in (*full, *short):
-                by_prefix.setdefault(name[:2], set()).add(len(name))
-            self.lengths[level] = {k: tuple(sorted(v, reverse=True)) for k, v in by_prefix.items()}
-            self.names[level] = {
-                name: (tuple(full.get(name, ())), tuple(short.get(name, ())))
-                for name in {*full, *short}
-            }
         # the levels with a name starting with these two characters
         self.starts: dict[str, frozenset[str]] = {
             prefix: frozenset(level for level in LEVELS if prefix in self.lengths[level])

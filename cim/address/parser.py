@@ -194,8 +194,8 @@ def home_code(home: str | None) -> str | None:
     named = {
         d.code: d
         for level in LEVELS
-        for table in (index.full[level], index.short[level])
-        for d in table.get(text, ())
+        for divisions_named in index.names[level].get(text, ())
+        for d in divisions_named
     }
     finest = [d for d in named.values() if all(c in d.ancestors for c in named if c != d.code)]
     if len(finest) == 1:
