@@ -316,8 +316,10 @@ def parse_many(texts, *, home: str | None = None) -> pd.DataFrame:
     """Parse many addresses into a DataFrame: the twelve fields, ``division_code``,
     ``ambiguous`` and ``error``; ``home`` as in :func:`parse`.
 
-    Repeated strings are parsed once. Rows that cannot be read have all fields ``None`` and
-    the reason in ``error``.
+    Repeated strings are parsed once, and the divisions once per distinct text before its
+    first digit (成都市武侯区人民南路四段 for every door on that road); ``benchmarks/address.py``
+    times it against cpca and jionlp.
+    Rows that cannot be read have all fields ``None`` and the reason in ``error``.
 
     Examples
     --------
