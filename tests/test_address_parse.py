@@ -1,3 +1,5 @@
+import re
+
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -169,3 +171,50 @@ def test_per_field_accuracy_on_the_hand_labelled_set():
         expected = labels[field].replace("", None)
         agree = (expected.isna() & got[field].isna()) | (expected == got[field])
         assert agree.mean() >= 0.97, f"{field}: {labels.text[~agree].tolist()[:5]}"
+
+
+def test_division_names_hold_no_digits_so_a_batch_reads_each_text_head_once():
+    # parse_many reads the divisions once per text before its first digit: that is only
+    # right while no division name (nor alias) holds a digit or is a single character
+    from cim.address.divisions import OLD_NAMES
+    from cim.paths import DIVISIONS_CSV
+
+    table = pd.read_csv(DIVISIONS_CSV, dtype=str, keep_default_na=False)
+    names = {*table["name"], *table["short_name"], *OLD_NAMES}
+    assert len(names) > 8000
+    assert not [n for n in names if len(n) < 2 or any(c.isdigit() for c in n)]
+
+
+@pytest.mark.parametrize("home", [None, "成都"])
+def test_parse_many_agrees_with_parse_where_text_heads_are_shared(home):
+    texts = [
+        "成都 青羊 文庙前街1号",
+        "成都 青羊 文庙前街2号3栋",
+        "成都青羊文庙前街3号",
+        "成都横桥街10号",
+        "成都横桥街",
+        "锦江区督院街8号",
+        "锦江区督院街街道",
+        "锦江区督院街街道5号",
+        "武侯祠大街231号",
+        "武侯区武侯祠大街1号",
+        "青山区和平大道1号",
+        "青山区和平大道2号",
+        "四川北路1号",
+        "郫县犀浦镇2号",
+        "成都高新区天府三街199号B座1806",
+        "成都高新区天府三街",
+    ]
+    frame = parse_many(texts, home=home)
+    for i, text in enumerate(texts):
+        expected = parse(text, home=home)
+        assert frame.loc[i].tolist() == [getattr(expected, c) for c in frame.columns], text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(_address_chars, max_size=40))
+def test_clean_leaves_only_ideographs_ascii_letters_digits_hyphens_and_spaces(text):
+    # the parser tells text with no Chinese from the cleaned text being ASCII
+    from cim.address.normalize import clean
+
+    assert re.fullmatch(r"[\u4e00-\u9fffA-Za-z0-9\- ]*", clean(text))

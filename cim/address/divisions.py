@@ -45,40 +45,74 @@ class Division:
     name: str
     level: str
     parent_code: str | None
-    ancestors: frozenset[str]
+    lineage: frozenset[str]  # its own code and its ancestors'
+
+    @property
+    def ancestors(self) -> frozenset[str]:
+        """The codes of the divisions it lies in."""
+        return self.lineage - {self.code}
 
 
 class DivisionIndex:
     """Name → division lookup with longest-prefix matching and ancestry checks."""
 
     def __init__(self, table: pd.DataFrame):
-        parents = dict(zip(table["code"], table["parent_code"], strict=True))
-        self.by_code: dict[str, Division] = {}
-        for row in table.itertuples(index=False):
-            chain, parent = set(), row.parent_code
-            while isinstance(parent, str) and parent in parents:
-                chain.add(parent)
-                parent = parents[parent]
-            self.by_code[row.code] = Division(
-                row.code, row.name, row.level, row.parent_code, frozenset(chain)
+        # plain lists: iterating the frame's string columns element by element is slow
+        rows = list(
+            zip(
+                *(
+                    table[c].tolist()
+                    for c in ("code", "name", "short_name", "level", "parent_code")
+                ),
+                strict=True,
             )
-        self.full: dict[str, dict[str, list[Division]]] = {level: {} for level in LEVELS}
-        self.short: dict[str, dict[str, list[Division]]] = {level: {} for level in LEVELS}
-        for row in table.itertuples(index=False):
-            division = self.by_code[row.code]
-            self.full[row.level].setdefault(row.name, []).append(division)
-            if row.level in ("province", "city", "district") and row.short_name != row.name:
-                self.short[row.level].setdefault(row.short_name, []).append(division)
+        )
+        parents = {code: parent_code for code, _, _, _, parent_code in rows}
+        self.by_code: dict[str, Division] = {}
+        for code, name, _, level, parent_code in rows:
+            lineage, parent = {code}, parent_code
+            while isinstance(parent, str) and parent in parents:
+                lineage.add(parent)
+                parent = parents[parent]
+            self.by_code[code] = Division(code, name, level, parent_code, frozenset(lineage))
+        full: dict[str, dict[str, list[Division]]] = {level: {} for level in LEVELS}
+        short: dict[str, dict[str, list[Division]]] = {level: {} for level in LEVELS}
+        for code, name, short_name, level, _ in rows:
+            division = self.by_code[code]
+            full[level].setdefault(name, []).append(division)
+            if level in ("province", "city", "district") and short_name != name:
+                short[level].setdefault(short_name, []).append(division)
         for alias, code in OLD_NAMES.items():
             division = self.by_code[code]
-            self.full[division.level].setdefault(alias, []).append(division)
+            full[division.level].setdefault(alias, []).append(division)
+        # name -> (the divisions of that full name, those of that short name), by level
+        self.names: dict[str, dict[str, tuple[tuple[Division, ...], tuple[Division, ...]]]] = {
+            level: {
+                name: (tuple(full[level].get(name, ())), tuple(short[level].get(name, ())))
+                for name in {*full[level], *short[level]}
+            }
+            for level in LEVELS
+        }
         # candidate name lengths by first two characters, longest first: most positions fail at once
         self.lengths: dict[str, dict[str, tuple[int, ...]]] = {}
         for level in LEVELS:
             by_prefix: dict[str, set[int]] = {}
-            for name in (*self.full[level], *self.short[level]):
+            for name in self.names[level]:
                 by_prefix.setdefault(name[:2], set()).add(len(name))
             self.lengths[level] = {k: tuple(sorted(v, reverse=True)) for k, v in by_prefix.items()}
+        # each division's name and its ancestors' by level (province first), None for a gap
+        at = {level: i for i, level in enumerate(LEVELS)}
+        self.level_names: dict[str, tuple[str | None, ...]] = {}
+        for code in self.by_code:
+            names: list[str | None] = [None] * len(LEVELS)
+            for division in self.chain(code):
+                names[at[division.level]] = names[at[division.level]] or division.name
+            self.level_names[code] = tuple(names)
+        # the levels with a name starting with these two characters
+        self.starts: dict[str, frozenset[str]] = {
+            prefix: frozenset(level for level in LEVELS if prefix in self.lengths[level])
+            for prefix in {p for by_prefix in self.lengths.values() for p in by_prefix}
+        }
 
     def chain(self, code: str) -> list[Division]:
         """The division and its ancestors, finest first."""
@@ -97,19 +131,21 @@ class DivisionIndex:
         inside ``within``, narrowed to those inside ``home`` where any is. More than one
         candidate means the name is ambiguous here.
         """
+        names = self.names[level]
         for length in self.lengths[level].get(text[pos : pos + 2], ()):
             end = pos + length
-            if end > len(text):
+            entry = names.get(text[pos:end]) if end <= len(text) else None
+            if entry is None:
                 continue
-            key = text[pos:end]
-            for table, is_short in ((self.full[level], False), (self.short[level], True)):
-                if is_short and text.startswith(_ROAD_AFTER_SHORT, end):
-                    continue
-                found = table.get(key)
-                if found:
-                    candidates = _pick(found, within, home)
-                    if candidates:
-                        return candidates, end, is_short
+            full, short = entry
+            if full:
+                candidates = _pick(full, within, home)
+                if candidates:
+                    return candidates, end, False
+            if short and not text.startswith(_ROAD_AFTER_SHORT, end):
+                candidates = _pick(short, within, home)
+                if candidates:
+                    return candidates, end, True
         return None
 
     def full_name(self, code: str) -> str:
@@ -118,20 +154,18 @@ class DivisionIndex:
         return "".join(n for i, n in enumerate(names) if i == 0 or n != names[i - 1])
 
 
-def _inside(division: Division, codes) -> bool:
-    return any(division.code == code or code in division.ancestors for code in codes)
-
-
 def _pick(
-    candidates: list[Division], within: tuple[str, ...] | None, home: str | None
+    candidates: tuple[Division, ...], within: tuple[str, ...] | None, home: str | None
 ) -> tuple[Division, ...]:
     if within is not None:
-        candidates = [d for d in candidates if _inside(d, within)]
+        if len(candidates) == 1:
+            return () if candidates[0].lineage.isdisjoint(within) else candidates
+        candidates = tuple(d for d in candidates if not d.lineage.isdisjoint(within))
     if len(candidates) <= 1:
-        return tuple(candidates)
+        return candidates
     unique = {d.code: d for d in candidates}
     if len(unique) > 1 and home is not None:
-        at_home = {c: d for c, d in unique.items() if _inside(d, (home,))}
+        at_home = {c: d for c, d in unique.items() if home in d.lineage}
         unique = at_home or unique
     return tuple(unique[c] for c in sorted(unique))
 

@@ -40,10 +40,14 @@ _DIGIT_CN = "零一二三四五六七八九"
 _BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】|〔[^〔〕]*〕")
 # an English word standing alone between spaces or commas is a gloss (琴台路 Qintai Road);
 # letters inside a name stay (IFS国际金融中心, B座)
-_LATIN_WORD = re.compile(r"(?<![^\s,;])[A-Za-z][A-Za-z.'’]+[,;.]?(?![^\s,;])")
-_DROP = re.compile(r"[^\u4e00-\u9fff0-9A-Za-z\-\s]+")
-_STRAY_HYPHEN = re.compile(r"(?<!\d)-|-(?!\d)")
-_SPACES = re.compile(r"\s+")
+# (the first letter comes first so that the search skips ahead to letters)
+_LATIN_WORD = re.compile(r"[A-Za-z](?<![^\s,;][A-Za-z])[A-Za-z.'’]+[,;.]?(?![^\s,;])")
+# blanks, punctuation and symbols, and hyphens not between digits (3-2-501 keeps its own):
+# one space for each run
+_BLANKS = re.compile(
+    r"[^\u4e00-\u9fff0-9A-Za-z](?<![0-9]-(?=[0-9]))"
+    r"(?:[^\u4e00-\u9fff0-9A-Za-z\-]|(?<![0-9])-|-(?![0-9]))*"
+)
 _INTERSECTION = re.compile(r"(?:与|和|跟|及).{1,20}?(?:交叉口|交汇处|交界处|路口|交口).*$")
 _DIRECTION_TAIL = re.compile(
     r"(?:[东西南北]{1,2}(?:侧|角|面|方向)?(?:约)?\d+米|[东西南北]{1,2}(?:侧|角))(?:处)?$"
@@ -52,6 +56,12 @@ _NOISE = re.compile(r"(?:附近|旁边|斜对面|对面|周边|一带|旁)$")
 _CN_BEFORE_UNIT = re.compile(rf"([{_CN_NUMERAL}]+)(?=栋|幢|号楼|号|单元|层|楼|室|座|户)")
 _CN_ROOM_TAIL = re.compile(rf"(?:(?<=单元)|(?<=层)|(?<=楼))([{_CN_NUMERAL}]+)$")
 _SECTION_DIGITS = re.compile(r"(?<=[路街道])([东西南北中]?)(\d{1,2})段")
+# Cheap tests that let clean() skip a substitution that cannot match: text of Chinese
+# characters and digits only has nothing to drop; the tails end in one of these characters.
+_PLAIN = re.compile(r"[\u4e00-\u9fff0-9]*")
+_HAS_CN_NUMERAL = re.compile(rf"[{_CN_NUMERAL}]")
+_DIRECTION_ENDS = frozenset("米侧角处")
+_NOISE_ENDS = frozenset("近边面带旁")
 
 
 def cn_to_int(text: str) -> int:
@@ -93,18 +103,25 @@ def clean(text: str) -> str:
 
     Single spaces are kept where the text had blanks: they end a division name written
     short (成都 青羊 文庙前街). The parser drops them after reading the divisions.
+    The result holds nothing but CJK ideographs (U+4E00-U+9FFF), ASCII letters and digits,
+    hyphens and single spaces.
     """
     text = unicodedata.normalize("NFKC", text)
-    text = _BRACKETS.sub("", _BRACKETS.sub("", text))
-    text = _LATIN_WORD.sub(" ", text)
-    text = _STRAY_HYPHEN.sub(" ", _DROP.sub(" ", text))
-    text = _SPACES.sub(" ", text).strip()
-    text = _INTERSECTION.sub("", text)
-    text = _DIRECTION_TAIL.sub("", text)
-    text = _NOISE.sub("", text)
-    if any(c in _CN_NUMERAL for c in text):
+    if not _PLAIN.fullmatch(text):
+        if "(" in text or "[" in text or "【" in text or "〔" in text:
+            text = _BRACKETS.sub("", _BRACKETS.sub("", text))
+        text = _LATIN_WORD.sub(" ", text)
+        text = _BLANKS.sub(" ", text).strip()
+    if "口" in text or "处" in text:
+        text = _INTERSECTION.sub("", text)
+    if text[-1:] in _DIRECTION_ENDS:
+        text = _DIRECTION_TAIL.sub("", text)
+    if text[-1:] in _NOISE_ENDS:
+        text = _NOISE.sub("", text)
+    if _HAS_CN_NUMERAL.search(text):
         text = _CN_BEFORE_UNIT.sub(_numeral, text)
-        text = _CN_ROOM_TAIL.sub(_numeral, text)
+        if text[-1] in _CN_NUMERAL:
+            text = _CN_ROOM_TAIL.sub(_numeral, text)
     if "段" in text:
         text = _SECTION_DIGITS.sub(lambda m: f"{m.group(1)}{int_to_cn(int(m.group(2)))}段", text)
     return text

@@ -16,8 +16,9 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, fields
-from operator import attrgetter
+from itertools import chain
 
+import numpy as np
 import pandas as pd
 
 from cim.address.divisions import LEVELS, divisions
@@ -38,12 +39,10 @@ _DETAIL = re.compile(
     (?:(?P<unit>\d+)单元)?
     (?:(?P<floor>-?\d+)(?:层|楼))?
     (?:(?P<room>[A-Z]?\d+)(?:室|号|户)?)?
-    (?P<rest>.*)$
     """,
     re.VERBOSE,
 )
 _ROAD_SPLIT = re.compile(_ROAD_TOKEN)
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-zＡ-Ｚａ-ｚ]")
 
 
@@ -90,7 +89,13 @@ class Address:
 
 
 _COLUMNS = [f.name for f in fields(Address)]
-_as_row = attrgetter(*_COLUMNS)
+# Division names hold no digits, so the divisions read from a text depend only on the text
+# before its first digit (tests/test_address_parse.py checks the table): a batch reads them
+# once per distinct head, which many addresses share (成都市武侯区人民南路四段).
+_FIRST_DIGIT = re.compile(r"[0-9]")
+
+
+_LOWER = {level: LEVELS[i + 1 :] for i, level in enumerate(LEVELS)}
 
 
 def _skip_spaces(text: str, pos: int) -> int:
@@ -109,24 +114,31 @@ def _confirmed(
     community after it (武侯祠大街 is a road), and a short province or city a lower division
     or a road (玉林小区 is a place, 成都横桥街 is not).
     """
-    lower = LEVELS[LEVELS.index(level) + 1 :]
-    if any(index.match(nxt, text, start, None, home) for nxt in lower):
+    lower = _LOWER[level]
+    here = index.starts.get(text[start : start + 2], ())
+    if any(index.match(nxt, text, start, None, home) for nxt in lower if nxt in here):
         return False
     if text[end : end + 1] == " ":
         return True
-    if any(index.match(nxt, text, end, codes, home) for nxt in lower):
+    here = index.starts.get(text[end : end + 2], ())
+    if any(index.match(nxt, text, end, codes, home) for nxt in lower if nxt in here):
         return True
     return level != "district" and _ROAD_SPLIT.match(text, end) is not None
 
 
-def _divisions(text: str, home: str | None) -> tuple[dict[str, str], str | None, int, str | None]:
-    """Divisions read from the front: names by level, the finest code, where they end, and
-    a note naming the candidates when the finest name is ambiguous."""
+def _divisions(
+    text: str, home: str | None
+) -> tuple[tuple[str | None, ...], str | None, int, str | None]:
+    """Divisions read from the front: the names by level (province first), the finest code,
+    where they end, and a note naming the candidates when the finest name is ambiguous."""
     index = divisions()
-    found: dict[str, str] = {}
-    within, pos, code, ambiguous = None, 0, None, None
-    for level in LEVELS:
-        pos = _skip_spaces(text, pos)
+    found: list[str | None] = [None] * len(LEVELS)
+    within, code, ambiguous = None, None, None
+    pos = _skip_spaces(text, 0)
+    here = index.starts.get(text[pos : pos + 2], ())  # the levels that can start at pos
+    for at, level in enumerate(LEVELS):
+        if level not in here:
+            continue
         hit = index.match(level, text, pos, within, home)
         if hit is None and within is not None and level in ("town", "community"):
             # functional zones (天府新区) hold towns that belong to a district administratively
@@ -134,10 +146,12 @@ def _divisions(text: str, home: str | None) -> tuple[dict[str, str], str | None,
         if hit is None:
             continue
         candidates, end, used_short = hit
-        codes = tuple(d.code for d in candidates)
+        codes = (candidates[0].code,) if len(candidates) == 1 else tuple(d.code for d in candidates)
         if used_short and not _confirmed(index, level, text, pos, end, codes, home):
             continue
-        found[level], within, pos = candidates[0].name, codes, end
+        found[at], within = candidates[0].name, codes
+        pos = _skip_spaces(text, end)
+        here = index.starts.get(text[pos : pos + 2], ())
         if len(candidates) == 1:
             code, ambiguous = codes[0], None
         else:
@@ -146,10 +160,12 @@ def _divisions(text: str, home: str | None) -> tuple[dict[str, str], str | None,
                 + ", ".join(f"{index.full_name(c)} {c}" for c in codes)
                 + "): write the city, or give the home province / city"
             )
-    if code is not None:
-        for division in index.chain(code):
-            found.setdefault(division.level, division.name)
-    return found, code, pos, ambiguous
+    if code is not None and None in found:
+        found = [
+            name if name is not None else known
+            for name, known in zip(found, index.level_names[code], strict=True)
+        ]
+    return tuple(found), code, pos, ambiguous
 
 
 @functools.lru_cache(maxsize=64)
@@ -178,8 +194,8 @@ def home_code(home: str | None) -> str | None:
     named = {
         d.code: d
         for level in LEVELS
-        for table in (index.full[level], index.short[level])
-        for d in table.get(text, ())
+        for divisions_named in index.names[level].get(text, ())
+        for d in divisions_named
     }
     finest = [d for d in named.values() if all(c in d.ancestors for c in named if c != d.code)]
     if len(finest) == 1:
@@ -190,59 +206,78 @@ def home_code(home: str | None) -> str | None:
     )
 
 
-def _details(rest: str) -> dict[str, str | None]:
-    match = _DETAIL.match(rest)
-    if match is None:
-        return {}
-    g = match.groupdict()
-    out: dict[str, str | None] = {}
-    if g["roads"]:
-        out["road"] = _ROAD_SPLIT.findall(g["roads"])[-1]
-    if g["road_no"]:
-        number, _, annex = g["road_no"].partition("附")
-        out["road_no"] = (
+def _details(rest: str) -> tuple[str | None, ...]:
+    """Road, door number, place name, building, unit, floor and room read from ``rest``."""
+    (  # every part is optional: the pattern always matches, what it leaves is not read
+        roads,
+        road_no,
+        poi,
+        compact_building,
+        compact_unit,
+        compact_room,
+        building,
+        building_kind,
+        unit,
+        floor,
+        room,
+    ) = _DETAIL.match(rest).groups()
+    road = _ROAD_SPLIT.findall(roads)[-1] if roads else None
+    if road_no:
+        number, _, annex = road_no.partition("附")
+        road_no = (
             number.removesuffix("号") + "号" + (f"附{annex.removesuffix('号')}号" if annex else "")
         )
-    out["poi"] = g["poi"]
-    if g["compact_building"]:
-        out["building"], out["unit"], out["room"] = (
-            f"{g['compact_building']}栋",
-            f"{g['compact_unit']}单元",
-            g["compact_room"],
+    if compact_building:
+        return (
+            road,
+            road_no,
+            poi,
+            f"{compact_building}栋",
+            f"{compact_unit}单元",
+            None,
+            compact_room,
         )
-        return out
-    if g["building"]:
-        out["building"] = g["building"] + ("座" if g["building_kind"] == "座" else "栋")
-    if g["unit"]:
-        out["unit"] = f"{g['unit']}单元"
-    if g["floor"]:
-        out["floor"] = f"{g['floor']}层"
-    if g["room"]:
-        out["room"] = g["room"]
-    return out
-
-
-def _parse(text, home: str | None) -> Address:
-    if text is None or (isinstance(text, float) and text != text):
-        return Address(error="empty")
-    if not isinstance(text, str):
-        return Address(error=f"not text but {type(text).__name__}")
-    if len(text) > MAX_LENGTH * 4:
-        return Address(error=f"too long for an address ({len(text)} characters)")
-    cleaned = clean(text)
-    if not _CJK.search(cleaned):
-        if _LATIN.search(text):
-            return Address(error="no Chinese characters: only Chinese addresses are parsed")
-        return Address(error="no address characters")
-    if len(cleaned) > MAX_LENGTH:
-        return Address(error=f"too long for an address ({len(cleaned)} characters after cleaning)")
-    found, code, pos, ambiguous = _divisions(cleaned, home)
-    found.update(_details(cleaned[pos:].replace(" ", "")))
-    if not any(found.get(f) for f in ADDRESS_FIELDS):
-        return Address(error="no address parts recognised")
-    return Address(
-        **{f: found.get(f) for f in ADDRESS_FIELDS}, division_code=code, ambiguous=ambiguous
+    return (
+        road,
+        road_no,
+        poi,
+        building + ("座" if building_kind == "座" else "栋") if building else None,
+        f"{unit}单元" if unit else None,
+        f"{floor}层" if floor else None,
+        room,
     )
+
+
+def _failed(reason: str) -> tuple[str | None, ...]:
+    return (None,) * (len(_COLUMNS) - 1) + (reason,)
+
+
+def _parse(text, home: str | None, memo: dict[str, tuple]) -> tuple[str | None, ...]:
+    """The fields of one text in the order of :class:`Address`; ``memo`` holds the divisions
+    read per text head (for one ``home``)."""
+    if not isinstance(text, str):
+        if text is None or (isinstance(text, float) and text != text):
+            return _failed("empty")
+        return _failed(f"not text but {type(text).__name__}")
+    if len(text) > MAX_LENGTH * 4:
+        return _failed(f"too long for an address ({len(text)} characters)")
+    cleaned = clean(text)
+    if cleaned.isascii():  # clean() leaves no other character than these and CJK ideographs
+        if _LATIN.search(text):
+            return _failed("no Chinese characters: only Chinese addresses are parsed")
+        return _failed("no address characters")
+    if len(cleaned) > MAX_LENGTH:
+        return _failed(f"too long for an address ({len(cleaned)} characters after cleaning)")
+    digit = _FIRST_DIGIT.search(cleaned)
+    head = cleaned if digit is None else cleaned[: digit.start()]
+    division = memo.get(head)
+    if division is None:
+        division = memo[head] = _divisions(head, home)
+    names, code, pos, ambiguous = division
+    details = _details(cleaned[pos:].replace(" ", ""))
+    if not any(names) and not any(details):
+        return _failed("no address parts recognised")
+    return (*names, *details, code, ambiguous, None)
 
 
 def parse(text, *, home: str | None = None) -> Address:
@@ -272,7 +307,7 @@ def parse(text, *, home: str | None = None) -> Address:
     """
     code = home_code(home)
     try:
-        return _parse(text, code)
+        return Address(*_parse(text, code, {}))
     except Exception as err:  # the contract is to never raise on bad input
         return Address(error=f"unparseable: {type(err).__name__}")
 
@@ -281,8 +316,10 @@ def parse_many(texts, *, home: str | None = None) -> pd.DataFrame:
     """Parse many addresses into a DataFrame: the twelve fields, ``division_code``,
     ``ambiguous`` and ``error``; ``home`` as in :func:`parse`.
 
-    Repeated strings are parsed once. Rows that cannot be read have all fields ``None`` and
-    the reason in ``error``.
+    Repeated strings are parsed once, and the divisions once per distinct text before its
+    first digit (成都市武侯区人民南路四段 for every door on that road); ``benchmarks/address.py``
+    times it against cpca and jionlp.
+    Rows that cannot be read have all fields ``None`` and the reason in ``error``.
 
     Examples
     --------
@@ -292,17 +329,21 @@ def parse_many(texts, *, home: str | None = None) -> pd.DataFrame:
     >>> frame.loc[1, "error"]
     'no address characters'
     """
+    code = home_code(home)
+    memo: dict[str, tuple] = {}
     cache: dict[str, tuple] = {}
     rows = []
     for text in texts:
         row = cache.get(text) if isinstance(text, str) else None
         if row is None:
-            row = _as_row(parse(text, home=home))
+            try:
+                row = _parse(text, code, memo)
+            except Exception as err:  # as in parse: never raise on bad input
+                row = _failed(f"unparseable: {type(err).__name__}")
             if isinstance(text, str):
                 cache[text] = row
         rows.append(row)
-    return (
-        pd.DataFrame.from_records(rows, columns=_COLUMNS)
-        .astype(object)
-        .where(lambda f: f.notna(), None)
+    cells = np.fromiter(chain.from_iterable(rows), dtype=object, count=len(rows) * len(_COLUMNS))
+    return pd.DataFrame(
+        cells.reshape(len(rows), len(_COLUMNS)), columns=_COLUMNS, dtype=object, copy=False
     )
