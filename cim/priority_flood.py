@@ -8,7 +8,8 @@ raised to its spill level, the lowest level at which water standing on it could 
 scikit-image's morphological reconstruction by erosion seeded at those outlets, bit for bit,
 in the dtype of the input. Besides the result (a copy of the input) it uses a 1-byte flag per
 cell, and a heap, a pit stack and a slope queue that reserve a 4-byte index per cell each (the
-heap's keys as many bytes as the dtype) but touch only the pages they fill.
+heap's keys as many bytes as the dtype) but touch only the pages they fill: the heap drops
+the cells that can no longer flood anything, so it stays small.
 
 numba compiles the kernel once per dtype, about a second, and caches it on disk beside this
 module, or in the user's cache folder when the package folder is read-only (numba's rule);
@@ -85,6 +86,7 @@ def _flood(surface, keys, heap, pit, slope):
                     if not closed[near]:
                         closed[near] = True
                         size = _push(keys, heap, size, z[near], near)
+    limit = max(2 * size, _PURGE_AT)
     top = 0  # flooded cells on the pit stack, all at the level of the cell that reached them
     while size > 0 or top > 0:
         if top > 0:
@@ -124,27 +126,62 @@ def _flood(surface, keys, heap, pit, slope):
                 if closed[near]:
                     continue
                 if z[near] < height:
-                    # no need to wait for a lower cell that a closed cell below it will reach
-                    wait = wait or not _drained(z, closed, near, ring)
+                    wait = wait or not _drained(z, closed, near, ring, height)
                 else:
                     closed[near] = True
                     slope[tail] = near
                     tail += 1
             if wait:
                 size = _push(keys, heap, size, height, cell)
+                if size > limit:
+                    size = _purge(keys, heap, size, closed, ring, rows, cols)
+                    limit = max(2 * size, _PURGE_AT)
 
 
-@njit(inline="always")
-def _drained(z, closed, cell, ring):
-    """Whether an open cell has a closed neighbour below it, still queued to close it."""
+# Nearly every waiting cell finds its lower neighbours flooded from elsewhere before its turn;
+# the heap drops such cells when it has doubled since it last did (and holds this many), which
+# keeps it small enough to stay in the cache at the cost of one pass per doubling.
+_PURGE_AT = 4096
+
+
+@njit
+def _drained(z, closed, cell, ring, height):
+    """Whether an open cell has a closed neighbour below ``height``.
+
+    Its spill level is then below ``height`` (a closed cell holds its final level), so a cell
+    at ``height`` would never be the one to flood it.
+    """
     for k in range(8):
         near = cell + ring[k]
-        if closed[near] and z[near] < z[cell]:
+        if closed[near] and z[near] < height:
             return True
     return False
 
 
-@njit(inline="always")
+@njit
+def _purge(keys, heap, size, closed, ring, rows, cols):
+    """Drop the waiting cells whose neighbours are all closed, then restore the heap order.
+
+    Such a cell would flood nothing when its turn came: a closed cell stays closed.
+    """
+    kept = 0
+    for at in range(size):
+        cell = heap[at]
+        r, c = cell // cols, cell % cols
+        useful = r == 0 or c == 0 or r == rows - 1 or c == cols - 1  # outlets on the edge stay
+        for k in range(8):
+            useful = useful or not closed[cell + ring[k]]
+        if useful:
+            keys[kept], heap[kept] = keys[at], heap[at]
+            kept += 1
+    for at in range((kept - 2) // 4, -1, -1):
+        _sink(keys, heap, kept, at, keys[at], heap[at])
+    return kept
+
+
+# The heap is 4-ary, its keys (the levels) and cells in two arrays; not inlined by numba, which
+# would count references to the arrays at every call, but by LLVM.
+@njit
 def _push(keys, heap, size, key, cell):
     at = size
     while at > 0:
@@ -157,11 +194,16 @@ def _push(keys, heap, size, key, cell):
     return size + 1
 
 
-@njit(inline="always")
+@njit
 def _pop(keys, heap, size):
     size -= 1
-    key, cell = keys[size], heap[size]
-    at = 0
+    _sink(keys, heap, size, 0, keys[size], heap[size])
+    return size
+
+
+@njit
+def _sink(keys, heap, size, at, key, cell):
+    """Put ``key, cell`` at ``at`` in the heap or below it, where its order holds."""
     while True:
         first = 4 * at + 1
         if first >= size:
@@ -175,4 +217,3 @@ def _pop(keys, heap, size):
         keys[at], heap[at] = keys[child], heap[child]
         at = child
     keys[at], heap[at] = key, cell
-    return size
