@@ -19,7 +19,9 @@ module, or in the user's cache folder when the package folder is read-only (numb
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 __all__ = ["fill_depressions"]
 
@@ -95,6 +97,11 @@ def _flood(surface, keys, heap, pit, slope):
         else:
             cell = heap[0]
             size = _pop(keys, heap, size)
+            if size > 0:  # the next cell off the heap is most likely far away: fetch it now
+                ahead = np.int64(heap[0])
+                for row in range(ahead - cols, ahead + cols + 1, cols):
+                    _prefetch(z, row)
+                    _prefetch(closed, row)
         level = z[cell]
         r, c = cell // cols, cell % cols
         edge = r == 0 or c == 0 or r == rows - 1 or c == cols - 1
@@ -136,6 +143,25 @@ def _flood(surface, keys, heap, pit, slope):
                 if size > limit:
                     size = _purge(keys, heap, size, closed, ring, rows, cols)
                     limit = max(2 * size, _PURGE_AT)
+
+
+@intrinsic
+def _prefetch(typingctx, array, index):
+    """Ask the CPU to bring ``array[index]`` into its caches; it changes nothing else."""
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        address = builder.bitcast(builder.gep(data, [args[1]]), ir.IntType(8).as_pointer())
+        int32 = ir.IntType(32)
+        fetch = builder.module.declare_intrinsic(
+            "llvm.prefetch",
+            [address.type],
+            ir.FunctionType(ir.VoidType(), [address.type, int32, int32, int32]),
+        )
+        builder.call(fetch, [address, int32(0), int32(3), int32(1)])  # read, keep, data
+        return context.get_dummy_value()
+
+    return types.void(array, index), codegen
 
 
 # Nearly every waiting cell finds its lower neighbours flooded from elsewhere before its turn;
