@@ -53,7 +53,7 @@ class DEMError(layers.InputError):
 
 @dataclass
 class DEM:
-    """Elevations (metres; NaN where unknown) on a square grid in a metric CRS.
+    """Elevations (metres, float32 or float64; NaN where unknown) on a square grid in a metric CRS.
 
     ``synthetic`` is true when the GeoTIFF is tagged ``SYNTHETIC=yes`` (as
     :func:`synthetic_dem` tags its output): made up, not surveyed.

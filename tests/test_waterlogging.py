@@ -167,6 +167,7 @@ def test_a_float32_dem_ponds_as_the_same_heights_in_float64(tmp_path):
     same, wide_water = ponding(wide, rain_mm_h=90, hours=2, runoff=0.9, drainage_mm_h=30)
     assert water.dtype == np.float32 and len(ponds) > 10
     pd.testing.assert_frame_equal(ponds.drop(columns="geometry"), same.drop(columns="geometry"))
+    assert ponds.geometry.geom_equals(same.geometry).all()
     assert np.array_equal(water, wide_water.astype(np.float32))
 
 
