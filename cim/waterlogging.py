@@ -53,7 +53,7 @@ class DEMError(layers.InputError):
 
 @dataclass
 class DEM:
-    """Elevations (metres; NaN where unknown) on a square grid in a metric CRS.
+    """Elevations (metres, float32 or float64; NaN where unknown) on a square grid in a metric CRS.
 
     ``synthetic`` is true when the GeoTIFF is tagged ``SYNTHETIC=yes`` (as
     :func:`synthetic_dem` tags its output): made up, not surveyed.
@@ -80,6 +80,17 @@ def read_dem(path) -> DEM:
     must carry a projected CRS with square pixels; reproject others first, e.g.
     ``gdalwarp -t_srs EPSG:4544 -tr 5 5 in.tif out.tif``. Its CRS need not be the layers':
     ponds come back in EPSG:4326 and roads are projected into the DEM's CRS when compared.
+
+    The elevations keep the band's precision in the narrowest float type that holds every
+    value exactly: a float32 band stays float32 (half the memory of float64, and the filling,
+    depressions and ponding work in it), 8- and 16-bit integers become float32, wider
+    integers and float64 become float64.
+
+    Examples
+    --------
+    >>> from cim.sample import SAMPLE_DEM
+    >>> read_dem(SAMPLE_DEM).elevation.dtype
+    dtype('float32')
     """
     path = Path(path)
     if not path.exists():
@@ -101,7 +112,13 @@ def read_dem(path) -> DEM:
             raise DEMError(
                 f"{path}: pixels are {abs(a):g} x {abs(e):g} m or rotated; resample to square pixels (gdalwarp -tr)"
             )
-        elevation = source.read(1, masked=True).astype(float).filled(np.nan)
+        dtype = np.promote_types(source.dtypes[0], np.float32)
+        if dtype.kind != "f":
+            raise DEMError(
+                f"{path}: the band holds {source.dtypes[0]} values, not elevations; "
+                "write it as float32 (gdal_translate -ot Float32)"
+            )
+        elevation = source.read(1, masked=True, out_dtype=dtype).filled(np.nan)
         synthetic = source.tags().get("SYNTHETIC", "").lower() == "yes"
     if np.isnan(elevation).all():
         raise DEMError(f"{path}: every cell is nodata")
@@ -292,7 +309,7 @@ def depressions(dem: DEM, *, min_depth_m: float = 0.05) -> tuple[gpd.GeoDataFram
     frame = pd.DataFrame(
         {
             "id": index,
-            "max_depth_m": ndimage.maximum(depth, labels, index) if count else [],
+            "max_depth_m": ndimage.maximum(depth, labels, index).astype(float) if count else [],
             "area_m2": ndimage.sum(np.ones_like(depth), labels, index) * dem.cell_area
             if count
             else [],
@@ -355,10 +372,11 @@ def ponding(
     catchment = labels[nearest[0], nearest[1]]
     valid = ~np.isnan(dem.elevation)
     inflow = np.bincount(catchment[valid], minlength=len(found) + 1)[1:] * dem.cell_area * excess_m
-    levels, stored = np.full(len(found), np.nan), np.zeros(len(found))
+    levels = np.full(len(found), np.nan)
+    stored, deepest = np.zeros(len(found)), np.zeros(len(found))
     for k in range(len(found)):
         cells = labels == k + 1
-        z = np.sort(dem.elevation[cells])
+        z = np.sort(dem.elevation[cells]).astype(float)  # sums of many heights need float64
         volume = np.minimum(inflow[k], found["storage_m3"].iat[k])
         # volume below level h with the j lowest cells wet: A * (j * h - sum(z[:j]))
         cumulative = np.cumsum(z)
@@ -366,7 +384,7 @@ def ponding(
         reach = dem.cell_area * (j * np.append(z[1:], np.inf) - cumulative)
         wet = int(np.searchsorted(reach, volume)) + 1
         level = (volume / dem.cell_area + cumulative[wet - 1]) / wet
-        levels[k], stored[k] = level, volume
+        levels[k], stored[k], deepest[k] = level, volume, level - z[0]
         water[cells] = np.maximum(0.0, level - dem.elevation[cells])
     extent = {
         int(v): shapely.geometry.shape(g)
@@ -374,8 +392,7 @@ def ponding(
             labels.astype(np.int32), mask=water > 0, transform=dem.transform
         )
     }
-    depth_cm = ndimage.maximum(water, labels, np.arange(1, len(found) + 1)) * 100
-    ponds = found.assign(inflow_m3=inflow, water_m3=stored, level_m=levels, depth_cm=depth_cm)
+    ponds = found.assign(inflow_m3=inflow, water_m3=stored, level_m=levels, depth_cm=deepest * 100)
     ponds = ponds.set_geometry(
         gpd.GeoSeries([extent.get(i, shapely.Polygon()) for i in ponds["id"]], crs=dem.crs)
         .to_crs(4326)

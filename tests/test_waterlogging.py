@@ -19,6 +19,7 @@ def write_dem(
     crs="EPSG:4544",
     cell_y=None,
     nodata=-9999.0,
+    dtype="float64",
 ):
     transform = from_origin(origin[0], origin[1], cell, cell_y or cell)
     profile = {
@@ -26,14 +27,14 @@ def write_dem(
         "height": elevation.shape[0],
         "width": elevation.shape[1],
         "count": 1,
-        "dtype": "float64",
+        "dtype": dtype,
         "transform": transform,
         "nodata": nodata,
     }
     if crs:
         profile["crs"] = crs
     with rasterio.open(path, "w", **profile) as target:
-        target.write(np.where(np.isnan(elevation), nodata, elevation), 1)
+        target.write(np.where(np.isnan(elevation), nodata, elevation).astype(dtype), 1)
     return path
 
 
@@ -134,6 +135,45 @@ def test_nodata_cells_drain_the_water(tmp_path):
 def test_bad_dems_are_explained(tmp_path, kwargs, message):
     with pytest.raises(DEMError, match=message):
         read_dem(write_dem(tmp_path / "bad.tif", np.full((10, 10), 5.0), **kwargs))
+
+
+@pytest.mark.parametrize(
+    ("band", "kept"),
+    [("float32", "float32"), ("float64", "float64"), ("int16", "float32"), ("int32", "float64")],
+)
+def test_a_dem_keeps_its_precision_from_the_file_to_the_fill(tmp_path, band, kept):
+    from cim.waterlogging import _filled
+    from tests.test_priority_flood import reconstructed
+
+    z = np.round(np.random.default_rng(2).random((30, 40)) * 20) + 480  # pits and flats
+    z[5, 7] = np.nan
+    dem = read_dem(write_dem(tmp_path / "dem.tif", z, dtype=band, nodata=-9999))
+    assert dem.elevation.dtype == kept and np.isnan(dem.elevation[5, 7])
+    filled = _filled(dem)
+    assert filled.dtype == kept
+    assert np.array_equal(filled, reconstructed(dem.elevation), equal_nan=True)
+
+
+def test_a_float32_dem_ponds_as_the_same_heights_in_float64(tmp_path):
+    from dataclasses import replace
+
+    from scipy import ndimage
+
+    rng = np.random.default_rng(5)
+    z = np.round(500 + ndimage.gaussian_filter(rng.normal(size=(120, 120)), 4) * 40, 2)
+    dem = read_dem(write_dem(tmp_path / "dem32.tif", z, dtype="float32"))
+    wide = replace(dem, elevation=dem.elevation.astype(np.float64))
+    ponds, water = ponding(dem, rain_mm_h=90, hours=2, runoff=0.9, drainage_mm_h=30)
+    same, wide_water = ponding(wide, rain_mm_h=90, hours=2, runoff=0.9, drainage_mm_h=30)
+    assert water.dtype == np.float32 and len(ponds) > 10
+    pd.testing.assert_frame_equal(ponds.drop(columns="geometry"), same.drop(columns="geometry"))
+    assert ponds.geometry.geom_equals(same.geometry).all()
+    assert np.array_equal(water, wide_water.astype(np.float32))
+
+
+def test_a_dem_of_complex_numbers_is_refused(tmp_path):
+    with pytest.raises(DEMError, match="complex64 values, not elevations"):
+        read_dem(write_dem(tmp_path / "complex.tif", np.full((5, 5), 5.0), dtype="complex64"))
 
 
 def test_an_all_nodata_dem_is_refused(tmp_path):
