@@ -13,20 +13,61 @@ import numpy as np
 
 
 @numba.njit(cache=True)
+def _offer(pending, pending_tie, pending_source, waiting, w, d, t, s, k):
+    """Whether a label (cost ``d``, tie rank ``t``, source ``s``) for node ``w`` may still be
+    among its ``k`` best, keeping per node the best pushed so far from up to ``k`` sources.
+
+    A node's label from a source is never worse than any pushed for it, so a push behind
+    ``k`` others from other sources can never be taken, and is not made.
+    """
+    if k == 1:  # a plain Dijkstra: only an improvement is pushed
+        if d < pending[w, 0] or (d == pending[w, 0] and t < pending_tie[w, 0]):
+            pending[w, 0], pending_tie[w, 0], pending_source[w, 0] = d, t, s
+            return True
+        return False
+    worst = 0
+    for j in range(waiting[w]):
+        if pending_source[w, j] == s:
+            if d < pending[w, j]:
+                pending[w, j] = d
+                return True
+            return False
+        if pending[w, j] > pending[w, worst] or (
+            pending[w, j] == pending[w, worst] and pending_tie[w, j] > pending_tie[w, worst]
+        ):
+            worst = j
+    if waiting[w] < k:
+        worst = waiting[w]
+        waiting[w] += 1
+    elif d > pending[w, worst] or (d == pending[w, worst] and t >= pending_tie[w, worst]):
+        return False
+    pending[w, worst], pending_tie[w, worst], pending_source[w, worst] = d, t, s
+    return True
+
+
+@numba.njit(cache=True)
 def k_labels(indptr, head, edge_of, cost, seconds, metres, seeds, start, tie, k, n):
     """Labels from the seeds (rows: source, node; ``start``: their cost, seconds and metres)
-    over the CSR graph; see the module."""
+    over the CSR graph; see :mod:`routing._engine.nearest`.
+
+    The heap holds (cost, tie rank, node, source, edge or -1 - seed, seconds, metres).
+    """
     source = np.full((n, k), -1, np.int64)
     best = np.full((n, k), np.inf)
     sec = np.zeros((n, k))
     met = np.zeros((n, k))
     came_by = np.full((n, k), -1, np.int64)
     count = np.zeros(n, np.int64)
+    pending = np.full((n, k), np.inf)
+    pending_tie = np.zeros((n, k), np.int64)
+    pending_source = np.full((n, k), -1, np.int64)
+    waiting = np.zeros(n, np.int64)
     heap = [(0.0, 0, 0, 0, 0, 0.0, 0.0)]
     heap.pop()
     for i in range(len(start)):
-        s = seeds[i, 0]
-        heap.append((start[i, 0], tie[s], seeds[i, 1], s, -1 - i, start[i, 1], start[i, 2]))
+        s, v = seeds[i, 0], seeds[i, 1]
+        if _offer(pending, pending_tie, pending_source, waiting, v, start[i, 0], tie[s], s, k):
+            heap.append((start[i, 0], tie[s], v, s, -1 - i, start[i, 1], start[i, 2]))
     heapq.heapify(heap)
     while heap:
         c, t, v, s, via, a, b = heapq.heappop(heap)
@@ -46,7 +87,9 @@ def k_labels(indptr, head, edge_of, cost, seconds, metres, seeds, start, tie, k,
             w = head[arc]
             if count[w] < k:
                 e = edge_of[arc]
-                heapq.heappush(heap, (c + cost[e], t, w, s, e, a + seconds[e], b + metres[e]))
+                d = c + cost[e]
+                if _offer(pending, pending_tie, pending_source, waiting, w, d, t, s, k):
+                    heapq.heappush(heap, (d, t, w, s, e, a + seconds[e], b + metres[e]))
     return source, best, sec, met, came_by
 
 
@@ -58,25 +101,40 @@ def walk_labels(label_source, came_by, edge_u, seed_piece, source, node, last_pi
     for r in range(len(source)):
         steps = 1
         v = node[r]
-        while v >= 0:  # back along the labels to the seed
+        while v >= 0:  # back along the labels to the seed, counting the pieces
             slot = 0
             while label_source[v, slot] != source[r]:
                 slot += 1
             via = came_by[v, slot]
-            if write:
-                at = size + steps  # written back to front, then the route is reversed
+            v = edge_u[via] if via >= 0 else -1
+            steps += 1
+        if write:  # the same walk, writing each piece at its place from the route's end
+            at = size + steps - 1
+            out[at, 0], out[at, 1], out[at, 2], out[at, 3] = (
+                r,
+                last_piece[r, 0],
+                last_piece[r, 1],
+                last_piece[r, 2],
+            )
+            v = node[r]
+            while v >= 0:
+                at -= 1
+                slot = 0
+                while label_source[v, slot] != source[r]:
+                    slot += 1
+                via = came_by[v, slot]
                 out[at, 0] = r
                 if via >= 0:
                     out[at, 1], out[at, 2], out[at, 3] = via, 0.0, 1.0
+                    v = edge_u[via]
                 else:
                     seed = -1 - via
-                    out[at, 1:] = seed_piece[seed]
-            steps += 1
-            v = edge_u[via] if via >= 0 else -1
-        if write:
-            out[size, 0] = r
-            out[size, 1:] = last_piece[r]
-            out[size : size + steps] = out[size : size + steps][::-1].copy()
+                    out[at, 1], out[at, 2], out[at, 3] = (
+                        seed_piece[seed, 0],
+                        seed_piece[seed, 1],
+                        seed_piece[seed, 2],
+                    )
+                    v = -1
         size += steps
     return size
 
