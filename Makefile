@@ -29,7 +29,7 @@ sample: $(STAMP)
 	$(BIN)/python sample_data/build_sample.py
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet cpca jionlp pysheds richdem2
+	$(BIN)/python -m pip install --quiet cpca jionlp pysheds richdem2 pandana
 	$(BIN)/python benchmarks/dispatch.py
 	$(BIN)/python benchmarks/service_areas.py
 	$(BIN)/python benchmarks/address.py
