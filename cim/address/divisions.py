@@ -1,9 +1,10 @@
 """Administrative divisions for address parsing: names, aliases, codes and their hierarchy.
 
 The table (``sample_data/divisions/divisions.csv``, built by ``sample_data/build_divisions.py``)
-holds every province, city and district of China with official 12-digit codes, and Chengdu's
-towns (街道/镇/乡) and communities (社区/村). Lookup is a longest-prefix match by dictionary,
-level by level, which keeps parsing in the microseconds.
+holds every province, city, district and town (街道/镇/乡) of China with official 12-digit codes,
+and Chengdu's communities (社区/村). It is read on the first parse (about half a second).
+Lookup is a longest-prefix match by dictionary, level by level, which keeps parsing in the
+microseconds.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from cim.paths import DIVISIONS_CSV
 __all__ = ["LEVELS", "OLD_NAMES", "Division", "DivisionIndex", "divisions"]
 
 LEVELS = ("province", "city", "district", "town", "community")
+_AT = {level: i for i, level in enumerate(LEVELS)}
 
 # Renamed or abolished divisions and common abbreviations -> current official code
 OLD_NAMES = {
@@ -45,12 +47,12 @@ class Division:
     name: str
     level: str
     parent_code: str | None
-    lineage: frozenset[str]  # its own code and its ancestors'
+    lineage: tuple[str, ...]  # its own code and its ancestors', finest first
 
     @property
-    def ancestors(self) -> frozenset[str]:
+    def ancestors(self) -> tuple[str, ...]:
         """The codes of the divisions it lies in."""
-        return self.lineage - {self.code}
+        return self.lineage[1:]
 
 
 class DivisionIndex:
@@ -67,14 +69,23 @@ class DivisionIndex:
                 strict=True,
             )
         )
+        same = {code: code for code, *_ in rows}  # parent codes share their division's string
+        rows = [(c, n, s, lv, same.get(p, p)) for c, n, s, lv, p in rows]
         parents = {code: parent_code for code, _, _, _, parent_code in rows}
+        levels = {code: level for code, _, _, level, _ in rows}
         self.by_code: dict[str, Division] = {}
+        # the city each division lies in (itself for a city or a province): towns and
+        # communities are also looked for there, after the district named before them
+        self.city_of: dict[str, str] = {}
         for code, name, _, level, parent_code in rows:
-            lineage, parent = {code}, parent_code
+            lineage, parent, city = [code], parent_code, code
             while isinstance(parent, str) and parent in parents:
-                lineage.add(parent)
+                lineage.append(parent)
+                if levels[parent] == "city":
+                    city = parent
                 parent = parents[parent]
-            self.by_code[code] = Division(code, name, level, parent_code, frozenset(lineage))
+            self.by_code[code] = Division(code, name, level, parent_code, tuple(lineage))
+            self.city_of[code] = city
         full: dict[str, dict[str, list[Division]]] = {level: {} for level in LEVELS}
         short: dict[str, dict[str, list[Division]]] = {level: {} for level in LEVELS}
         for code, name, short_name, level, _ in rows:
@@ -100,19 +111,13 @@ class DivisionIndex:
             for name in self.names[level]:
                 by_prefix.setdefault(name[:2], set()).add(len(name))
             self.lengths[level] = {k: tuple(sorted(v, reverse=True)) for k, v in by_prefix.items()}
-        # each division's name and its ancestors' by level (province first), None for a gap
-        at = {level: i for i, level in enumerate(LEVELS)}
-        self.level_names: dict[str, tuple[str | None, ...]] = {}
-        for code in self.by_code:
-            names: list[str | None] = [None] * len(LEVELS)
-            for division in self.chain(code):
-                names[at[division.level]] = names[at[division.level]] or division.name
-            self.level_names[code] = tuple(names)
-        # the levels with a name starting with these two characters
-        self.starts: dict[str, frozenset[str]] = {
-            prefix: frozenset(level for level in LEVELS if prefix in self.lengths[level])
-            for prefix in {p for by_prefix in self.lengths.values() for p in by_prefix}
-        }
+        self._level_names: dict[str, tuple[str | None, ...]] = {}  # filled as asked
+        # the levels with a name starting with these two characters (one set per combination)
+        shared: dict[frozenset[str], frozenset[str]] = {}
+        self.starts: dict[str, frozenset[str]] = {}
+        for prefix in {p for by_prefix in self.lengths.values() for p in by_prefix}:
+            here = frozenset(level for level in LEVELS if prefix in self.lengths[level])
+            self.starts[prefix] = shared.setdefault(here, here)
 
     def chain(self, code: str) -> list[Division]:
         """The division and its ancestors, finest first."""
@@ -148,6 +153,21 @@ class DivisionIndex:
                     return candidates, end, True
         return None
 
+    def level_names(self, code: str) -> tuple[str | None, ...]:
+        """The division's name and its ancestors' by level, province first, None for a gap."""
+        known = self._level_names.get(code)
+        if known is None:
+            names: list[str | None] = [None] * len(LEVELS)
+            for division in self.chain(code):
+                at = _AT[division.level]
+                names[at] = names[at] or division.name
+            known = self._level_names[code] = tuple(names)
+        return known
+
+    def cities(self, codes: tuple[str, ...]) -> tuple[str, ...]:
+        """The cities that ``codes`` lie in (a province stays itself), without repeats."""
+        return tuple(dict.fromkeys(self.city_of.get(c, c) for c in codes))
+
     def full_name(self, code: str) -> str:
         """The division with its ancestors, e.g. 湖北省武汉市青山区."""
         names = [d.name for d in reversed(self.chain(code))]
@@ -158,9 +178,13 @@ def _pick(
     candidates: tuple[Division, ...], within: tuple[str, ...] | None, home: str | None
 ) -> tuple[Division, ...]:
     if within is not None:
-        if len(candidates) == 1:
-            return () if candidates[0].lineage.isdisjoint(within) else candidates
-        candidates = tuple(d for d in candidates if not d.lineage.isdisjoint(within))
+        if len(within) == 1:
+            if len(candidates) == 1:
+                return candidates if within[0] in candidates[0].lineage else ()
+            candidates = tuple(d for d in candidates if within[0] in d.lineage)
+        else:
+            inside = frozenset(within)
+            candidates = tuple(d for d in candidates if not inside.isdisjoint(d.lineage))
     if len(candidates) <= 1:
         return candidates
     unique = {d.code: d for d in candidates}

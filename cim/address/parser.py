@@ -95,6 +95,7 @@ _COLUMNS = [f.name for f in fields(Address)]
 _FIRST_DIGIT = re.compile(r"[0-9]")
 
 
+_LISTED = 5  # candidates an ambiguity note names (城关镇 is in 96 places)
 _LOWER = {level: LEVELS[i + 1 :] for i, level in enumerate(LEVELS)}
 
 
@@ -102,6 +103,18 @@ def _skip_spaces(text: str, pos: int) -> int:
     while pos < len(text) and text[pos] == " ":
         pos += 1
     return pos
+
+
+def _find(index, level: str, text: str, pos: int, within: tuple[str, ...] | None, home):
+    """``index.match`` inside ``within``; a town or community not found there is looked for
+    in the same city: districts split or renamed since the address was written (余杭区乔司街道
+    is 临平区's now) and functional zones (天府新区) that hold other districts' towns."""
+    hit = index.match(level, text, pos, within, home)
+    if hit is None and within is not None and level in ("town", "community"):
+        wider = index.cities(within)
+        if wider != within:
+            hit = index.match(level, text, pos, wider, home)
+    return hit
 
 
 def _confirmed(
@@ -121,7 +134,7 @@ def _confirmed(
     if text[end : end + 1] == " ":
         return True
     here = index.starts.get(text[end : end + 2], ())
-    if any(index.match(nxt, text, end, codes, home) for nxt in lower if nxt in here):
+    if any(_find(index, nxt, text, end, codes, home) for nxt in lower if nxt in here):
         return True
     return level != "district" and _ROAD_SPLIT.match(text, end) is not None
 
@@ -130,19 +143,22 @@ def _divisions(
     text: str, home: str | None
 ) -> tuple[tuple[str | None, ...], str | None, int, str | None]:
     """Divisions read from the front: the names by level (province first), the finest code,
-    where they end, and a note naming the candidates when the finest name is ambiguous."""
+    where they end, and a note naming the candidates when the finest name is ambiguous.
+
+    A division written again right after (浙江省杭州市萧山区浙江省杭州市萧山区, 萧山区萧山区) is
+    read once.
+    """
     index = divisions()
     found: list[str | None] = [None] * len(LEVELS)
     within, code, ambiguous = None, None, None
+    written: list[str] = []  # the division names as written so far
+    unsure: list[int] = []  # levels read from an ambiguous name, settled by a finer one
     pos = _skip_spaces(text, 0)
     here = index.starts.get(text[pos : pos + 2], ())  # the levels that can start at pos
     for at, level in enumerate(LEVELS):
         if level not in here:
             continue
-        hit = index.match(level, text, pos, within, home)
-        if hit is None and within is not None and level in ("town", "community"):
-            # functional zones (天府新区) hold towns that belong to a district administratively
-            hit = index.match(level, text, pos, None, home)
+        hit = _find(index, level, text, pos, within, home)
         if hit is None:
             continue
         candidates, end, used_short = hit
@@ -150,21 +166,29 @@ def _divisions(
         if used_short and not _confirmed(index, level, text, pos, end, codes, home):
             continue
         found[at], within = candidates[0].name, codes
+        written.append(text[pos:end])
         pos = _skip_spaces(text, end)
+        prefixes = tuple(written)
+        while text.startswith(prefixes, pos):
+            pos = _skip_spaces(text, pos + max(len(w) for w in written if text.startswith(w, pos)))
         here = index.starts.get(text[pos : pos + 2], ())
         if len(candidates) == 1:
             code, ambiguous = codes[0], None
         else:
+            unsure.append(at)
             ambiguous = (
                 f"{candidates[0].name} is in {len(candidates)} places ("
-                + ", ".join(f"{index.full_name(c)} {c}" for c in codes)
+                + ", ".join(f"{index.full_name(c)} {c}" for c in codes[:_LISTED])
+                + (", …" if len(codes) > _LISTED else "")
                 + "): write the city, or give the home province / city"
             )
-    if code is not None and None in found:
-        found = [
-            name if name is not None else known
-            for name, known in zip(found, index.level_names[code], strict=True)
-        ]
+    if code is not None:
+        known = index.level_names(code)
+        if ambiguous is None:
+            for at in unsure:
+                found[at] = known[at] or found[at]
+        if None in found:
+            found = [name if name is not None else k for name, k in zip(found, known, strict=True)]
     return tuple(found), code, pos, ambiguous
 
 
