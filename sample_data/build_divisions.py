@@ -32,7 +32,10 @@ NUMERALS = str.maketrans("０１２３４５６７８９0123456789", "〇一二�
 def official(shared: Path) -> pd.DataFrame:
     nbs = pd.read_csv(shared / "china_areacity_level4_full.csv", dtype=str, encoding="utf-8-sig")
     nbs["deep"] = nbs["deep"].astype(int)
-    keep = nbs[nbs["deep"] <= 3]
+    keep = nbs[nbs["deep"] <= 3].copy()
+    # AreaCity splits 重庆市 into 重庆城区 and 重庆郊县 (NBS: 市辖区, 县); addresses say 重庆市
+    chongqing = keep["ext_name"].isin(["重庆城区", "重庆郊县"])
+    keep.loc[chongqing, ["ext_name", "name"]] = ["重庆市", "重庆"]
     parents = dict(zip(nbs["id"], nbs["ext_id"], strict=True))
     return pd.DataFrame(
         {

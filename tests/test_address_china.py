@@ -84,3 +84,60 @@ def test_divisions_written_twice_are_read_once(text):
         "0号",
         None,
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "town", "community"),
+    [
+        # 龙坞镇 was merged away: no table has it, nor the village
+        ("浙江省杭州市西湖区龙坞镇葛衙庄村3组", "龙坞镇", "葛衙庄村3组"),
+        ("临平乔司街道永西村5组", "乔司街道", "永西村5组"),
+        ("浙江省杭州市萧山区义桥镇湘南村村民委员会", "义桥镇", "湘南村"),
+        ("武进区 横林镇 崔桥村 委会 4组", "横林镇", "崔桥村4组"),
+        ("湖南省长沙市浏阳市文家市镇 里仁村 十二组", "文家市镇", "里仁村12组"),
+        ("西乡塘区 石埠街道 忠良村 委会 第五组", "石埠街道", "忠良村5组"),
+        ("江苏省南京市江宁区禄口街道 溧塘社区居委会", "禄口街道", "溧塘社区"),
+        ("宁波鄞州东钱湖镇韩岭村老街28号", "东钱湖镇", "韩岭村"),
+        ("天津滨海新区 中塘镇 中塘工业区 中塘路 8号", "中塘镇", "中塘工业区"),
+        ("沈阳市浑南区 浑河站东街道 浑南新区 全运路 109号", "浑河站东街道", "浑南新区"),
+    ],
+)
+def test_towns_villages_and_parks_no_table_has_are_read_by_their_form(text, town, community):
+    a = parse(text)
+    assert (a.town, a.community) == (town, community)
+    assert a.road in (None, "老街", "中塘路", "全运路")
+
+
+def test_a_division_read_by_its_form_has_no_code_of_its_own():
+    a = parse("浙江省杭州市西湖区龙坞镇葛衙庄村")
+    assert a.division_code == "330106000000"  # 西湖区's: the town and village have none
+
+
+@pytest.mark.parametrize(
+    ("text", "poi"),
+    [
+        ("杭州拱墅区湖墅南路 186号 湖墅新村 8幢", "湖墅新村"),  # a housing estate
+    ],
+)
+def test_estates_named_like_villages_stay_places(text, poi):
+    a = parse(text)
+    assert (a.community, a.poi) == (None, poi)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "西安雁塔 鱼化寨街道",
+            ("陕西省", "西安市", "雁塔区", "鱼化寨街道"),
+        ),  # 西安区 is elsewhere
+        ("青岛市南区 中山路街道", ("山东省", "青岛市", "市南区", "中山路街道")),
+        ("管城区 圃田乡", ("河南省", "郑州市", "管城回族区", "圃田乡")),
+        ("云南大理州大理市 喜洲镇", ("云南省", "大理白族自治州", "大理市", "喜洲镇")),
+        ("浦东 三林镇", ("上海市", "上海市", "浦东新区", "三林镇")),
+        ("重庆市渝中区解放碑街道", ("重庆市", "重庆市", "渝中区", "解放碑街道")),
+        ("杭州余杭", ("浙江省", "杭州市", "余杭区", None)),
+    ],
+)
+def test_divisions_written_short_or_by_their_kind(text, expected):
+    assert levels(text) == expected

@@ -21,6 +21,7 @@ __all__ = ["LEVELS", "OLD_NAMES", "Division", "DivisionIndex", "divisions"]
 
 LEVELS = ("province", "city", "district", "town", "community")
 _AT = {level: i for i, level in enumerate(LEVELS)}
+_KINDS = frozenset("区县旗州")
 
 # Renamed or abolished divisions and common abbreviations -> current official code
 OLD_NAMES = {
@@ -93,6 +94,14 @@ class DivisionIndex:
             full[level].setdefault(name, []).append(division)
             if level in ("province", "city", "district") and short_name != name:
                 short[level].setdefault(short_name, []).append(division)
+            elif level == "district" and name.endswith("新区"):  # 浦东 for 浦东新区
+                short[level].setdefault(name[:-2], []).append(division)
+        # an ethnic name written with its kind only: 管城区 (管城回族区), 大理州 (大理白族自治州)
+        for code, name, short_name, level, _ in rows:
+            alias = short_name + name[-1]
+            kind = level in ("city", "district") and name[-1] in _KINDS and len(short_name) >= 2
+            if kind and alias != name and alias not in full[level]:
+                full[level].setdefault(alias, []).append(self.by_code[code])
         for alias, code in OLD_NAMES.items():
             division = self.by_code[code]
             full[division.level].setdefault(alias, []).append(division)
@@ -128,16 +137,25 @@ class DivisionIndex:
         return out
 
     def match(
-        self, level: str, text: str, pos: int, within: tuple[str, ...] | None, home: str | None
+        self,
+        level: str,
+        text: str,
+        pos: int,
+        within: tuple[str, ...] | None,
+        home: str | None,
+        shorter_than: int = 99,
     ):
         """Longest division name of ``level`` starting at ``text[pos]`` inside one of ``within``.
 
         Returns ``(candidates, end, used_short_name)`` or None: the divisions of that name
         inside ``within``, narrowed to those inside ``home`` where any is. More than one
-        candidate means the name is ambiguous here.
+        candidate means the name is ambiguous here. Only names shorter than ``shorter_than``
+        are tried.
         """
         names = self.names[level]
         for length in self.lengths[level].get(text[pos : pos + 2], ()):
+            if length >= shorter_than:
+                continue
             end = pos + length
             entry = names.get(text[pos:end]) if end <= len(text) else None
             if entry is None:

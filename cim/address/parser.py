@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from cim.address.divisions import LEVELS, divisions
+from cim.address.forms import GROUP, read_forms
 from cim.address.normalize import MAX_LENGTH, clean
 from layers import InputError
 from layers.schema import ADDRESS_FIELDS
@@ -118,35 +119,51 @@ def _find(index, level: str, text: str, pos: int, within: tuple[str, ...] | None
 
 
 def _confirmed(
-    index, level: str, text: str, start: int, end: int, codes: tuple[str, ...], home: str | None
+    index,
+    level: str,
+    text: str,
+    start: int,
+    end: int,
+    codes: tuple[str, ...],
+    home: str | None,
+    ends: bool,
 ) -> bool:
     """Whether a short division name (成都, 锦江) really is that division here.
 
     It is not when a lower division's full name starts at the same place (成都高新技术产业开发区).
-    It is when a blank follows (成都 青羊 文庙前街). Otherwise a short district needs a town or
-    community after it (武侯祠大街 is a road), and a short province or city a lower division
-    or a road (玉林小区 is a place, 成都横桥街 is not).
+    It is when a blank follows (成都 青羊 文庙前街) or, when ``ends`` (``text`` is the whole
+    address), nothing does (杭州余杭). Otherwise a short district needs a town or community
+    after it (武侯祠大街 is a road), and a short province or city a lower division or a road
+    (玉林小区 is a place, 成都横桥街 is not).
     """
-    lower = _LOWER[level]
     here = index.starts.get(text[start : start + 2], ())
-    if any(index.match(nxt, text, start, None, home) for nxt in lower if nxt in here):
-        return False
-    if text[end : end + 1] == " ":
+    lower_here = False  # a lower division's short name starts here too (朝阳: 朝阳市, 朝阳区)
+    for nxt in _LOWER[level]:
+        if nxt in here and (hit := index.match(nxt, text, start, None, home)):
+            if not hit[2]:
+                return False
+            lower_here = True
+    if text[end : end + 1] == " " or (ends and end == len(text) and not lower_here):
         return True
-    here = index.starts.get(text[end : end + 2], ())
-    if any(_find(index, nxt, text, end, codes, home) for nxt in lower if nxt in here):
+    if _lower_follows(index, level, text, end, codes, home):
         return True
-    return level != "district" and _ROAD_SPLIT.match(text, end) is not None
+    return not lower_here and level != "district" and _ROAD_SPLIT.match(text, end) is not None
+
+
+def _lower_follows(index, level: str, text: str, pos: int, codes: tuple[str, ...], home) -> bool:
+    """Whether a division inside ``codes`` and below ``level`` starts at ``text[pos]``."""
+    here = index.starts.get(text[pos : pos + 2], ())
+    return any(_find(index, nxt, text, pos, codes, home) for nxt in _LOWER[level] if nxt in here)
 
 
 def _divisions(
-    text: str, home: str | None
+    text: str, home: str | None, ends: bool = False
 ) -> tuple[tuple[str | None, ...], str | None, int, str | None]:
     """Divisions read from the front: the names by level (province first), the finest code,
     where they end, and a note naming the candidates when the finest name is ambiguous.
 
     A division written again right after (浙江省杭州市萧山区浙江省杭州市萧山区, 萧山区萧山区) is
-    read once.
+    read once. ``ends``: ``text`` is the whole address, not the part before its first digit.
     """
     index = divisions()
     found: list[str | None] = [None] * len(LEVELS)
@@ -163,8 +180,17 @@ def _divisions(
             continue
         candidates, end, used_short = hit
         codes = (candidates[0].code,) if len(candidates) == 1 else tuple(d.code for d in candidates)
-        if used_short and not _confirmed(index, level, text, pos, end, codes, home):
+        if used_short and not _confirmed(index, level, text, pos, end, codes, home, ends):
             continue
+        if level == "city" and not used_short and text[end : end + 1] != " ":
+            # 青岛市南区 is 青岛 + 市南区 when nothing below 青岛市 follows it
+            shorter = index.match(level, text, pos, within, home, shorter_than=end - pos)
+            if (
+                shorter is not None
+                and not _lower_follows(index, level, text, end, codes, home)
+                and _lower_follows(index, level, text, shorter[1], codes, home)
+            ):
+                candidates, end, used_short = shorter
         found[at], within = candidates[0].name, codes
         written.append(text[pos:end])
         pos = _skip_spaces(text, end)
@@ -189,6 +215,9 @@ def _divisions(
                 found[at] = known[at] or found[at]
         if None in found:
             found = [name if name is not None else k for name, k in zip(found, known, strict=True)]
+    if found[3] is None or found[4] is None:
+        (town, community), pos = read_forms(text, pos, found)
+        found[3], found[4] = found[3] or town, found[4] or community
     return tuple(found), code, pos, ambiguous
 
 
@@ -212,7 +241,7 @@ def home_code(home: str | None) -> str | None:
     text = clean(str(home)).replace(" ", "")
     if text in index.by_code:
         return text
-    _, code, pos, ambiguous = _divisions(text, None)
+    _, code, pos, ambiguous = _divisions(text, None, ends=True)
     if code is not None and ambiguous is None and pos == len(text):
         return code
     named = {
@@ -294,11 +323,16 @@ def _parse(text, home: str | None, memo: dict[str, tuple]) -> tuple[str | None, 
         return _failed(f"too long for an address ({len(cleaned)} characters after cleaning)")
     digit = _FIRST_DIGIT.search(cleaned)
     head = cleaned if digit is None else cleaned[: digit.start()]
-    division = memo.get(head)
+    key = head if digit is not None else head + "\n"  # a whole text is read differently
+    division = memo.get(key)
     if division is None:
-        division = memo[head] = _divisions(head, home)
+        division = memo[key] = _divisions(head, home, ends=digit is None)
     names, code, pos, ambiguous = division
-    details = _details(cleaned[pos:].replace(" ", ""))
+    rest = cleaned[pos:].replace(" ", "")
+    if names[4] is not None and (group := GROUP.match(rest)):
+        names = (*names[:4], f"{names[4]}{group.group(1)}{group.group(2)}")
+        rest = rest[group.end() :]
+    details = _details(rest)
     if not any(names) and not any(details):
         return _failed("no address parts recognised")
     return (*names, *details, code, ambiguous, None)
