@@ -141,3 +141,107 @@ def test_estates_named_like_villages_stay_places(text, poi):
 )
 def test_divisions_written_short_or_by_their_kind(text, expected):
     assert levels(text) == expected
+
+
+def details(text: str) -> dict:
+    parts = ("road", "road_no", "poi", "building", "unit", "floor", "room")
+    a = parse(text)
+    return {k: getattr(a, k) for k in parts if getattr(a, k) is not None}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Shanghai lanes: the lane number, the place inside and the door in the lane
+        (
+            "浦东 三林镇 东明路 2318弄 三林苑 18号 602",
+            {"road": "东明路", "road_no": "2318弄18号", "poi": "三林苑", "room": "602"},
+        ),
+        (
+            "闵行区莘庄镇 莘建路 88弄 7号 301",
+            {"road": "莘建路", "road_no": "88弄7号", "room": "301"},
+        ),
+        (
+            "上海市普陀区 长寿路 155弄 2号楼 2304",
+            {"road": "长寿路", "road_no": "155弄", "building": "2栋", "room": "2304"},
+        ),
+        ("嘉定 江桥镇 金园一路 0弄 0号", {"road": "金园一路", "road_no": "0弄0号"}),
+        # road words that need the number after them, and lanes and segments of a road
+        ("杭州市西湖区灵隐街道法云弄22号", {"road": "法云弄", "road_no": "22号"}),
+        ("天津市和平区 五大道街道 睦南道 50号", {"road": "睦南道", "road_no": "50号"}),
+        ("北京市东城区东四街道东四十条 甲22号", {"road": "东四十条", "road_no": "甲22号"}),
+        ("沈阳市和平区 南湖街道 文化路 3巷 11号", {"road": "文化路三巷", "road_no": "11号"}),
+        (
+            "重庆市江北区 观音桥街道 建新北路 一支路 8号",
+            {"road": "建新北路一支路", "road_no": "8号"},
+        ),
+        ("西安市长安区 郭杜街道 西沣路 兴隆段 666号", {"road": "西沣路兴隆段", "road_no": "666号"}),
+        ("西安市碑林区东大街下东大街段 88号", {"road": "东大街下东大街段", "road_no": "88号"}),
+        (
+            "湖北省武汉市江汉区 民权街道 江汉路步行街 120号",
+            {"road": "江汉路步行街", "road_no": "120号"},
+        ),
+        ("上海市浦东新区川沙新镇川环南路1128弄25号", {"road": "川环南路", "road_no": "1128弄25号"}),
+        ("东西湖 吴家山街道 东西湖大道 5400号", {"road": "东西湖大道", "road_no": "5400号"}),
+        ("北京市海淀区中关村街道中关村大街27号", {"road": "中关村大街", "road_no": "27号"}),
+        # door numbers
+        ("思明区 中华街道 中山路 168号 之3", {"road": "中山路", "road_no": "168号之3"}),
+        ("渝中区 七星岗街道 中山一路 205号 附3号", {"road": "中山一路", "road_no": "205号附3号"}),
+        (
+            "朝阳区 广渠路 36号院 2号楼 1单元 1101",
+            {
+                "road": "广渠路",
+                "road_no": "36号",
+                "building": "2栋",
+                "unit": "1单元",
+                "room": "1101",
+            },
+        ),
+        # the place before its road, and a place named after its lane
+        (
+            "深圳市南山区南头街道南头古城中山东街33号",
+            {"poi": "南头古城", "road": "中山东街", "road_no": "33号"},
+        ),
+        ("杭州市拱墅区米市巷街道米市巷小区12幢", {"poi": "米市巷小区", "building": "12栋"}),
+    ],
+)
+def test_roads_lanes_and_door_numbers_without_a_dictionary(text, expected):
+    assert details(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "萧山 新塘街道 东方世纪中心 后栋 5楼",
+            {"poi": "东方世纪中心", "building": "后栋", "floor": "5层"},
+        ),
+        ("海曙区集士港镇翔云北路 168号 3号楼 首层", {"building": "3栋", "floor": "1层"}),
+        ("重庆江北 五里店街道 五红路 20号 附1号 负一层", {"floor": "-1层"}),
+        ("广州市天河区林和街道天河北路233号中信广场地下一层", {"poi": "中信广场", "floor": "-1层"}),
+        ("上海市杨浦区五角场街道 淞沪路 8号 百联又一城 B1", {"poi": "百联又一城", "floor": "-1层"}),
+        ("北京西城 金融街街道 金融大街 7号 英蓝国际金融中心 F7", {"floor": "7层"}),
+        ("九龙坡区 杨家坪街道 杨家坪正街 18号 西城天街 5F", {"poi": "西城天街", "floor": "5层"}),
+        (
+            "静安区 南京西路街道 南京西路 1266号 恒隆广场 一座 36楼",
+            {"building": "1栋", "floor": "36层"},
+        ),
+        (
+            "开福区 新河街道 湘江中路二段 36号 北辰三角洲 E1区 3栋",
+            {"poi": "北辰三角洲E1区", "building": "3栋"},
+        ),
+        (
+            "青岛市崂山区中韩街道 海尔路 1号 海尔工业园 C单元 首层",
+            {"unit": "C单元", "floor": "1层"},
+        ),
+        (
+            "浙江省绍兴市柯桥区柯桥街道 中国轻纺城 东区 3-218",
+            {"poi": "中国轻纺城东区", "room": "3-218"},
+        ),
+        ("诸暨市山下湖镇 珍珠大市场 B区 2号门", {"poi": "珍珠大市场B区"}),
+    ],
+)
+def test_buildings_floors_and_rooms_in_letters_and_words(text, expected):
+    got = details(text)
+    assert {k: got.get(k) for k in expected} == expected
+    assert "room" in expected or "room" not in got

@@ -38,7 +38,8 @@ OLD_NAMES = {
     "四川天府新区": "510156000000",
     "天府新区成都直管区": "510156000000",
 }
-# Short forms (成都, 四川) are refused when a road suffix follows: 四川北路 is a road.
+# Short forms (成都, 四川) are refused when a road suffix follows (四川北路 is a road) that
+# does not begin a town's name (崇州街子镇).
 _ROAD_AFTER_SHORT = ("路", "街", "巷", "道", "大道", "大街", "东路", "西路", "南路", "北路", "中路")
 
 
@@ -165,11 +166,20 @@ class DivisionIndex:
                 candidates = _pick(full, within, home)
                 if candidates:
                     return candidates, end, False
-            if short and not text.startswith(_ROAD_AFTER_SHORT, end):
+            if short and (not text.startswith(_ROAD_AFTER_SHORT, end) or self._named_at(text, end)):
                 candidates = _pick(short, within, home)
                 if candidates:
                     return candidates, end, True
         return None
+
+    def _named_at(self, text: str, pos: int) -> bool:
+        """Whether a town or community's full name starts at ``text[pos]`` (崇州街子镇)."""
+        for level in ("town", "community"):
+            for length in self.lengths[level].get(text[pos : pos + 2], ()):
+                entry = self.names[level].get(text[pos : pos + length])
+                if entry is not None and entry[0]:
+                    return True
+        return False
 
     def level_names(self, code: str) -> tuple[str | None, ...]:
         """The division's name and its ancestors' by level, province first, None for a gap."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from cim.address.details import BARE_ROAD
 from cim.address.normalize import cn_to_int
 
 __all__ = ["GROUP", "read_forms"]
@@ -26,15 +27,16 @@ _NOT_TOWN = ("古镇", "小镇")  # scenic and themed places, not towns
 _VILLAGE = re.compile(
     r"((?:(?![路街道号组])[\u4e00-\u9fff]){1,8}?)"
     r"(社区居民委员会|社区居委会|社区|居民委员会|居委会|村民委员会|村委会|村)"
-    r"(?: ?(?:村民委员会|村委会|委员会|委会|居民委员会|居委会))?(?![路街巷道弄])"
+    rf"(?: ?(?:村民委员会|村委会|委员会|委会|居民委员会|居委会))?(?![路街巷道弄])(?!{BARE_ROAD})"
 )
+_COMMITTEE = re.compile(r" ?(?:村民委员会|村委会|居民委员会|居委会|委员会|委会)")
 _NOT_VILLAGE = ("新村", "文化村", "度假村")  # housing estates and resorts (湖墅新村)
 # a village group written in Chinese numerals stays in the text before the first digit
 _CN_GROUP = re.compile(r" ?第?([一二三四五六七八九十]+)([组社])(?![区会])")
 GROUP = re.compile(r"第?(\d+)([组社])(?![区会])")  # a village group written in digits
 _PARK = re.compile(
     rf"{_NAME}{{0,10}}?(?:经济技术开发区|经济开发区|高新技术产业开发区|开发区|工业园区|工业集中区"
-    r"|工业区|工业园|科技园|高校园区|园区|高新区|新区|大学城|微电园|火炬园)"
+    r"|工业区|工业园|产业园|科技园|高校园区|园区|高新区|新区|大学城|微电园|火炬园)(?:[东西南北中]区)?"
 )
 
 
@@ -48,8 +50,9 @@ def read_forms(text: str, pos: int, found: list[str | None]) -> tuple[list[str |
     """The town and community read by their form at ``text[pos:]``, and where they end.
 
     ``found`` holds the division names read from the table (province first); a level it
-    already has is not read again. Returns ``[town, community]`` (None where nothing was
-    read) and the position after them.
+    already has is not read again, but a group after a community of the table is joined to
+    it. Returns ``[town, community]`` (None where nothing was read) and the position after
+    them.
     """
     town, community = None, None
     _, _, district, known_town, known_community = found
@@ -58,8 +61,13 @@ def read_forms(text: str, pos: int, found: list[str | None]) -> tuple[list[str |
     match = _TOWN.match(text, pos) if known_town is None else None
     if match and not match.group().endswith(_NOT_TOWN):
         town, pos = match.group(), _skip(text, match.end())
-    if known_community is not None:
-        return [town, None], pos
+    if known_community is not None:  # from the table: its committee and group may follow
+        committee = _COMMITTEE.match(text, pos)
+        pos = _skip(text, committee.end()) if committee else pos
+        if group := _CN_GROUP.match(text, pos):
+            community = f"{known_community}{cn_to_int(group.group(1))}{group.group(2)}"
+            pos = _skip(text, group.end())
+        return [town, community], pos
     if match := _VILLAGE.match(text, pos):
         name, kind = match.groups()
         if not (name + kind).endswith(_NOT_VILLAGE):

@@ -3,12 +3,15 @@
 A parse is: clean the text (:func:`cim.address.normalize.clean`), read the divisions from
 the front by longest-prefix dictionary match (province → city → district → town →
 community, each constrained to lie inside the one before), fill the missing higher levels
-from the lower ones, then read road, door number, place name, building, unit, floor and
-room with one compiled regular expression.
+from the lower ones, read the towns, villages and parks no table has by their form
+(:mod:`cim.address.forms`), then road, door number, place name, building, unit, floor and
+room with one compiled regular expression (:mod:`cim.address.details`).
 
 Canonical forms: ``road`` keeps its section in Chinese numerals (人民南路四段); ``road_no``
-ends in 号 (8号附1号); ``building`` is ``3栋`` (栋, 幢 and 号楼 alike) or ``B座``; ``unit``
-``2单元``; ``floor`` ``5层``; ``room`` the bare number (501).
+ends in 号 (8号附1号, 168号之3) or is a lane (2318弄, 2318弄18号); ``building`` is ``3栋``
+(栋, 幢, 号楼 and 3座 alike), ``B座`` or ``后栋``; ``unit`` ``2单元`` or ``A单元``; ``floor``
+``5层`` (首层 ``1层``, 负一层 and B1 ``-1层``); ``room`` the bare number (501, 3-218);
+``community`` a village with its group ``东溪村5组`` (村委会 read as 村).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 
+from cim.address.details import BARE_ROAD, ROAD, read_details
 from cim.address.divisions import LEVELS, divisions
 from cim.address.forms import GROUP, read_forms
 from cim.address.normalize import MAX_LENGTH, clean
@@ -29,21 +33,7 @@ from layers.schema import ADDRESS_FIELDS
 
 __all__ = ["Address", "home_code", "parse", "parse_many"]
 
-_ROAD_TOKEN = r"[\u4e00-\u9fffA-Za-z]{1,20}?(?:大道|大街|路|街(?!道)|巷|胡同|环(?!路))(?:[东西南北中]?[一二三四五六七八九十]+段|[东西南北中]段)?"
-_DETAIL = re.compile(
-    rf"""
-    (?P<roads>(?:{_ROAD_TOKEN})+)?
-    (?P<road_no>[A-Z]?\d+(?:-\d+)?(?:号(?!楼)(?:附\d+号?)?|附\d+号?|(?![\d\-栋幢单元层楼室座号])))?
-    (?P<poi>(?:(?![A-Z]\d*(?:栋|幢|座|号楼)|[A-Z]\d)[\u4e00-\u9fffA-Za-z])+)?
-    (?:(?P<compact_building>\d+)-(?P<compact_unit>\d+)-(?P<compact_room>\d+)$)?
-    (?:(?P<building>[A-Z]\d*|\d+[A-Z]?)(?P<building_kind>栋|幢|号楼|座))?
-    (?:(?P<unit>\d+)单元)?
-    (?:(?P<floor>-?\d+)(?:层|楼))?
-    (?:(?P<room>[A-Z]?\d+)(?:室|号|户)?)?
-    """,
-    re.VERBOSE,
-)
-_ROAD_SPLIT = re.compile(_ROAD_TOKEN)
+_BARE_ROAD = re.compile(BARE_ROAD)
 _LATIN = re.compile(r"[A-Za-zＡ-Ｚａ-ｚ]")
 
 
@@ -147,7 +137,7 @@ def _confirmed(
         return True
     if _lower_follows(index, level, text, end, codes, home):
         return True
-    return not lower_here and level != "district" and _ROAD_SPLIT.match(text, end) is not None
+    return not lower_here and level != "district" and ROAD.match(text, end) is not None
 
 
 def _lower_follows(index, level: str, text: str, pos: int, codes: tuple[str, ...], home) -> bool:
@@ -196,7 +186,10 @@ def _divisions(
         pos = _skip_spaces(text, end)
         prefixes = tuple(written)
         while text.startswith(prefixes, pos):
-            pos = _skip_spaces(text, pos + max(len(w) for w in written if text.startswith(w, pos)))
+            again = pos + max(len(w) for w in written if text.startswith(w, pos))
+            if _BARE_ROAD.match(text, again):  # 东西湖 吴家山街道 东西湖大道: a road
+                break
+            pos = _skip_spaces(text, again)
         here = index.starts.get(text[pos : pos + 2], ())
         if len(candidates) == 1:
             code, ambiguous = codes[0], None
@@ -215,9 +208,8 @@ def _divisions(
                 found[at] = known[at] or found[at]
         if None in found:
             found = [name if name is not None else k for name, k in zip(found, known, strict=True)]
-    if found[3] is None or found[4] is None:
-        (town, community), pos = read_forms(text, pos, found)
-        found[3], found[4] = found[3] or town, found[4] or community
+    (town, community), pos = read_forms(text, pos, found)
+    found[3], found[4] = found[3] or town, community or found[4]
     return tuple(found), code, pos, ambiguous
 
 
@@ -259,48 +251,6 @@ def home_code(home: str | None) -> str | None:
     )
 
 
-def _details(rest: str) -> tuple[str | None, ...]:
-    """Road, door number, place name, building, unit, floor and room read from ``rest``."""
-    (  # every part is optional: the pattern always matches, what it leaves is not read
-        roads,
-        road_no,
-        poi,
-        compact_building,
-        compact_unit,
-        compact_room,
-        building,
-        building_kind,
-        unit,
-        floor,
-        room,
-    ) = _DETAIL.match(rest).groups()
-    road = _ROAD_SPLIT.findall(roads)[-1] if roads else None
-    if road_no:
-        number, _, annex = road_no.partition("附")
-        road_no = (
-            number.removesuffix("号") + "号" + (f"附{annex.removesuffix('号')}号" if annex else "")
-        )
-    if compact_building:
-        return (
-            road,
-            road_no,
-            poi,
-            f"{compact_building}栋",
-            f"{compact_unit}单元",
-            None,
-            compact_room,
-        )
-    return (
-        road,
-        road_no,
-        poi,
-        building + ("座" if building_kind == "座" else "栋") if building else None,
-        f"{unit}单元" if unit else None,
-        f"{floor}层" if floor else None,
-        room,
-    )
-
-
 def _failed(reason: str) -> tuple[str | None, ...]:
     return (None,) * (len(_COLUMNS) - 1) + (reason,)
 
@@ -332,7 +282,7 @@ def _parse(text, home: str | None, memo: dict[str, tuple]) -> tuple[str | None, 
     if names[4] is not None and (group := GROUP.match(rest)):
         names = (*names[:4], f"{names[4]}{group.group(1)}{group.group(2)}")
         rest = rest[group.end() :]
-    details = _details(rest)
+    details = read_details(rest)
     if not any(names) and not any(details):
         return _failed("no address parts recognised")
     return (*names, *details, code, ambiguous, None)
