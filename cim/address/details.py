@@ -43,7 +43,7 @@ _ROAD_TOKEN = (
 ROAD = re.compile(_ROAD_TOKEN)
 _DETAIL = re.compile(
     rf"""
-    (?P<roads>(?:{_ROAD_TOKEN})+)?
+    (?:(?P<road>{_ROAD_TOKEN}))*  # a repeated group keeps its last match: the last road
     (?P<road_no>[A-Z甲乙丙丁]?\d+(?:-\d+)?
         (?:号(?!楼)院?(?:附\d+号?|之\d+)?|附\d+号?|(?P<lane>弄)|(?![\d\-栋幢单元层楼室座号弄门组社])))?
     (?P<poi>(?:(?![A-Z]\d*(?:栋|幢|座|号楼)|[A-Z]\d|[东西南北前后中][栋座]|[A-Z]单元|首层|负\d|地下\d)
@@ -71,36 +71,35 @@ def read_details(rest: str) -> tuple[str | None, ...]:
     if rest[-1:] == "门":
         rest = _GATE.sub("", rest)
     match = _DETAIL.match(rest)  # every part is optional: it always matches
-    parts = match.groupdict()
-    road_no, poi = parts["road_no"], parts["poi"]
-    road, pos = None, 0
-    while pos < match.end("roads"):  # the last of the roads (in the text: 法云弄 needs its 22号)
-        token = ROAD.match(rest, pos)
-        road, pos = token.group(), token.end()
+    road, road_no, poi = match.group("road", "road_no", "poi")
     if road is not None and road[-1] == "巷" and road[-2].isdigit():
         road = _LANE_DIGITS.sub(lambda m: f"{int_to_cn(int(m.group(1)))}巷", road)
     if road is not None and not road_no and poi is not None and poi.startswith(_ESTATE):
         road, poi = None, road + poi
     elif road is not None and poi is None and (place := _PLACE_FIRST.match(road)):
         poi, road = place.group(), road[place.end() :]  # 南头古城中山东街
-    if road_no:
-        road_no = _door_number(road_no, parts["lane_door"])
-    if parts["compact_building"]:
+    if road_no and not (road_no[-1] == "号" and road_no[:-1].isdigit()):
+        road_no = _door_number(road_no, match.group("lane_door"))
+    elif road_no and road_no[-1] != "号":
+        road_no += "号"
+    if match.group("compact_building"):
+        parts = match.groupdict()
         building, unit = f"{parts['compact_building']}栋", f"{parts['compact_unit']}单元"
         return road, road_no, poi, building, unit, None, parts["compact_room"]
-    building = parts["building"]
+    building, kind, side, unit, room = match.group(
+        "building", "building_kind", "side", "unit", "room"
+    )
     if building:
-        letter = parts["building_kind"] == "座" and not building[0].isdigit()
+        letter = kind == "座" and not building[0].isdigit()
         building += "座" if letter else "栋"  # B座, but 2座 is the second building: 2栋
-    unit = parts["unit"]
     return (
         road,
         road_no,
         poi,
-        building or parts["side"],
+        building or side,
         f"{unit}单元" if unit else None,
-        _floor(parts),
-        parts["room"],
+        _floor(match),
+        room,
     )
 
 
@@ -117,13 +116,15 @@ def _door_number(road_no: str, lane_door: str | None) -> str:
     return road_no.removesuffix("号") + "号"
 
 
-def _floor(parts: dict[str, str | None]) -> str | None:
-    if parts["floor"]:
-        return f"{parts['floor']}层"
-    if parts["ground"]:
+def _floor(match: re.Match) -> str | None:
+    floor, ground, below, basement, letter_floor, floor_letter = match.group(
+        "floor", "ground", "below", "basement", "letter_floor", "floor_letter"
+    )
+    if floor:
+        return f"{floor}层"
+    if ground:
         return "1层"
-    below = parts["below"] or parts["basement"]
-    if below:
-        return f"-{below}层"
-    above = parts["letter_floor"] or parts["floor_letter"]
+    if below or basement:
+        return f"-{below or basement}层"
+    above = letter_floor or floor_letter
     return f"{above}层" if above else None
