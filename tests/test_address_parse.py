@@ -164,17 +164,6 @@ def test_fuzz_parse_never_raises(text):
     assert (result.error is None) == bool(values)
 
 
-def test_per_field_accuracy_on_the_hand_labelled_set():
-    # Chengdu records (the OSM extract, Amap): their context is Chengdu. Without it, town
-    # names that other provinces have too (龙潭街道, 华阳街道) are left ambiguous by design.
-    labels = pd.read_csv("tests/data/address_labels.csv", dtype=str, keep_default_na=False)
-    got = parse_many(labels["text"].tolist(), home="四川省成都市")
-    for field in ADDRESS_FIELDS:
-        expected = labels[field].replace("", None)
-        agree = (expected.isna() & got[field].isna()) | (expected == got[field])
-        assert agree.all(), f"{field}: {labels.text[~agree].tolist()[:5]}"
-
-
 def test_division_names_hold_no_digits_so_a_batch_reads_each_text_head_once():
     # parse_many reads the divisions once per text before its first digit: that is only
     # right while no division name (nor alias) holds a digit or is a single character

@@ -1,5 +1,6 @@
 """Divisions that no table lists, read by their form: towns (…街道/镇/乡), villages and
-communities (…村/社区/居委会, with their groups 组/社) and parks (…工业园区/开发区/新区).
+communities (…村/社区/居委会, with their groups 组/社) and parks (…工业园区/开发区/新区),
+which stand for the town where none is named and for the community otherwise.
 
 A form is read only where a division stands: after a district or a town read from the
 table, before the road. It gets a name and no code.
@@ -78,5 +79,8 @@ def read_forms(text: str, pos: int, found: list[str | None]) -> tuple[list[str |
                 pos = _skip(text, group.end())
             return [town, community], pos
     if match := _PARK.match(text, pos):
-        community, pos = match.group(), _skip(text, match.end())
+        park, pos = match.group(), _skip(text, match.end())
+        if known_town is None and town is None:  # a park where the town stands
+            return [park, None], pos
+        community = park
     return [town, community], pos
