@@ -172,7 +172,12 @@ def _divisions(
         codes = (candidates[0].code,) if len(candidates) == 1 else tuple(d.code for d in candidates)
         if used_short and not _confirmed(index, level, text, pos, end, codes, home, ends):
             continue
-        if level == "city" and not used_short and text[end : end + 1] != " ":
+        if (
+            level == "city"
+            and not used_short
+            and text[end : end + 1] != " "
+            and "district" in index.starts.get(text[end - 1 : end + 1], ())
+        ):
             # 青岛市南区 is 青岛 + 市南区 when nothing below 青岛市 follows it
             shorter = index.match(level, text, pos, within, home, shorter_than=end - pos)
             if (
@@ -181,6 +186,7 @@ def _divisions(
                 and _lower_follows(index, level, text, shorter[1], codes, home)
             ):
                 candidates, end, used_short = shorter
+                codes = tuple(d.code for d in candidates)
         found[at], within = candidates[0].name, codes
         written.append(text[pos:end])
         pos = _skip_spaces(text, end)
