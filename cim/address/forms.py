@@ -3,7 +3,7 @@ communities (…村/社区/居委会, with their groups 组/社) and parks (…�
 which stand for the town where none is named and for the community otherwise.
 
 A form is read only where a division stands: after a district or a town read from the
-table, before the road. It gets a name and no code.
+table (a park also right after a city), before the road. It gets a name and no code.
 
 >>> read_forms("太和镇大源村大源北路", 0, [None, None, "白云区", None, None])
 (['太和镇', '大源村'], 6)
@@ -56,9 +56,10 @@ def read_forms(text: str, pos: int, found: list[str | None]) -> tuple[list[str |
     them.
     """
     town, community = None, None
-    _, _, district, known_town, known_community = found
-    if district is None and known_town is None:
-        return [None, None], pos
+    _, city, district, known_town, known_community = found
+    if district is None and known_town is None:  # after a city only a park stands (苏州工业园区)
+        park = _PARK.match(text, pos) if city is not None else None
+        return ([park.group(), None], _skip(text, park.end())) if park else ([None, None], pos)
     match = _TOWN.match(text, pos) if known_town is None else None
     if match and not match.group().endswith(_NOT_TOWN):
         town, pos = match.group(), _skip(text, match.end())
