@@ -41,13 +41,27 @@ _ROAD_TOKEN = (
     rf"{_CONTINUATION}?"
 )
 ROAD = re.compile(_ROAD_TOKEN)
+# a place name's characters: those that cannot start a building, unit or floor go by at once
+_STARTS = "东西南北前后中首负地"
+_PLAIN = (
+    "[a-z"
+    + "".join(
+        f"{chr(lo)}-{chr(hi)}"
+        for lo, hi in zip(
+            [0x4E00, *(ord(c) + 1 for c in sorted(_STARTS))],
+            [*(ord(c) - 1 for c in sorted(_STARTS)), 0x9FFF],
+            strict=True,
+        )
+    )
+    + "]"
+)
 _DETAIL = re.compile(
     rf"""
     (?:(?P<road>{_ROAD_TOKEN}))*  # a repeated group keeps its last match: the last road
     (?P<road_no>[A-Z甲乙丙丁]?\d+(?:-\d+)?
         (?:号(?!楼)院?(?:附\d+号?|之\d+)?|附\d+号?|(?P<lane>弄)|(?![\d\-栋幢单元层楼室座号弄门组社])))?
-    (?P<poi>(?:(?![A-Z]\d*(?:栋|幢|座|号楼)|[A-Z]\d|[东西南北前后中][栋座]|[A-Z]单元|首层|负\d|地下\d)
-        [\u4e00-\u9fffA-Za-z]|[A-Z]\d+区)+)?
+    (?P<poi>(?:{_PLAIN}|(?![A-Z]\d*(?:栋|幢|座|号楼)|[A-Z]\d|[东西南北前后中][栋座]|[A-Z]单元|首层|负\d|地下\d)
+        [A-Z{_STARTS}]|[A-Z]\d+区)+)?
     (?(lane)(?P<lane_door>\d+)号(?!楼))?
     (?:(?P<compact_building>\d+)-(?P<compact_unit>\d+)-(?P<compact_room>\d+)$)?
     (?:(?P<building>[A-Z]\d*|\d+[A-Z]?)(?P<building_kind>栋|幢|号楼|座)
@@ -70,25 +84,36 @@ def read_details(rest: str) -> tuple[str | None, ...]:
     (the address after its divisions, without blanks); see the module examples."""
     if rest[-1:] == "门":
         rest = _GATE.sub("", rest)
-    match = _DETAIL.match(rest)  # every part is optional: it always matches
-    road, road_no, poi = match.group("road", "road_no", "poi")
-    if road is not None and road[-1] == "巷" and road[-2].isdigit():
-        road = _LANE_DIGITS.sub(lambda m: f"{int_to_cn(int(m.group(1)))}巷", road)
-    if road is not None and not road_no and poi is not None and poi.startswith(_ESTATE):
-        road, poi = None, road + poi
-    elif road is not None and poi is None and (place := _PLACE_FIRST.match(road)):
-        poi, road = place.group(), road[place.end() :]  # 南头古城中山东街
+    (  # every part is optional: the pattern always matches, what it leaves is not read
+        road,
+        road_no,
+        _,
+        poi,
+        lane_door,
+        compact_building,
+        compact_unit,
+        compact_room,
+        building,
+        kind,
+        side,
+        unit,
+        *floors,
+        room,
+    ) = _DETAIL.match(rest).groups()
+    if road is not None:
+        if road[-1] == "巷" and road[-2].isdigit():
+            road = _LANE_DIGITS.sub(lambda m: f"{int_to_cn(int(m.group(1)))}巷", road)
+        if not road_no and poi is not None and poi.startswith(_ESTATE):
+            road, poi = None, road + poi
+        elif poi is None and ("古" in road or "文化村" in road) and (m := _PLACE_FIRST.match(road)):
+            poi, road = m.group(), road[m.end() :]  # 南头古城中山东街
     if road_no and not (road_no[-1] == "号" and road_no[:-1].isdigit()):
-        road_no = _door_number(road_no, match.group("lane_door"))
+        road_no = _door_number(road_no, lane_door)
     elif road_no and road_no[-1] != "号":
         road_no += "号"
-    if match.group("compact_building"):
-        parts = match.groupdict()
-        building, unit = f"{parts['compact_building']}栋", f"{parts['compact_unit']}单元"
-        return road, road_no, poi, building, unit, None, parts["compact_room"]
-    building, kind, side, unit, room = match.group(
-        "building", "building_kind", "side", "unit", "room"
-    )
+    if compact_building:
+        building, unit = f"{compact_building}栋", f"{compact_unit}单元"
+        return road, road_no, poi, building, unit, None, compact_room
     if building:
         letter = kind == "座" and not building[0].isdigit()
         building += "座" if letter else "栋"  # B座, but 2座 is the second building: 2栋
@@ -98,7 +123,7 @@ def read_details(rest: str) -> tuple[str | None, ...]:
         poi,
         building or side,
         f"{unit}单元" if unit else None,
-        _floor(match),
+        _floor(*floors) if any(floors) else None,
         room,
     )
 
@@ -116,15 +141,11 @@ def _door_number(road_no: str, lane_door: str | None) -> str:
     return road_no.removesuffix("号") + "号"
 
 
-def _floor(match: re.Match) -> str | None:
-    floor, ground, below, basement, letter_floor, floor_letter = match.group(
-        "floor", "ground", "below", "basement", "letter_floor", "floor_letter"
-    )
+def _floor(floor, ground, below, basement, letter_floor, floor_letter) -> str:
     if floor:
         return f"{floor}层"
     if ground:
         return "1层"
     if below or basement:
         return f"-{below or basement}层"
-    above = letter_floor or floor_letter
-    return f"{above}层" if above else None
+    return f"{letter_floor or floor_letter}层"
