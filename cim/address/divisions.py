@@ -140,12 +140,14 @@ class DivisionIndex:
     ):
         """Longest division name of ``level`` starting at ``text[pos]`` inside one of ``within``.
 
-        Returns ``(candidates, end, used_short_name)`` or None: the divisions of that name
-        inside ``within``, narrowed to those inside ``home`` where any is. More than one
-        candidate means the name is ambiguous here. Only names shorter than ``shorter_than``
+        Returns ``(candidates, end, used_short_name)``: the divisions of that name inside
+        ``within``, narrowed to those inside ``home`` where any is (more than one candidate
+        means the name is ambiguous here); False when names start here but none inside
+        ``within``, None when no name does. Only names shorter than ``shorter_than``
         are tried.
         """
         names = self.names[level]
+        named = False
         for length in self.lengths[level].get(text[pos : pos + 2], ()):
             if length >= shorter_than:
                 continue
@@ -153,6 +155,7 @@ class DivisionIndex:
             entry = names.get(text[pos:end]) if end <= len(text) else None
             if entry is None:
                 continue
+            named = True
             full, short = entry
             if full:
                 candidates = _pick(full, within, home)
@@ -162,7 +165,7 @@ class DivisionIndex:
                 candidates = _pick(short, within, home)
                 if candidates:
                     return candidates, end, True
-        return None
+        return False if named else None
 
     def _named_at(self, text: str, pos: int) -> bool:
         """Whether a town or community's full name starts at ``text[pos]`` (崇州街子镇)."""

@@ -101,11 +101,11 @@ def _find(index, level: str, text: str, pos: int, within: tuple[str, ...] | None
     in the same city: districts split or renamed since the address was written (余杭区乔司街道
     is 临平区's now) and functional zones (天府新区) that hold other districts' towns."""
     hit = index.match(level, text, pos, within, home)
-    if hit is None and within is not None and level in ("town", "community"):
+    if hit is False and within is not None and level in ("town", "community"):
         wider = index.cities(within)
         if wider != within:
-            hit = index.match(level, text, pos, wider, home)
-    return hit
+            return index.match(level, text, pos, wider, home) or None
+    return hit or None
 
 
 def _confirmed(
@@ -181,7 +181,7 @@ def _divisions(
             # 青岛市南区 is 青岛 + 市南区 when nothing below 青岛市 follows it
             shorter = index.match(level, text, pos, within, home, shorter_than=end - pos)
             if (
-                shorter is not None
+                shorter
                 and not _lower_follows(index, level, text, end, codes, home)
                 and _lower_follows(index, level, text, shorter[1], codes, home)
             ):
