@@ -170,6 +170,7 @@ def details(text: str) -> dict:
         # road words that need the number after them, and lanes and segments of a road
         ("杭州市西湖区灵隐街道法云弄22号", {"road": "法云弄", "road_no": "22号"}),
         ("天津市和平区 五大道街道 睦南道 50号", {"road": "睦南道", "road_no": "50号"}),
+        ("金牛区金府路下穿隧道", {"road": "金府路", "poi": "下穿隧道"}),  # a tunnel, not a road
         ("北京市东城区东四街道东四十条 甲22号", {"road": "东四十条", "road_no": "甲22号"}),
         ("沈阳市和平区 南湖街道 文化路 3巷 11号", {"road": "文化路三巷", "road_no": "11号"}),
         (
