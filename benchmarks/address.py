@@ -18,8 +18,9 @@ the fields each tool reports, on each hand-labelled set of ``tests/data`` (conve
 ``tests/data/address_labels.md``): the Chengdu set (ours with ``home="四川省成都市"``, the
 context of those records; the peers take none), the national set (19 provinces) and
 Chengdu's rural districts and counties.
-Memory: what the division tables hold once loaded (tracemalloc; the resident-set growth as
-well), against what importing cpca adds, and the peak of one ``parse_many`` of the list.
+Memory: what the division tables hold once loaded (tracemalloc; the resident-set growth
+measured apart in a fresh interpreter), against what importing cpca adds, and the peak of one
+``parse_many`` of the list.
 
 The peers are installed for the benchmark only: ``make bench`` does it, or
 ``.venv/bin/pip install cpca jionlp``.
@@ -34,6 +35,8 @@ import contextlib
 import io
 import random
 import statistics
+import subprocess
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -123,22 +126,24 @@ def span(values: list[float]) -> str:
     return f"{low:,.0f}" if round(low) == round(high) else f"{low:,.0f}–{high:,.0f}"
 
 
-def resident() -> int:
-    """Bytes resident in this process now (Linux ``VmRSS``)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
+_RSS_KB = "int(open('/proc/self/status').read().split('VmRSS:')[1].split()[0])"
 
 
-def loaded(load) -> tuple[float, float]:
-    """MB that ``load()`` leaves allocated (tracemalloc) and MB it adds to the resident set."""
-    before = resident()
+def allocated(load) -> float:
+    """MB that ``load()`` leaves allocated (tracemalloc)."""
     tracemalloc.start()
     load()
-    held, _ = tracemalloc.get_traced_memory()
+    kept, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return held / 1e6, (resident() - before) / 1e6
+    return kept / 1e6
+
+
+def resident_growth(setup: str, load: str) -> float:
+    """MB that the statement ``load`` adds to the resident set (Linux ``VmRSS``) of a fresh
+    interpreter after ``setup``, without tracemalloc's own bookkeeping."""
+    code = f"{setup}\nbefore = {_RSS_KB}\n{load}\nprint({_RSS_KB} - before)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(done.stdout.split()[-1]) / 1024
 
 
 def peak(call) -> float:
@@ -187,9 +192,17 @@ def main() -> None:
         for name, path, home in SETS
     ]
     # before any parse: our tables load on the first one, cpca's on import
-    memory = {"cim.address": loaded(divisions)}
+    memory = {
+        "cim.address": (
+            allocated(divisions),
+            resident_growth("import pandas, cim.address.divisions as d", "d.divisions()"),
+        )
+    }
     with contextlib.suppress(ImportError):
-        memory["cpca"] = loaded(lambda: run_cpca(["北京市朝阳区"]))
+        memory["cpca"] = (
+            allocated(lambda: run_cpca(["北京市朝阳区"])),
+            resident_growth("import pandas", "import cpca; cpca.transform(['北京市朝阳区'])"),
+        )
 
     available = {}
     for name, (tool, _) in TOOLS.items():
