@@ -101,6 +101,7 @@ def test_divisions_written_twice_are_read_once(text):
         ("天津滨海新区 中塘镇 中塘工业区 中塘路 8号", "中塘镇", "中塘工业区"),
         ("沈阳市浑南区 浑河站东街道 浑南新区 全运路 109号", "浑河站东街道", "浑南新区"),
         ("江苏省苏州市工业园区星湖街328号", "工业园区", None),  # a park where the town stands
+        ("温州市瑞安市莘塍街道东新村0组00号", "莘塍街道", "东新村0组"),  # a 新村 with a group
     ],
 )
 def test_towns_villages_and_parks_no_table_has_are_read_by_their_form(text, town, community):

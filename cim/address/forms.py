@@ -20,7 +20,7 @@ import re
 from cim.address.details import BARE_ROAD
 from cim.address.normalize import cn_to_int
 
-__all__ = ["GROUP", "read_forms"]
+__all__ = ["GROUP", "VILLAGE_GROUP", "read_forms"]
 
 _NAME = r"(?:(?![路街道巷弄号组社])[\u4e00-\u9fff])"
 _TOWN = re.compile(rf"{_NAME}{{1,6}}?(?:街道|镇|乡)(?![路街巷道弄])")
@@ -35,6 +35,10 @@ _NOT_VILLAGE = ("新村", "文化村", "度假村")  # housing estates and resor
 # a village group written in Chinese numerals stays in the text before the first digit
 _CN_GROUP = re.compile(r" ?第?([一二三四五六七八九十]+)([组社])(?![区会])")
 GROUP = re.compile(r"第?(\d+)([组社])(?![区会])")  # a village group written in digits
+# a 新村 is a housing estate, unless a village group follows it (东新村0组)
+VILLAGE_GROUP = re.compile(
+    r"((?:(?![路街道号组])[\u4e00-\u9fff]){1,8}村)第?(\d+)([组社])(?![区会])"
+)
 _PARK = re.compile(
     rf"{_NAME}{{0,10}}?(?:经济技术开发区|经济开发区|高新技术产业开发区|开发区|工业园区|工业集中区"
     r"|工业区|工业园|产业园|科技园|高校园区|园区|高新区|新区|大学城|微电园|火炬园)(?:[东西南北中]区)?"

@@ -26,7 +26,7 @@ import pandas as pd
 
 from cim.address.details import BARE_ROAD, ROAD, read_details
 from cim.address.divisions import LEVELS, divisions
-from cim.address.forms import GROUP, read_forms
+from cim.address.forms import GROUP, VILLAGE_GROUP, read_forms
 from cim.address.normalize import MAX_LENGTH, clean
 from layers import InputError
 from layers.schema import ADDRESS_FIELDS
@@ -287,6 +287,9 @@ def _parse(text, home: str | None, memo: dict[str, tuple]) -> tuple[str | None, 
     rest = cleaned[pos:].replace(" ", "")
     if names[4] is not None and (group := GROUP.match(rest)):
         names = (*names[:4], f"{names[4]}{group.group(1)}{group.group(2)}")
+        rest = rest[group.end() :]
+    elif names[4] is None and (names[2] or names[3]) and (group := VILLAGE_GROUP.match(rest)):
+        names = (*names[:4], "".join(group.groups()))
         rest = rest[group.end() :]
     details = read_details(rest)
     if not any(names) and not any(details):
