@@ -1,20 +1,26 @@
 """Address parsing: cim.address against cpca and jionlp, side by side in one run.
 
-Throughput: one list of distinct addresses (the hand-labelled real Chengdu addresses in
-``tests/data/address_labels.csv`` with room numbers appended to make them distinct, 100,000
-by default) goes through each parser on one core; ours gives all twelve fields, cpca three
-(province, city, district), jionlp five (adding town and community). jionlp is timed on the
-first ``--jionlp-n`` addresses only (it reads ~200 a second). Each tool is timed
-``--repeat`` times, in turns; rates are addresses per CPU second of this process, so that
-other work on a shared machine does not count, and are printed as their range.
+Throughput: two lists of distinct addresses (the hand-labelled Chengdu addresses of
+``tests/data/address_labels.csv``, and the national ones of
+``tests/data/national_address_labels.csv``, each with room numbers appended to make them
+distinct, 100,000 by default) go through each parser on one core; ours gives all twelve
+fields, cpca three (province, city, district), jionlp five (adding town and community).
+jionlp is timed on the first ``--jionlp-n`` addresses only (it reads ~200 a second). Each tool
+is timed ``--repeat`` times, in turns; rates are addresses per CPU second of this process, so
+that other work on a shared machine does not count, and are printed as their range.
 
 A second list is the worst case for our division reading: every address has its own
 division prefix (a random district, town or community of the division table written out in
 full, then a road and a number), so nothing is read once for many.
 
-Accuracy: per-field exact agreement with the labels, for the fields each tool reports.
-Memory: what the division tables hold once loaded (tracemalloc; the resident-set growth as
-well), against what importing cpca adds, and the peak of one ``parse_many`` of the list.
+Accuracy: per-field exact agreement with the labels (both empty counts as agreement), for
+the fields each tool reports, on each hand-labelled set of ``tests/data`` (conventions in
+``tests/data/address_labels.md``): the Chengdu set (ours with ``home="四川省成都市"``, the
+context of those records; the peers take none), the national set (19 provinces) and
+Chengdu's rural districts and counties.
+Memory: what the division tables hold once loaded (tracemalloc; the resident-set growth
+measured apart in a fresh interpreter), against what importing cpca adds, and the peak of one
+``parse_many`` of the list.
 
 The peers are installed for the benchmark only: ``make bench`` does it, or
 ``.venv/bin/pip install cpca jionlp``.
@@ -29,6 +35,8 @@ import contextlib
 import io
 import random
 import statistics
+import subprocess
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -39,11 +47,17 @@ from cim.address import ADDRESS_FIELDS, parse_many
 from cim.address.divisions import divisions
 from cim.paths import DIVISIONS_CSV
 
-LABELS = Path(__file__).resolve().parent.parent / "tests" / "data" / "address_labels.csv"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+LABELS = DATA / "address_labels.csv"
+SETS = (  # name, file, our home
+    ("Chengdu (real texts)", LABELS, "四川省成都市"),
+    ("national (19 provinces)", DATA / "national_address_labels.csv", None),
+    ("Chengdu rural", DATA / "chengdu_rural_address_labels.csv", None),
+)
 
 
-def run_cim(texts: list[str]) -> pd.DataFrame:
-    return parse_many(texts)[list(ADDRESS_FIELDS)]
+def run_cim(texts: list[str], home: str | None = None) -> pd.DataFrame:
+    return parse_many(texts, home=home)[list(ADDRESS_FIELDS)]
 
 
 def run_cpca(texts: list[str]) -> pd.DataFrame:
@@ -112,22 +126,24 @@ def span(values: list[float]) -> str:
     return f"{low:,.0f}" if round(low) == round(high) else f"{low:,.0f}–{high:,.0f}"
 
 
-def resident() -> int:
-    """Bytes resident in this process now (Linux ``VmRSS``)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
+_RSS_KB = "int(open('/proc/self/status').read().split('VmRSS:')[1].split()[0])"
 
 
-def loaded(load) -> tuple[float, float]:
-    """MB that ``load()`` leaves allocated (tracemalloc) and MB it adds to the resident set."""
-    before = resident()
+def allocated(load) -> float:
+    """MB that ``load()`` leaves allocated (tracemalloc)."""
     tracemalloc.start()
     load()
-    held, _ = tracemalloc.get_traced_memory()
+    kept, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return held / 1e6, (resident() - before) / 1e6
+    return kept / 1e6
+
+
+def resident_growth(setup: str, load: str) -> float:
+    """MB that the statement ``load`` adds to the resident set (Linux ``VmRSS``) of a fresh
+    interpreter after ``setup``, without tracemalloc's own bookkeeping."""
+    code = f"{setup}\nbefore = {_RSS_KB}\n{load}\nprint({_RSS_KB} - before)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(done.stdout.split()[-1]) / 1024
 
 
 def peak(call) -> float:
@@ -158,79 +174,114 @@ def spread(n: int) -> list[str]:
     return texts
 
 
+def distinct(texts: list[str], n: int) -> list[str]:
+    """``n`` distinct addresses: the texts again and again, each with its own room number."""
+    return [f"{texts[i % len(texts)]}{i // len(texts) + 1}室" for i in range(n)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=100_000, help="addresses in the throughput list")
+    parser.add_argument("--n", type=int, default=100_000, help="addresses in each throughput list")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per tool")
     parser.add_argument("--jionlp-n", type=int, default=300, help="addresses jionlp is timed on")
     args = parser.parse_args()
 
     # read first, so that pandas' first-use allocations do not count as our tables
-    labels = pd.read_csv(LABELS, dtype=str, keep_default_na=False)
+    sets = [
+        (name, pd.read_csv(path, dtype=str, keep_default_na=False), home)
+        for name, path, home in SETS
+    ]
     # before any parse: our tables load on the first one, cpca's on import
-    memory = {"cim.address": loaded(divisions)}
+    memory = {
+        "cim.address": (
+            allocated(divisions),
+            resident_growth("import pandas, cim.address.divisions as d", "d.divisions()"),
+        )
+    }
     with contextlib.suppress(ImportError):
-        memory["cpca"] = loaded(lambda: run_cpca(["北京市朝阳区"]))
-
-    base = labels["text"].tolist()
-    texts = [f"{base[i % len(base)]}{i // len(base) + 1}室" for i in range(args.n)]
+        memory["cpca"] = (
+            allocated(lambda: run_cpca(["北京市朝阳区"])),
+            resident_growth("import pandas", "import cpca; cpca.transform(['北京市朝阳区'])"),
+        )
 
     available = {}
     for name, (tool, _) in TOOLS.items():
         try:
             with contextlib.redirect_stdout(io.StringIO()):
-                tool(texts[:1])
+                tool(["北京市朝阳区建国路88号"])
         except ImportError:
             print(f"{name}: not installed (pip install {name}); skipped")
             continue
         available[name] = tool
-    timed = rates({k: v for k, v in available.items() if k != "jionlp"}, texts, args.repeat)
-    if "jionlp" in available:
-        timed |= rates({"jionlp": available["jionlp"]}, texts[: args.jionlp_n], args.repeat)
-
-    rows = []
-    for name, tool in available.items():
-        with contextlib.redirect_stdout(io.StringIO()):
-            scores = accuracy(tool(labels["text"].tolist()), labels)
-        rows.append(
-            {
-                "tool": name,
-                "fields": TOOLS[name][1],
-                "addresses/s": span(timed[name]),
-                **{f: scores.get(f) for f in ADDRESS_FIELDS},
-                "mean (its fields)": sum(scores.values()) / len(scores),
-            }
-        )
-    table = pd.DataFrame(rows).set_index("tool")
     pd.set_option("display.width", 250)
-    print(
-        f"{len(texts):,} distinct addresses for throughput (jionlp: the first {args.jionlp_n}); "
-        f"{len(labels)} hand-labelled for accuracy; {args.repeat} runs each, rates per CPU second\n"
-    )
-    print(table.to_string(float_format=lambda v: f"{v:.3f}", na_rep="—"))
-    ours = statistics.median(timed["cim.address"])
-    for peer in table.index.drop("cim.address"):
-        print(
-            f"cim.address / {peer}: {ours / statistics.median(timed[peer]):.2f}x the throughput "
-            f"(medians; ours {TOOLS['cim.address'][1]} fields, {peer} {TOOLS[peer][1]})"
+
+    lists = {name: distinct(labels["text"].tolist(), args.n) for name, labels, _ in sets[:2]}
+    timed = {}
+    for list_name, texts in lists.items():
+        timed[list_name] = rates(
+            {k: v for k, v in available.items() if k != "jionlp"}, texts, args.repeat
         )
+        if "jionlp" in available:
+            timed[list_name] |= rates(
+                {"jionlp": available["jionlp"]}, texts[: args.jionlp_n], args.repeat
+            )
+    print(
+        f"throughput: {args.n:,} distinct addresses per list (jionlp: the first "
+        f"{args.jionlp_n}), {args.repeat} runs each, addresses per CPU second\n"
+    )
+    speed = pd.DataFrame(
+        {
+            list_name: {name: span(r) for name, r in by_tool.items()}
+            for list_name, by_tool in timed.items()
+        }
+    )
+    speed.insert(0, "fields", [TOOLS[name][1] for name in speed.index])
+    print(speed.to_string())
+    for list_name, by_tool in timed.items():
+        ours = statistics.median(by_tool["cim.address"])
+        for peer in [p for p in by_tool if p != "cim.address"]:
+            print(
+                f"{list_name}: cim.address / {peer} {ours / statistics.median(by_tool[peer]):.2f}x "
+                f"the throughput (medians; ours {TOOLS['cim.address'][1]} fields, "
+                f"{peer} {TOOLS[peer][1]})"
+            )
+
+    for set_name, labels, home in sets:
+        rows = []
+        for name, tool in available.items():
+            texts = labels["text"].tolist()
+            with contextlib.redirect_stdout(io.StringIO()):
+                got = tool(texts, home) if name == "cim.address" else tool(texts)
+            scores = accuracy(got, labels)
+            rows.append(
+                {
+                    "tool": name,
+                    **{f: scores.get(f) for f in ADDRESS_FIELDS},
+                    "mean (its fields)": sum(scores.values()) / len(scores),
+                }
+            )
+        table = pd.DataFrame(rows).set_index("tool")
+        print(f"\n{set_name}: {len(labels)} hand-labelled addresses, per-field exact agreement")
+        print(table.to_string(float_format=lambda v: f"{v:.3f}", na_rep="—"))
 
     worst = spread(min(args.n, 50_000))
     heads = {"cim.address": available["cim.address"]}
     if "cpca" in available:
         heads["cpca"] = available["cpca"]
-    timed = rates(heads, worst, args.repeat)
+    worst_rates = rates(heads, worst, args.repeat)
+    ratio = ""
+    if "cpca" in worst_rates:
+        ours = statistics.median(worst_rates["cim.address"])
+        ratio = f"; ours / cpca {ours / statistics.median(worst_rates['cpca']):.2f}x"
     print(
-        f"\nworst case, {len(worst):,} addresses each with its own division prefix: "
-        + "; ".join(f"{name} {span(r)}/s" for name, r in timed.items())
-        + (
-            f"; ours / cpca {statistics.median(timed['cim.address']) / statistics.median(timed['cpca']):.2f}x"
-            if "cpca" in timed
-            else ""
-        )
+        f"\nworst case, {len(worst):,} addresses each with its own division prefix (down to a "
+        "town or community): "
+        + "; ".join(f"{name} {span(r)}/s" for name, r in worst_rates.items())
+        + ratio
     )
 
     held, grown = memory["cim.address"]
+    texts = lists[sets[0][0]]
     print(
         f"\nmemory: our division tables ({len(divisions().by_code):,} divisions) hold "
         f"{held:.1f} MB once loaded (resident set +{grown:.0f} MB); one parse_many of "

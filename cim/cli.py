@@ -439,9 +439,9 @@ def address_parse(
     home: Annotated[
         str | None,
         typer.Option(
-            help="Home province / city (湖北省武汉市) or division code: district names that "
-            "several cities share are read as the ones there; without it they are flagged "
-            "in the 'ambiguous' column."
+            help="Home province / city (湖北省武汉市) or division code: district and town names "
+            "that several places share are read as the ones there; without it they are "
+            "flagged in the 'ambiguous' column."
         ),
     ] = None,
 ) -> None:
@@ -487,8 +487,9 @@ def address_parse(
     ambiguous = int(parsed["ambiguous"].notna().sum())
     if ambiguous:
         console.print(
-            f"[yellow]![/] {ambiguous} rows name a district that several cities have: city and "
-            "code left empty, candidates in the 'ambiguous' column (give --home to choose)"
+            f"[yellow]![/] {ambiguous} rows name a district or town that several places have: "
+            "the levels above it left empty, candidates in the 'ambiguous' column (give --home "
+            "to choose)"
         )
 
 

@@ -2,10 +2,9 @@
 
 From ``../shared/data/chengdu_admin``:
 
-- every province, city and district of China with its official 12-digit code (National Bureau
-  of Statistics codes via AreaCity-JsSpider-StatsGov, data version 2023), so that addresses
-  outside Chengdu still parse down to the district;
-- Chengdu's 261 街道/镇/乡 with their official codes;
+- every province, city, district and town (街道/镇/乡, 39,479 of them) of China with its official
+  12-digit code (National Bureau of Statistics codes via AreaCity-JsSpider-StatsGov, data version
+  2023), so that addresses from anywhere parse down to the town;
 - towns that jionlp still lists but that the 2019-2020 mergers abolished (old addresses use
   them), and Chengdu's 4,366 社区/村 names from jionlp. These have no official code in the
   data, so they get one in the same structure (``code_synthetic=True``): a town under its
@@ -25,19 +24,24 @@ HERE = Path(__file__).resolve().parent
 LEVELS = {0: "province", 1: "city", 2: "district", 3: "town"}
 ZONES = ("成都高新技术产业开发区", "天府新区")  # functional zones the NBS table does not list
 CHENGDU = "510100000000"
+# two farms are written with a full-width digit (八五０农场): division names hold no digits
+# (the parser reads divisions from the text before its first digit), so 〇 stands for it
+NUMERALS = str.maketrans("０１２３４５６７８９0123456789", "〇一二三四五六七八九" * 2)
 
 
 def official(shared: Path) -> pd.DataFrame:
     nbs = pd.read_csv(shared / "china_areacity_level4_full.csv", dtype=str, encoding="utf-8-sig")
     nbs["deep"] = nbs["deep"].astype(int)
-    towns = (nbs["deep"] == 3) & nbs["ext_id"].str.startswith("5101")
-    keep = nbs[(nbs["deep"] < 3) | towns]
+    keep = nbs[nbs["deep"] <= 3].copy()
+    # AreaCity splits 重庆市 into 重庆城区 and 重庆郊县 (NBS: 市辖区, 县); addresses say 重庆市
+    chongqing = keep["ext_name"].isin(["重庆城区", "重庆郊县"])
+    keep.loc[chongqing, ["ext_name", "name"]] = ["重庆市", "重庆"]
     parents = dict(zip(nbs["id"], nbs["ext_id"], strict=True))
     return pd.DataFrame(
         {
             "code": keep["ext_id"],
-            "name": keep["ext_name"],
-            "short_name": keep["name"],
+            "name": keep["ext_name"].str.translate(NUMERALS),
+            "short_name": keep["name"].str.translate(NUMERALS),
             "level": keep["deep"].map(LEVELS),
             "parent_code": keep["pid"].map(parents),
             "source": "NBS 2023",
@@ -76,7 +80,7 @@ def jionlp(shared: Path, known: pd.DataFrame) -> pd.DataFrame:
         for name, code in zones.items()
     ]
     districts.update(zones)
-    official_towns = known[known["level"] == "town"]
+    official_towns = known[(known["level"] == "town") & known["code"].str.startswith("5101")]
     town_codes = {
         (p, n): c
         for p, n, c in zip(

@@ -125,3 +125,60 @@ def test_link_attaches_records_and_reports_the_rest(base):
     assert result.report["reason"].iloc[1] == "coarse: only matched at district level"
     with pytest.raises(KeyError, match="address_col"):
         base.link(people, address_col="address")
+
+
+@pytest.fixture(scope="module")
+def hangzhou():
+    """A base of another city built from its own layers: address points, districts, streets."""
+    texts = {
+        "h1": ("杭州市西湖区灵隐街道法云弄22号", (120.1010, 30.2420)),
+        "h2": ("杭州市滨江区长河街道江南大道588号恒鑫大厦A座1503", (120.2110, 30.1880)),
+        "h3": ("临平乔司街道永西村5组", (120.2900, 30.3500)),
+        "h4": ("法云弄16号", (120.1012, 30.2424)),  # no division written: its polygon says
+    }
+    addresses = gpd.GeoDataFrame(
+        {"id": list(texts), "address": [t for t, _ in texts.values()]},
+        geometry=[shapely.Point(xy) for _, xy in texts.values()],
+        crs=4326,
+    )
+    districts = gpd.GeoDataFrame(
+        {
+            "code": ["330106000000", "330108000000", "330113000000"],
+            "name": ["西湖区", "滨江区", "临平区"],
+            "parent_code": ["330100000000"] * 3,
+        },
+        geometry=[
+            shapely.box(120.0, 30.2, 120.15, 30.3),
+            shapely.box(120.15, 30.15, 120.25, 30.22),
+            shapely.box(120.25, 30.3, 120.35, 30.4),
+        ],
+        crs=4326,
+    )
+    streets = gpd.GeoDataFrame(
+        {"code": ["330108003000"], "name": ["长河街道"], "parent_code": ["330108000000"]},
+        geometry=[shapely.box(120.19, 30.17, 120.23, 30.2)],
+        crs=4326,
+    )
+    return AddressBase.from_layer(
+        addresses, districts=districts, streets=streets, home="浙江省杭州市"
+    )
+
+
+def test_a_base_of_another_city_is_built_from_its_own_layers(hangzhou):
+    records = hangzhou.records.set_index("standard")
+    assert hangzhou.cities == {"杭州市"}
+    assert records.loc["浙江省杭州市西湖区法云弄16号", "code"].startswith("330106000000-")
+    assert records.loc["浙江省杭州市临平区乔司街道永西村5组", "community"] == "永西村5组"
+    found = hangzhou.geocode(
+        ["西湖区法云弄22号", "恒鑫大厦A座1503", "滨江区长河街道江陵路1号", "乔司街道永西村5组"]
+    )
+    assert found["match_level"].tolist() == ["road_no", "building", "town", "community"]
+    assert found["standard"].iloc[0] == "浙江省杭州市西湖区灵隐街道法云弄22号"
+    assert shapely.box(120.19, 30.17, 120.23, 30.2).contains(found.geometry.iloc[2])  # 长河街道
+
+
+def test_an_address_of_another_city_matches_nothing_not_even_a_road_of_the_same_name(hangzhou):
+    found = hangzhou.geocode(["成都市武侯区法云弄22号", "北京市朝阳区法云弄22号", "法云弄22号"])
+    assert found["match_level"].tolist() == ["none", "none", "road_no"]
+    assert found["reason"].iloc[0] == "in 成都市, outside this base (杭州市)"
+    assert found.geometry.iloc[:2].isna().all()

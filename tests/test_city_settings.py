@@ -222,7 +222,7 @@ def test_cli_address_parse_reads_shared_names_with_home(tmp_path):
 
     result = runner.invoke(app, ["address", "parse", str(source), str(tmp_path / "a.csv")])
     assert result.exit_code == 0, result.output
-    assert "1 rows name a district that several cities have" in result.output
+    assert "1 rows name a district or town that several places have" in result.output
     plain = pd.read_csv(tmp_path / "a.csv")
     assert pd.isna(plain.loc[0, "city"]) and "武汉市青山区" in plain.loc[0, "ambiguous"]
     assert plain.loc[1, "city"] == "成都市"

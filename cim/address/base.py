@@ -139,6 +139,11 @@ class AddressBase:
     ):
         self.records = records
         self.home = home_code(home)
+        # the cities the base covers: an address in another one matches nothing here
+        home_city = divisions().level_names(self.home)[1] if self.home else None
+        self.cities = frozenset(
+            {c for c in records["city"] if isinstance(c, str)} | ({home_city} - {None})
+        )
         self._units = _Units({k: v for k, v in (units or {}).items() if v is not None})
         self._index: dict[tuple, list[int]] = {}
         for level, key_sets in _KEYS.items():
@@ -293,6 +298,12 @@ class AddressBase:
                 return found, penalty
         return found, 1.0
 
+    def _elsewhere(self, parsed: pd.Series) -> bool:
+        """Whether the address names a city that the base does not cover."""
+        return (
+            parsed["city"] is not None and bool(self.cities) and parsed["city"] not in self.cities
+        )
+
     def _match(self, parsed: pd.Series, alias: str | None) -> tuple[str, list[int], object, float]:
         for level, key_sets in _KEYS.items():
             for fields in key_sets:
@@ -305,6 +316,8 @@ class AddressBase:
         if alias is not None and alias in self._aliases:
             position = self._aliases[alias]
             return self.records["level"].iat[position], [position], None, 1.0
+        if self._elsewhere(parsed):  # its road or district may share a name with one here
+            return "none", [], None, 1.0
         if parsed["road"] is not None and parsed["road"] in self._roads:
             return "road", [], self._roads[parsed["road"]], 1.0
         for level, layer in _UNIT_LEVELS:
@@ -363,7 +376,7 @@ class AddressBase:
                     "town": parsed["town"].iat[i]
                     if record is None
                     else record["town"] or parsed["town"].iat[i],
-                    "reason": (parsed["error"].iat[i] if level == "none" else None)
+                    "reason": (self._why_none(parsed.iloc[i]) if level == "none" else None)
                     or parsed["ambiguous"].iat[i],
                 }
             )
@@ -371,6 +384,13 @@ class AddressBase:
         return gpd.GeoDataFrame(
             pd.DataFrame(rows, columns=GEOCODE_COLUMNS), geometry=gpd.GeoSeries(points, crs=4326)
         )
+
+    def _why_none(self, parsed: pd.Series) -> str | None:
+        if parsed["error"] is not None:
+            return parsed["error"]
+        if self._elsewhere(parsed):
+            return f"in {parsed['city']}, outside this base ({'、'.join(sorted(self.cities))})"
+        return None
 
     def reverse(self, points: gpd.GeoDataFrame | gpd.GeoSeries) -> gpd.GeoDataFrame:
         """For each point: its district / street / community / grid cell and the nearest address.

@@ -1,24 +1,27 @@
 """Administrative divisions for address parsing: names, aliases, codes and their hierarchy.
 
 The table (``sample_data/divisions/divisions.csv``, built by ``sample_data/build_divisions.py``)
-holds every province, city and district of China with official 12-digit codes, and Chengdu's
-towns (街道/镇/乡) and communities (社区/村). Lookup is a longest-prefix match by dictionary,
-level by level, which keeps parsing in the microseconds.
+holds every province, city, district and town (街道/镇/乡) of China with official 12-digit codes,
+and Chengdu's communities (社区/村). It is read on the first parse (about half a second).
+Lookup is a longest-prefix match by dictionary, level by level, which keeps parsing in the
+microseconds.
 """
 
 from __future__ import annotations
 
+import csv
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-
-import pandas as pd
 
 from cim.paths import DIVISIONS_CSV
 
 __all__ = ["LEVELS", "OLD_NAMES", "Division", "DivisionIndex", "divisions"]
 
 LEVELS = ("province", "city", "district", "town", "community")
+_AT = {level: i for i, level in enumerate(LEVELS)}
+_KINDS = frozenset("区县旗州")
 
 # Renamed or abolished divisions and common abbreviations -> current official code
 OLD_NAMES = {
@@ -35,7 +38,8 @@ OLD_NAMES = {
     "四川天府新区": "510156000000",
     "天府新区成都直管区": "510156000000",
 }
-# Short forms (成都, 四川) are refused when a road suffix follows: 四川北路 is a road.
+# Short forms (成都, 四川) are refused when a road suffix follows (四川北路 is a road) that
+# does not begin a town's name (崇州街子镇).
 _ROAD_AFTER_SHORT = ("路", "街", "巷", "道", "大道", "大街", "东路", "西路", "南路", "北路", "中路")
 
 
@@ -45,36 +49,37 @@ class Division:
     name: str
     level: str
     parent_code: str | None
-    lineage: frozenset[str]  # its own code and its ancestors'
+    lineage: tuple[str, ...]  # its own code and its ancestors', finest first
 
     @property
-    def ancestors(self) -> frozenset[str]:
+    def ancestors(self) -> tuple[str, ...]:
         """The codes of the divisions it lies in."""
-        return self.lineage - {self.code}
+        return self.lineage[1:]
 
 
 class DivisionIndex:
     """Name → division lookup with longest-prefix matching and ancestry checks."""
 
-    def __init__(self, table: pd.DataFrame):
-        # plain lists: iterating the frame's string columns element by element is slow
-        rows = list(
-            zip(
-                *(
-                    table[c].tolist()
-                    for c in ("code", "name", "short_name", "level", "parent_code")
-                ),
-                strict=True,
-            )
-        )
+    def __init__(self, rows: Iterable[tuple[str, str, str, str, str | None]]):
+        """Index ``rows`` of ``(code, name, short_name, level, parent_code)``."""
+        rows = list(rows)
+        same = {code: code for code, *_ in rows}  # parent codes share their division's string
+        rows = [(c, n, s, lv, same.get(p, p)) for c, n, s, lv, p in rows]
         parents = {code: parent_code for code, _, _, _, parent_code in rows}
+        levels = {code: level for code, _, _, level, _ in rows}
         self.by_code: dict[str, Division] = {}
+        # the city each division lies in (itself for a city or a province): towns and
+        # communities are also looked for there, after the district named before them
+        self.city_of: dict[str, str] = {}
         for code, name, _, level, parent_code in rows:
-            lineage, parent = {code}, parent_code
+            lineage, parent, city = [code], parent_code, code
             while isinstance(parent, str) and parent in parents:
-                lineage.add(parent)
+                lineage.append(parent)
+                if levels[parent] == "city":
+                    city = parent
                 parent = parents[parent]
-            self.by_code[code] = Division(code, name, level, parent_code, frozenset(lineage))
+            self.by_code[code] = Division(code, name, level, parent_code, tuple(lineage))
+            self.city_of[code] = city
         full: dict[str, dict[str, list[Division]]] = {level: {} for level in LEVELS}
         short: dict[str, dict[str, list[Division]]] = {level: {} for level in LEVELS}
         for code, name, short_name, level, _ in rows:
@@ -82,6 +87,14 @@ class DivisionIndex:
             full[level].setdefault(name, []).append(division)
             if level in ("province", "city", "district") and short_name != name:
                 short[level].setdefault(short_name, []).append(division)
+            elif level == "district" and name.endswith("新区"):  # 浦东 for 浦东新区
+                short[level].setdefault(name[:-2], []).append(division)
+        # an ethnic name written with its kind only: 管城区 (管城回族区), 大理州 (大理白族自治州)
+        for code, name, short_name, level, _ in rows:
+            alias = short_name + name[-1]
+            kind = level in ("city", "district") and name[-1] in _KINDS and len(short_name) >= 2
+            if kind and alias != name and alias not in full[level]:
+                full[level].setdefault(alias, []).append(self.by_code[code])
         for alias, code in OLD_NAMES.items():
             division = self.by_code[code]
             full[division.level].setdefault(alias, []).append(division)
@@ -100,19 +113,13 @@ class DivisionIndex:
             for name in self.names[level]:
                 by_prefix.setdefault(name[:2], set()).add(len(name))
             self.lengths[level] = {k: tuple(sorted(v, reverse=True)) for k, v in by_prefix.items()}
-        # each division's name and its ancestors' by level (province first), None for a gap
-        at = {level: i for i, level in enumerate(LEVELS)}
-        self.level_names: dict[str, tuple[str | None, ...]] = {}
-        for code in self.by_code:
-            names: list[str | None] = [None] * len(LEVELS)
-            for division in self.chain(code):
-                names[at[division.level]] = names[at[division.level]] or division.name
-            self.level_names[code] = tuple(names)
-        # the levels with a name starting with these two characters
-        self.starts: dict[str, frozenset[str]] = {
-            prefix: frozenset(level for level in LEVELS if prefix in self.lengths[level])
-            for prefix in {p for by_prefix in self.lengths.values() for p in by_prefix}
-        }
+        self._level_names: dict[str, tuple[str | None, ...]] = {}  # filled as asked
+        # the levels with a name starting with these two characters (one set per combination)
+        shared: dict[frozenset[str], frozenset[str]] = {}
+        self.starts: dict[str, frozenset[str]] = {}
+        for prefix in {p for by_prefix in self.lengths.values() for p in by_prefix}:
+            here = frozenset(level for level in LEVELS if prefix in self.lengths[level])
+            self.starts[prefix] = shared.setdefault(here, here)
 
     def chain(self, code: str) -> list[Division]:
         """The division and its ancestors, finest first."""
@@ -123,30 +130,66 @@ class DivisionIndex:
         return out
 
     def match(
-        self, level: str, text: str, pos: int, within: tuple[str, ...] | None, home: str | None
+        self,
+        level: str,
+        text: str,
+        pos: int,
+        within: tuple[str, ...] | None,
+        home: str | None,
+        shorter_than: int = 99,
     ):
         """Longest division name of ``level`` starting at ``text[pos]`` inside one of ``within``.
 
-        Returns ``(candidates, end, used_short_name)`` or None: the divisions of that name
-        inside ``within``, narrowed to those inside ``home`` where any is. More than one
-        candidate means the name is ambiguous here.
+        Returns ``(candidates, end, used_short_name)``: the divisions of that name inside
+        ``within``, narrowed to those inside ``home`` where any is (more than one candidate
+        means the name is ambiguous here); False when names start here but none inside
+        ``within``, None when no name does. Only names shorter than ``shorter_than``
+        are tried.
         """
         names = self.names[level]
+        named = False
         for length in self.lengths[level].get(text[pos : pos + 2], ()):
+            if length >= shorter_than:
+                continue
             end = pos + length
             entry = names.get(text[pos:end]) if end <= len(text) else None
             if entry is None:
                 continue
+            named = True
             full, short = entry
             if full:
                 candidates = _pick(full, within, home)
                 if candidates:
                     return candidates, end, False
-            if short and not text.startswith(_ROAD_AFTER_SHORT, end):
+            if short and (not text.startswith(_ROAD_AFTER_SHORT, end) or self._named_at(text, end)):
                 candidates = _pick(short, within, home)
                 if candidates:
                     return candidates, end, True
-        return None
+        return False if named else None
+
+    def _named_at(self, text: str, pos: int) -> bool:
+        """Whether a town or community's full name starts at ``text[pos]`` (崇州街子镇)."""
+        for level in ("town", "community"):
+            for length in self.lengths[level].get(text[pos : pos + 2], ()):
+                entry = self.names[level].get(text[pos : pos + length])
+                if entry is not None and entry[0]:
+                    return True
+        return False
+
+    def level_names(self, code: str) -> tuple[str | None, ...]:
+        """The division's name and its ancestors' by level, province first, None for a gap."""
+        known = self._level_names.get(code)
+        if known is None:
+            names: list[str | None] = [None] * len(LEVELS)
+            for division in self.chain(code):
+                at = _AT[division.level]
+                names[at] = names[at] or division.name
+            known = self._level_names[code] = tuple(names)
+        return known
+
+    def cities(self, codes: tuple[str, ...]) -> tuple[str, ...]:
+        """The cities that ``codes`` lie in (a province stays itself), without repeats."""
+        return tuple(dict.fromkeys(self.city_of.get(c, c) for c in codes))
 
     def full_name(self, code: str) -> str:
         """The division with its ancestors, e.g. 湖北省武汉市青山区."""
@@ -158,9 +201,13 @@ def _pick(
     candidates: tuple[Division, ...], within: tuple[str, ...] | None, home: str | None
 ) -> tuple[Division, ...]:
     if within is not None:
-        if len(candidates) == 1:
-            return () if candidates[0].lineage.isdisjoint(within) else candidates
-        candidates = tuple(d for d in candidates if not d.lineage.isdisjoint(within))
+        if len(within) == 1:
+            if len(candidates) == 1:
+                return candidates if within[0] in candidates[0].lineage else ()
+            candidates = tuple(d for d in candidates if within[0] in d.lineage)
+        else:
+            inside = frozenset(within)
+            candidates = tuple(d for d in candidates if not inside.isdisjoint(d.lineage))
     if len(candidates) <= 1:
         return candidates
     unique = {d.code: d for d in candidates}
@@ -178,4 +225,10 @@ def divisions(path: str | Path = DIVISIONS_CSV) -> DivisionIndex:
         raise FileNotFoundError(
             f"division table {path} is missing; build it with python sample_data/build_divisions.py"
         )
-    return DivisionIndex(pd.read_csv(path, dtype={"code": str, "parent_code": str}))
+    with path.open(encoding="utf-8", newline="") as file:  # csv, not pandas: a third the memory
+        reader = csv.reader(file)
+        header = next(reader)
+        at = [header.index(c) for c in ("code", "name", "short_name", "level", "parent_code")]
+        return DivisionIndex(
+            (r[at[0]], r[at[1]], r[at[2]], r[at[3]], r[at[4]] or None) for r in reader
+        )

@@ -3,12 +3,15 @@
 A parse is: clean the text (:func:`cim.address.normalize.clean`), read the divisions from
 the front by longest-prefix dictionary match (province → city → district → town →
 community, each constrained to lie inside the one before), fill the missing higher levels
-from the lower ones, then read road, door number, place name, building, unit, floor and
-room with one compiled regular expression.
+from the lower ones, read the towns, villages and parks no table has by their form
+(:mod:`cim.address.forms`), then road, door number, place name, building, unit, floor and
+room with one compiled regular expression (:mod:`cim.address.details`).
 
 Canonical forms: ``road`` keeps its section in Chinese numerals (人民南路四段); ``road_no``
-ends in 号 (8号附1号); ``building`` is ``3栋`` (栋, 幢 and 号楼 alike) or ``B座``; ``unit``
-``2单元``; ``floor`` ``5层``; ``room`` the bare number (501).
+ends in 号 (8号附1号, 168号之3) or is a lane (2318弄, 2318弄18号); ``building`` is ``3栋``
+(栋, 幢, 号楼 and 3座 alike), ``B座`` or ``后栋``; ``unit`` ``2单元`` or ``A单元``; ``floor``
+``5层`` (首层 ``1层``, 负一层 and B1 ``-1层``); ``room`` the bare number (501, 3-218);
+``community`` a village with its group ``东溪村5组`` (村委会 read as 村).
 """
 
 from __future__ import annotations
@@ -21,28 +24,16 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 
+from cim.address.details import BARE_ROAD, ROAD, read_details
 from cim.address.divisions import LEVELS, divisions
+from cim.address.forms import GROUP, VILLAGE_GROUP, read_forms
 from cim.address.normalize import MAX_LENGTH, clean
 from layers import InputError
 from layers.schema import ADDRESS_FIELDS
 
 __all__ = ["Address", "home_code", "parse", "parse_many"]
 
-_ROAD_TOKEN = r"[\u4e00-\u9fffA-Za-z]{1,20}?(?:大道|大街|路|街(?!道)|巷|胡同|环(?!路))(?:[东西南北中]?[一二三四五六七八九十]+段|[东西南北中]段)?"
-_DETAIL = re.compile(
-    rf"""
-    (?P<roads>(?:{_ROAD_TOKEN})+)?
-    (?P<road_no>[A-Z]?\d+(?:-\d+)?(?:号(?!楼)(?:附\d+号?)?|附\d+号?|(?![\d\-栋幢单元层楼室座号])))?
-    (?P<poi>(?:(?![A-Z]\d*(?:栋|幢|座|号楼)|[A-Z]\d)[\u4e00-\u9fffA-Za-z])+)?
-    (?:(?P<compact_building>\d+)-(?P<compact_unit>\d+)-(?P<compact_room>\d+)$)?
-    (?:(?P<building>[A-Z]\d*|\d+[A-Z]?)(?P<building_kind>栋|幢|号楼|座))?
-    (?:(?P<unit>\d+)单元)?
-    (?:(?P<floor>-?\d+)(?:层|楼))?
-    (?:(?P<room>[A-Z]?\d+)(?:室|号|户)?)?
-    """,
-    re.VERBOSE,
-)
-_ROAD_SPLIT = re.compile(_ROAD_TOKEN)
+_BARE_ROAD = re.compile(BARE_ROAD)
 _LATIN = re.compile(r"[A-Za-zＡ-Ｚａ-ｚ]")
 
 
@@ -95,6 +86,7 @@ _COLUMNS = [f.name for f in fields(Address)]
 _FIRST_DIGIT = re.compile(r"[0-9]")
 
 
+_LISTED = 5  # candidates an ambiguity note names (城关镇 is in 96 places)
 _LOWER = {level: LEVELS[i + 1 :] for i, level in enumerate(LEVELS)}
 
 
@@ -104,67 +96,126 @@ def _skip_spaces(text: str, pos: int) -> int:
     return pos
 
 
+def _find(index, level: str, text: str, pos: int, within: tuple[str, ...] | None, home):
+    """``index.match`` inside ``within``; a town or community not found there is looked for
+    in the same city: districts split or renamed since the address was written (余杭区乔司街道
+    is 临平区's now) and functional zones (天府新区) that hold other districts' towns."""
+    hit = index.match(level, text, pos, within, home)
+    if hit is False and within is not None and level in ("town", "community"):
+        wider = index.cities(within)
+        if wider != within:
+            return index.match(level, text, pos, wider, home) or None
+    return hit or None
+
+
 def _confirmed(
-    index, level: str, text: str, start: int, end: int, codes: tuple[str, ...], home: str | None
+    index,
+    level: str,
+    text: str,
+    start: int,
+    end: int,
+    codes: tuple[str, ...],
+    home: str | None,
+    ends: bool,
 ) -> bool:
     """Whether a short division name (成都, 锦江) really is that division here.
 
     It is not when a lower division's full name starts at the same place (成都高新技术产业开发区).
-    It is when a blank follows (成都 青羊 文庙前街). Otherwise a short district needs a town or
-    community after it (武侯祠大街 is a road), and a short province or city a lower division
-    or a road (玉林小区 is a place, 成都横桥街 is not).
+    It is when a blank follows (成都 青羊 文庙前街) or, when ``ends`` (``text`` is the whole
+    address), nothing does (杭州余杭). Otherwise a short district needs a town or community
+    after it (武侯祠大街 is a road), and a short province or city a lower division or a road
+    (玉林小区 is a place, 成都横桥街 is not).
     """
-    lower = _LOWER[level]
     here = index.starts.get(text[start : start + 2], ())
-    if any(index.match(nxt, text, start, None, home) for nxt in lower if nxt in here):
-        return False
-    if text[end : end + 1] == " ":
+    lower_here = False  # a lower division's short name starts here too (朝阳: 朝阳市, 朝阳区)
+    for nxt in _LOWER[level]:
+        if nxt in here and (hit := index.match(nxt, text, start, None, home)):
+            if not hit[2]:
+                return False
+            lower_here = True
+    if text[end : end + 1] == " " or (ends and end == len(text) and not lower_here):
         return True
-    here = index.starts.get(text[end : end + 2], ())
-    if any(index.match(nxt, text, end, codes, home) for nxt in lower if nxt in here):
+    if _lower_follows(index, level, text, end, codes, home):
         return True
-    return level != "district" and _ROAD_SPLIT.match(text, end) is not None
+    return not lower_here and level != "district" and ROAD.match(text, end) is not None
+
+
+def _lower_follows(index, level: str, text: str, pos: int, codes: tuple[str, ...], home) -> bool:
+    """Whether a division inside ``codes`` and below ``level`` starts at ``text[pos]``."""
+    here = index.starts.get(text[pos : pos + 2], ())
+    return any(_find(index, nxt, text, pos, codes, home) for nxt in _LOWER[level] if nxt in here)
 
 
 def _divisions(
-    text: str, home: str | None
+    text: str, home: str | None, ends: bool = False
 ) -> tuple[tuple[str | None, ...], str | None, int, str | None]:
     """Divisions read from the front: the names by level (province first), the finest code,
-    where they end, and a note naming the candidates when the finest name is ambiguous."""
+    where they end, and a note naming the candidates when the finest name is ambiguous.
+
+    A division written again right after (浙江省杭州市萧山区浙江省杭州市萧山区, 萧山区萧山区) is
+    read once. ``ends``: ``text`` is the whole address, not the part before its first digit.
+    """
     index = divisions()
     found: list[str | None] = [None] * len(LEVELS)
     within, code, ambiguous = None, None, None
+    written: list[str] = []  # the division names as written so far
+    unsure: list[int] = []  # levels read from an ambiguous name, settled by a finer one
     pos = _skip_spaces(text, 0)
     here = index.starts.get(text[pos : pos + 2], ())  # the levels that can start at pos
     for at, level in enumerate(LEVELS):
         if level not in here:
             continue
-        hit = index.match(level, text, pos, within, home)
-        if hit is None and within is not None and level in ("town", "community"):
-            # functional zones (天府新区) hold towns that belong to a district administratively
-            hit = index.match(level, text, pos, None, home)
+        hit = _find(index, level, text, pos, within, home)
         if hit is None:
             continue
         candidates, end, used_short = hit
         codes = (candidates[0].code,) if len(candidates) == 1 else tuple(d.code for d in candidates)
-        if used_short and not _confirmed(index, level, text, pos, end, codes, home):
+        if used_short and not _confirmed(index, level, text, pos, end, codes, home, ends):
             continue
+        if (
+            level == "city"
+            and not used_short
+            and text[end : end + 1] != " "
+            and "district" in index.starts.get(text[end - 1 : end + 1], ())
+        ):
+            # 青岛市南区 is 青岛 + 市南区 when nothing below 青岛市 follows it
+            shorter = index.match(level, text, pos, within, home, shorter_than=end - pos)
+            if (
+                shorter
+                and not _lower_follows(index, level, text, end, codes, home)
+                and _lower_follows(index, level, text, shorter[1], codes, home)
+            ):
+                candidates, end, used_short = shorter
+                codes = tuple(d.code for d in candidates)
         found[at], within = candidates[0].name, codes
+        written.append(text[pos:end])
         pos = _skip_spaces(text, end)
+        prefixes = tuple(written)
+        while text.startswith(prefixes, pos):
+            again = pos + max(len(w) for w in written if text.startswith(w, pos))
+            if _BARE_ROAD.match(text, again):  # 东西湖 吴家山街道 东西湖大道: a road
+                break
+            pos = _skip_spaces(text, again)
         here = index.starts.get(text[pos : pos + 2], ())
         if len(candidates) == 1:
             code, ambiguous = codes[0], None
         else:
+            unsure.append(at)
             ambiguous = (
                 f"{candidates[0].name} is in {len(candidates)} places ("
-                + ", ".join(f"{index.full_name(c)} {c}" for c in codes)
+                + ", ".join(f"{index.full_name(c)} {c}" for c in codes[:_LISTED])
+                + (", …" if len(codes) > _LISTED else "")
                 + "): write the city, or give the home province / city"
             )
-    if code is not None and None in found:
-        found = [
-            name if name is not None else known
-            for name, known in zip(found, index.level_names[code], strict=True)
-        ]
+    if code is not None:
+        known = index.level_names(code)
+        if ambiguous is None:
+            for at in unsure:
+                found[at] = known[at] or found[at]
+        if None in found:
+            found = [name if name is not None else k for name, k in zip(found, known, strict=True)]
+    (town, community), pos = read_forms(text, pos, found)
+    found[3], found[4] = found[3] or town, community or found[4]
     return tuple(found), code, pos, ambiguous
 
 
@@ -188,7 +239,7 @@ def home_code(home: str | None) -> str | None:
     text = clean(str(home)).replace(" ", "")
     if text in index.by_code:
         return text
-    _, code, pos, ambiguous = _divisions(text, None)
+    _, code, pos, ambiguous = _divisions(text, None, ends=True)
     if code is not None and ambiguous is None and pos == len(text):
         return code
     named = {
@@ -203,48 +254,6 @@ def home_code(home: str | None) -> str | None:
     raise InputError(
         f"home {home!r} is not one province, city or district; give its full name "
         "(湖北省武汉市) or its 12-digit division code (420100000000)"
-    )
-
-
-def _details(rest: str) -> tuple[str | None, ...]:
-    """Road, door number, place name, building, unit, floor and room read from ``rest``."""
-    (  # every part is optional: the pattern always matches, what it leaves is not read
-        roads,
-        road_no,
-        poi,
-        compact_building,
-        compact_unit,
-        compact_room,
-        building,
-        building_kind,
-        unit,
-        floor,
-        room,
-    ) = _DETAIL.match(rest).groups()
-    road = _ROAD_SPLIT.findall(roads)[-1] if roads else None
-    if road_no:
-        number, _, annex = road_no.partition("附")
-        road_no = (
-            number.removesuffix("号") + "号" + (f"附{annex.removesuffix('号')}号" if annex else "")
-        )
-    if compact_building:
-        return (
-            road,
-            road_no,
-            poi,
-            f"{compact_building}栋",
-            f"{compact_unit}单元",
-            None,
-            compact_room,
-        )
-    return (
-        road,
-        road_no,
-        poi,
-        building + ("座" if building_kind == "座" else "栋") if building else None,
-        f"{unit}单元" if unit else None,
-        f"{floor}层" if floor else None,
-        room,
     )
 
 
@@ -270,11 +279,19 @@ def _parse(text, home: str | None, memo: dict[str, tuple]) -> tuple[str | None, 
         return _failed(f"too long for an address ({len(cleaned)} characters after cleaning)")
     digit = _FIRST_DIGIT.search(cleaned)
     head = cleaned if digit is None else cleaned[: digit.start()]
-    division = memo.get(head)
+    key = head if digit is not None else head + "\n"  # a whole text is read differently
+    division = memo.get(key)
     if division is None:
-        division = memo[head] = _divisions(head, home)
+        division = memo[key] = _divisions(head, home, ends=digit is None)
     names, code, pos, ambiguous = division
-    details = _details(cleaned[pos:].replace(" ", ""))
+    rest = cleaned[pos:].replace(" ", "")
+    if names[4] is not None and (group := GROUP.match(rest)):
+        names = (*names[:4], f"{names[4]}{group.group(1)}{group.group(2)}")
+        rest = rest[group.end() :]
+    elif names[4] is None and (names[2] or names[3]) and (group := VILLAGE_GROUP.match(rest)):
+        names = (*names[:4], "".join(group.groups()))
+        rest = rest[group.end() :]
+    details = read_details(rest)
     if not any(names) and not any(details):
         return _failed("no address parts recognised")
     return (*names, *details, code, ambiguous, None)
