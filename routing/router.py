@@ -798,17 +798,17 @@ class Router:
         reasons[pd.isna(reasons)] = no_route
         # found routes come ordered by incident then rank; the lost incidents slot in between
         order = np.argsort(np.concatenate([batch.target, lost]), kind="stable")
-        found, missing = np.full(len(lost), np.nan), np.full(len(lost), None, dtype=object)
+        nan, none = np.full(len(lost), np.nan), np.full(len(lost), None, dtype=object)
 
-        def column(values, empty=found):
-            return np.concatenate([values, empty])[order]
+        def column(values, lost_values=nan):
+            return np.concatenate([values, lost_values])[order]
 
         target = column(batch.target, lost)
         frame = pd.DataFrame(
             {
                 "incident_id": incidents["id"].to_numpy()[target],
-                "resource_id": column(resource_ids[batch.source].astype(object), missing),
-                "rank": pd.array(column(batch.rank, found), dtype="Int64"),
+                "resource_id": column(resource_ids[batch.source].astype(object), none),
+                "rank": pd.array(column(batch.rank), dtype="Int64"),
                 "eta_s": column(batch.eta_s),
                 "distance_m": column(batch.distance_m),
                 "access_s": column(batch.access_s),
@@ -816,7 +816,7 @@ class Router:
                 "resource_snap_m": column(res.distance_m[batch.source]),
                 "profile": self.profile.name,
                 "reason": column(np.full(len(batch.target), None, dtype=object), reasons),
-                "geometry": None if batch.geometry is None else column(batch.geometry, missing),
+                "geometry": None if batch.geometry is None else column(batch.geometry, none),
             }
         )
         return gpd.GeoDataFrame(frame, geometry="geometry", crs=4326)

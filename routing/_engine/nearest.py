@@ -1,7 +1,7 @@
 """The ``k`` nearest sources of every target, in one search from all sources at once.
 
-A multi-source Dijkstra that keeps up to ``k`` labels per node, each from a different source
-(Hershberger et al.'s k-nearest-facilities search): labels leave the heap by (cost, source
+A multi-source Dijkstra that keeps up to ``k`` labels per node, each from a different source:
+labels leave the heap by (cost, source
 tie rank), and a node takes a label only while it has fewer than ``k`` and none from that
 source. A source among a node's ``k`` nearest is among the ``k`` nearest of every node on its
 shortest path there, so the labels are exact; with ``k = 1`` this is one plain multi-source

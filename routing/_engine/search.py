@@ -239,36 +239,24 @@ def _links(
     return links.drop_duplicates(["row", "col"]).reset_index(drop=True)
 
 
-def walk(predecessor, route_ids: np.ndarray, start: np.ndarray):
-    """Every route's steps back from ``start`` until ``predecessor`` gives -1, all at once.
-
-    ``predecessor(route_ids, current)`` gives the previous step of each active route.
-    Returns ``(route, step, position)``: per route the positions visited, from its first
-    (last visited) to ``start``, ordered by route.
-    """
-    routes, positions, steps = [route_ids], [start], [np.zeros(len(route_ids), dtype=np.int64)]
-    active, current, step = route_ids, start, 0
-    while active.size:
-        previous = predecessor(active, current)
-        going = previous >= 0
-        active, current = active[going], previous[going]
-        step += 1
-        routes.append(active)
-        positions.append(current)
-        steps.append(np.full(len(active), step))
-    routes, positions, steps = map(np.concatenate, (routes, positions, steps))
-    order = np.lexsort((-steps, routes))
-    return routes[order], positions[order]
-
-
 def assemble(engine: CompiledGraph, found: _Search, source_ix, target_ix, rank) -> RouteBatch:
     """Routes for chosen (source, target) pairs of a search: ETA, distance and lines."""
     n, s_count = len(engine.nodes), found.sources
-    route_ids, nodes = walk(
-        lambda active, current: found.predecessors[source_ix[active], current],
-        np.arange(len(source_ix)),
-        n + s_count + np.asarray(target_ix),
-    )
+    # walk all predecessor chains at once, from each target back to its source
+    active, current = np.arange(len(source_ix)), n + s_count + np.asarray(target_ix)
+    route_ids, nodes, steps = [active], [current], [np.zeros(len(active), dtype=np.int64)]
+    step = 0
+    while active.size:
+        previous = found.predecessors[source_ix[active], current]
+        going = previous >= 0
+        active, current = active[going], previous[going]
+        step += 1
+        route_ids.append(active)
+        nodes.append(current)
+        steps.append(np.full(len(active), step))
+    route_ids, nodes, steps = map(np.concatenate, (route_ids, nodes, steps))
+    order = np.lexsort((-steps, route_ids))
+    route_ids, nodes = route_ids[order], nodes[order]
     same = route_ids[1:] == route_ids[:-1]
     hop_route, hop_from, hop_to = route_ids[1:][same], nodes[:-1][same], nodes[1:][same]
 
