@@ -129,13 +129,13 @@ def span(values: list[float]) -> str:
 _RSS_KB = "int(open('/proc/self/status').read().split('VmRSS:')[1].split()[0])"
 
 
-def allocated(load) -> float:
-    """MB that ``load()`` leaves allocated (tracemalloc)."""
+def traced(call) -> tuple[float, float]:
+    """MB that ``call()`` leaves allocated, and MB allocated at its peak (tracemalloc)."""
     tracemalloc.start()
-    load()
-    kept, _ = tracemalloc.get_traced_memory()
+    call()
+    kept, top = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return kept / 1e6
+    return kept / 1e6, top / 1e6
 
 
 def resident_growth(setup: str, load: str) -> float:
@@ -144,15 +144,6 @@ def resident_growth(setup: str, load: str) -> float:
     code = f"{setup}\nbefore = {_RSS_KB}\n{load}\nprint({_RSS_KB} - before)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(done.stdout.split()[-1]) / 1024
-
-
-def peak(call) -> float:
-    """MB allocated at the peak of ``call()`` beyond what was there before (tracemalloc)."""
-    tracemalloc.start()
-    call()
-    _, top = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return top / 1e6
 
 
 def spread(n: int) -> list[str]:
@@ -194,13 +185,13 @@ def main() -> None:
     # before any parse: our tables load on the first one, cpca's on import
     memory = {
         "cim.address": (
-            allocated(divisions),
+            traced(divisions)[0],
             resident_growth("import pandas, cim.address.divisions as d", "d.divisions()"),
         )
     }
     with contextlib.suppress(ImportError):
         memory["cpca"] = (
-            allocated(lambda: run_cpca(["北京市朝阳区"])),
+            traced(lambda: run_cpca(["北京市朝阳区"]))[0],
             resident_growth("import pandas", "import cpca; cpca.transform(['北京市朝阳区'])"),
         )
 
@@ -285,7 +276,7 @@ def main() -> None:
     print(
         f"\nmemory: our division tables ({len(divisions().by_code):,} divisions) hold "
         f"{held:.1f} MB once loaded (resident set +{grown:.0f} MB); one parse_many of "
-        f"{len(texts):,} addresses peaks at {peak(lambda: parse_many(texts)):.0f} MB"
+        f"{len(texts):,} addresses peaks at {traced(lambda: parse_many(texts))[1]:.0f} MB"
     )
     if "cpca" in memory:
         held, grown = memory["cpca"]
