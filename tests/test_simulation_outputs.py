@@ -1,0 +1,207 @@
+"""The simulation's report and chart, on a day built by hand in the contract's
+shape (cim.simulation.SimulationResult): real frames, real sample incidents and stations."""
+
+from __future__ import annotations
+
+import warnings
+from types import SimpleNamespace
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from PIL import Image
+
+from cim.simulation.report import paired_differences, write_report
+from tests.conftest import near_color
+
+HOSTILE_ID = '=HYPERLINK("http://x")'
+HOSTILE_TEXT = "<img src=x onerror=alert(1)> | **x**"
+POLICIES = ("nearest", "moveup")
+SEEDS = (0, 1)
+HOURS = 3.0
+
+
+def _trip(start, end) -> tuple[shapely.LineString, list[float]]:
+    """An L-shaped route with its times at 30 km/h (the view needs only lines and times)."""
+    corner = (end[0], start[1])
+    line = shapely.LineString([start, corner, end])
+    line = shapely.segmentize(line, 0.002)
+    xy = shapely.get_coordinates(line)
+    metres = np.r_[0, np.cumsum(np.hypot(*(np.diff(xy, axis=0) * [96_000, 111_000]).T))]
+    return line, (metres / (30 / 3.6)).tolist()
+
+
+def _kpis(log: pd.DataFrame) -> pd.DataFrame:
+    """Long-format KPIs with a normal 95 % interval over the seeds, as the engine gives them."""
+    rows = []
+    groups = {"all": log} | {
+        f"{col}={value}": part for col in ("kind", "district") for value, part in log.groupby(col)
+    }
+    for group, part in groups.items():
+        for (policy, _), run in part.groupby(["policy", "seed"]):
+            fire = run[run["kind"] == "fire"]
+            values = {
+                "response_p50_s": run["response_s"].median(),
+                "response_p90_s": run["response_s"].quantile(0.9),
+                "response_max_s": run["response_s"].max(),
+                "queue_wait_mean_s": run["queue_wait_s"].mean(),
+                "never_reached": float((~run["reached"]).sum()),
+            }
+            if group == "all":
+                values["fire_5min_share"] = (fire["response_s"] <= 300).mean()
+                values["utilisation"] = 0.3 if policy == "nearest" else 0.35
+            rows += [dict(policy=policy, group=group, metric=m, value=v) for m, v in values.items()]
+    frame = pd.DataFrame(rows).groupby(["policy", "metric", "group"], sort=False)["value"]
+    kpis = frame.agg(["mean", "std", "count"]).reset_index()
+    half = 1.96 * kpis["std"] / np.sqrt(kpis["count"])
+    return kpis.assign(
+        ci95_low=kpis["mean"] - half, ci95_high=kpis["mean"] + half, replications=kpis["count"]
+    ).drop(columns=["std", "count"])
+
+
+@pytest.fixture(scope="module")
+def day(city) -> SimpleNamespace:
+    """Two policies on two seeds over three hours: 60 sample incidents a seed, trips out and
+    back from the sample's fire stations and ambulance bases, a storm that closes roads."""
+    incidents = city.layer("incidents")
+    facilities = city.layer("facilities")
+    stations = facilities[facilities["kind"].isin(["fire_station", "ambulance_base"])]
+    xy = shapely.get_coordinates(incidents.geometry)
+    home = shapely.get_coordinates(stations.geometry)
+    logs, moves, paths = [], [], []
+    for seed in SEEDS:
+        rng = np.random.default_rng(seed)
+        calls = np.sort(rng.uniform(0, HOURS * 3600 - 1800, len(incidents)))
+        waits = np.where(rng.random(len(calls)) < 0.3, rng.uniform(0, 600, len(calls)), 0.0)
+        for policy in POLICIES:
+            wait = waits / 2 if policy == "moveup" else waits
+            for i, (row, call) in enumerate(zip(incidents.itertuples(), calls, strict=True)):
+                reached = i not in (3, 7)
+                station = int(np.argmin(np.hypot(*(home - xy[i]).T)))
+                line, times = _trip(tuple(home[station]), tuple(xy[i]))
+                dispatch = call + wait[i] if reached else np.nan
+                arrive = dispatch + times[-1]
+                clear = arrive + 1200.0
+                if reached:
+                    out_id, back_id = len(paths), len(paths) + 1
+                    paths += [(line, times), (line.reverse(), times)]
+                    for kind, path_id, depart, end in (
+                        ("to_scene", out_id, dispatch, arrive),
+                        ("return", back_id, clear, clear + times[-1]),
+                    ):
+                        moves.append((policy, seed, f"unit-{station}", kind, path_id, depart, end))
+                logs.append(
+                    {
+                        "policy": policy,
+                        "replication": SEEDS.index(seed),
+                        "seed": seed,
+                        "incident_id": HOSTILE_ID if i == 0 else row.id,
+                        "kind": row.kind,
+                        "priority": int(row.priority),
+                        "district": HOSTILE_TEXT if i % 2 else "锦江区",
+                        "lon": xy[i, 0],
+                        "lat": xy[i, 1],
+                        "call_s": call,
+                        "dispatch_s": dispatch,
+                        "arrive_s": arrive,
+                        "clear_s": clear,
+                        "unit_id": f"unit-{station}" if reached else "",
+                        "station_id": str(stations["id"].iat[station]),
+                        "queue_wait_s": wait[i] if reached else np.nan,
+                        "travel_s": times[-1] if reached else np.nan,
+                        "response_s": arrive - call,
+                        "path_id": out_id if reached else -1,
+                        "reached": reached,
+                        "reason": ""
+                        if reached
+                        else ("no unit serves kind 'x'" if i == 3 else HOSTILE_TEXT),
+                    }
+                )
+    log = pd.DataFrame(logs)
+    return SimpleNamespace(
+        log=log,
+        moves=pd.DataFrame(
+            moves,
+            columns=["policy", "replication", "unit_id", "kind", "path_id", "depart_s", "arrive_s"],
+        ).assign(replication=lambda m: m["replication"].map(SEEDS.index)),
+        paths=gpd.GeoDataFrame(
+            {"times_s": [t for _, t in paths]}, geometry=[g for g, _ in paths], crs=4326
+        ).rename_axis("path_id"),
+        kpis=_kpis(log),
+        rain=pd.DataFrame({"hour": [0, 1, 2], "rain_mm_h": [4.0, 38.5, 12.0]}),
+        closures_by_hour=pd.DataFrame(
+            {
+                "hour": [1, 1, 2],
+                "profile": ["car", "fire_engine", "car"],
+                "closed_edges": [41, 9, 12],
+            }
+        ),
+        policies=POLICIES,
+        seeds=SEEDS,
+        hours=HOURS,
+        start_hour=8,
+    )
+
+
+@pytest.fixture(scope="module")
+def report(day, tmp_path_factory):
+    return write_report(day, tmp_path_factory.mktemp("simulation"), notes=[HOSTILE_TEXT])
+
+
+def test_report_compares_the_policies_with_intervals_and_escapes_user_text(report, day):
+    text = report["markdown"].read_text("utf-8")
+    assert "| metric | nearest | moveup |" in text
+    p90 = day.kpis.query("policy == 'moveup' and group == 'all' and metric == 'response_p90_s'")
+    mean, low, high = (p90[c].iat[0] / 60 for c in ("mean", "ci95_low", "ci95_high"))
+    assert "| response p90 (min) | " in text and f"{mean:.1f} ({low:.1f} – {high:.1f})" in text
+    assert "## Paired differences from nearest (same seeds)" in text
+    assert "moveup − nearest | mean queue wait (min)" in text
+    for heading in ("By incident kind", "By district", "Queue waits", "Never reached"):
+        assert heading.lower().split()[-1] in text.lower()
+    assert "| 1 | 38.5 | 41 | 9 |" in text  # hour, rain, closed for car and for fire engines
+    assert "no unit serves kind 'x'" in text
+    assert (
+        HOSTILE_TEXT not in text and "&lt;img src=x onerror=alert(1)&gt; \\| \\*\\*x\\*\\*" in text
+    )
+    assert f"![响应时间分布 · response times per policy]({report['chart'].name})" in text
+
+
+def test_tables_are_written_safe_for_spreadsheets_and_the_log_kept_as_it_is(report, day):
+    kpis = pd.read_csv(report["kpis"])
+    assert len(kpis) == len(day.kpis) and set(kpis["policy"]) == set(POLICIES)
+    log = pd.read_parquet(report["log"])
+    pd.testing.assert_frame_equal(log, day.log)
+    raw = report["kpis"].read_text("utf-8")
+    assert "district='" not in raw  # no user text starts a cell with a formula prefix here
+    safe = write_report(
+        day.__class__(**{**vars(day), "kpis": day.kpis.assign(group=HOSTILE_ID)}),
+        report["kpis"].parent / "again",
+    )
+    assert pd.read_csv(safe["kpis"])["group"].iat[0] == "'" + HOSTILE_ID
+
+
+def test_the_chart_draws_every_policy_and_its_chinese_labels(report, day, tmp_path):
+    from cim.simulation.report import COLORS, response_chart
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*missing from font")
+        path = response_chart(day.log, tmp_path / "chart.png", policies=POLICIES)
+    pixels = np.asarray(Image.open(path).convert("RGB"))
+    for color in COLORS[: len(POLICIES)]:
+        rgb = [int(color[i : i + 2], 16) for i in (1, 3, 5)]
+        assert near_color(pixels, rgb, 30) > 200, color
+
+
+def test_paired_differences_are_seed_by_seed_with_a_t_interval(day):
+    paired = paired_differences(day.log, POLICIES).set_index("metric")
+    wait = paired.loc["mean queue wait (min)"]
+    runs = day.log.groupby(["policy", "seed"])["queue_wait_s"].mean() / 60
+    diff = runs["moveup"] - runs["nearest"]  # moveup halves every wait of the same seed
+    half = 12.7062 * diff.std() / np.sqrt(2)  # t(0.975, 1 degree of freedom)
+    assert wait["mean"] == pytest.approx(diff.mean()) and wait["mean"] < 0
+    assert (wait["ci95_low"], wait["ci95_high"]) == pytest.approx(
+        (diff.mean() - half, diff.mean() + half), rel=1e-4
+    )
+    assert paired.loc["never reached", "mean"] == 0
