@@ -1,4 +1,4 @@
-"""The simulation's report and chart, on a day built by hand in the contract's
+"""The simulation's report, chart and animated map, on a day built by hand in the contract's
 shape (cim.simulation.SimulationResult): real frames, real sample incidents and stations."""
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ import shapely
 from PIL import Image
 
 from cim.simulation.report import paired_differences, write_report
+from cim.views import export_html, simulation_view
+from cim.views.animation import CLEARED_SHOWN_S, PHASES, TRIP_KINDS, clock
+from cim.views.html import _columnar
 from tests.conftest import near_color
 
 HOSTILE_ID = '=HYPERLINK("http://x")'
@@ -205,3 +208,71 @@ def test_paired_differences_are_seed_by_seed_with_a_t_interval(day):
         (diff.mean() - half, diff.mean() + half), rel=1e-4
     )
     assert paired.loc["never reached", "mean"] == 0
+
+
+def test_trip_timestamps_travel_as_one_binary_series():
+    encoded = _columnar([{"timestamps": [0.0, 1.5, 3]}, {"timestamps": []}])
+    assert encoded["columns"]["timestamps"]["kind"] == "series"
+    assert _columnar([{"lonlat": [104.0, 30.0]}]) is None  # float32 would blur coordinates
+
+
+def test_the_view_builds_trips_and_incident_phases_from_one_run(city, day):
+    deck = simulation_view(city, day, policy="moveup", replication=1, at_s=3600)
+    trips = next(layer for layer in deck.layers if layer.id == "trips")
+    moves = day.moves.query("policy == 'moveup' and replication == 1")
+    assert len(trips.data) == len(moves)
+    first = moves.iloc[0]
+    expected = first["depart_s"] + np.asarray(day.paths.loc[first["path_id"], "times_s"])
+    np.testing.assert_allclose(trips.data[0]["timestamps"], expected)
+    assert trips.data[0]["color"] == TRIP_KINDS[first["kind"]][1]
+    rows = next(layer for layer in deck.layers if layer.id == "incidents").data
+    run = day.log.query("policy == 'moveup' and replication == 1")
+    missed = run[~run["reached"]].iloc[0]
+    never = [r for r in rows if r["color"][:3] == PHASES["never"][1]]
+    assert len(never) == 2 and never[0]["shown_from"] == pytest.approx(missed["call_s"])
+    assert never[0]["shown_until"] > HOURS * 3600
+    cleared = [r for r in rows if r["color"][:3] == PHASES["cleared"][1]]
+    assert cleared[0]["shown_until"] - cleared[0]["shown_from"] == pytest.approx(CLEARED_SHOWN_S)
+    assert deck.timeline.at_s == 3600 and deck.timeline.origin_s == 8 * 3600
+    with pytest.raises(ValueError, match="policy 'batch' is not in the result"):
+        simulation_view(city, day, policy="batch")
+    with pytest.raises(ValueError, match="replication 5 is not in the result"):
+        simulation_view(city, day, replication=5)
+
+
+def changed_pixels(a: np.ndarray, b: np.ndarray) -> int:
+    return int((np.abs(a.astype(int) - b.astype(int)).max(axis=2) > 30).sum())
+
+
+@pytest.mark.browser
+def test_the_animated_map_plays_offline_and_its_frames_differ_over_time(
+    city, day, tmp_path, render
+):
+    early, late = 1800.0, 2.0 * 3600
+    path = export_html(simulation_view(city, day, at_s=early), tmp_path / "map.html")
+    shown = render(
+        path,
+        then=f"window.cimTimeline.show({late})",
+        evaluate="""(async () => {
+            const clock = document.getElementById('cim-clock').textContent;
+            const layer = id => window.cimDeck.props.layers.find(l => l.id === id);
+            const seen = [layer('incidents').props.data.length, layer('trips').props.currentTime];
+            const first = layer('trips').props.data[0].timestamps;
+            window.cimTimeline.play();
+            await new Promise(resolve => setTimeout(resolve, 300));
+            window.cimTimeline.pause();
+            return {clock, seen, first, played: window.cimTimeline.time()};
+        })()""",
+    )
+    assert shown.offline, (shown.errors, shown.requests)
+    assert shown.drawn > 20_000
+    assert changed_pixels(shown.pixels, shown.later) > 200
+    assert shown.value["clock"] == clock(8 * 3600 + late) == "10:00"
+    run = day.log.query("policy == 'nearest' and replication == 0")
+    calls, clears = run["call_s"], run["clear_s"].fillna(np.inf) + CLEARED_SHOWN_S
+    open_late = int(((calls <= late) & (late < clears)).sum())
+    assert shown.value["seen"] == [open_late, late]
+    assert shown.value["played"] > late
+    move = day.moves.query("policy == 'nearest' and replication == 0").iloc[0]
+    times = move["depart_s"] + np.asarray(day.paths.loc[move["path_id"], "times_s"])
+    np.testing.assert_allclose(shown.value["first"], times, atol=0.01)  # float32 of a day's seconds
