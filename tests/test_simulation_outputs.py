@@ -238,6 +238,10 @@ def test_the_view_builds_trips_and_incident_phases_from_one_run(city, day):
         simulation_view(city, day, policy="batch")
     with pytest.raises(ValueError, match="replication 5 is not in the result"):
         simulation_view(city, day, replication=5)
+    kept = day.moves.query("replication == 0")["path_id"]
+    first_only = SimpleNamespace(**{**vars(day), "paths": day.paths.loc[kept]})
+    with pytest.raises(ValueError, match="route lines of replication 1 of 'nearest' were not kept"):
+        simulation_view(city, first_only, replication=1)
 
 
 def changed_pixels(a: np.ndarray, b: np.ndarray) -> int:

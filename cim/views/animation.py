@@ -92,6 +92,11 @@ def _trips(result, policy: str, replication: int) -> list[dict]:
     ]
     if moves.empty:
         return []
+    if not moves["path_id"].isin(result.paths.index).all():
+        raise layers.InputError(
+            f"the route lines of replication {replication} of {policy!r} were not kept; draw "
+            "the first replication, or simulate with paths='all'"
+        )
     paths = result.paths.loc[moves["path_id"].to_numpy()]
     coords, owner = shapely.get_coordinates(paths.geometry.to_numpy(), return_index=True)
     counts = np.bincount(owner, minlength=len(paths))
