@@ -26,7 +26,7 @@ from cim.tables import write_table
 from cim.views.static import _text, _with_fonts
 from layers.standards import FIRE_RESPONSE_S
 
-__all__ = ["METRICS", "paired_differences", "response_chart", "write_report"]
+__all__ = ["METRICS", "interval_text", "paired_differences", "response_chart", "write_report"]
 
 METRICS = {  # engine metric: (label, factor to the unit shown)
     "response_p50_s": ("response p50 (min)", 1 / 60),
@@ -55,7 +55,14 @@ PAIRED = {  # per replication, from the log: (label, statistic of one replicatio
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
 
-def _interval(mean: float, low: float, high: float, factor: float = 1.0) -> str:
+def interval_text(mean: float, low: float, high: float, factor: float = 1.0) -> str:
+    """``mean (low – high)`` to one decimal, each times ``factor``; a dash when unknown.
+
+    Examples
+    --------
+    >>> interval_text(312.0, 290.0, 335.5, 1 / 60), interval_text(0.8, float("nan"), 0.9, 100)
+    ('5.2 (4.8 – 5.6)', '80.0')
+    """
     if pd.isna(mean):
         return "—"
     if pd.isna(low) or pd.isna(high):
@@ -76,7 +83,7 @@ def _metric_table(kpis: pd.DataFrame, policies, group_by: str | None = None) -> 
         for policy in policies:
             if policy in cells.index:
                 r = cells.loc[policy]
-                row[policy] = _interval(r["mean"], r["ci95_low"], r["ci95_high"], factor)
+                row[policy] = interval_text(r["mean"], r["ci95_low"], r["ci95_high"], factor)
             else:
                 row[policy] = "—"
         rows.append(row)
@@ -141,7 +148,7 @@ def _paired_table(paired: pd.DataFrame) -> pd.DataFrame:
             "policy": paired["policy"] + " − " + paired["versus"],
             "metric": paired["metric"],
             "difference (95 % CI)": [
-                _interval(r.mean, r.ci95_low, r.ci95_high) for r in paired.itertuples()
+                interval_text(r.mean, r.ci95_low, r.ci95_high) for r in paired.itertuples()
             ],
             "seeds": paired["seeds"],
             "reading": np.where(paired["ci95_low"].isna(), "one seed: no interval", verdict),
@@ -284,7 +291,7 @@ def _markdown(result, title: str, notes, image: str) -> str:
         lines += [
             "Share of fire incidents reached within 5 minutes, per policy: "
             + "; ".join(
-                f"{markdown_text(r.policy)} {_interval(r.mean, r.ci95_low, r.ci95_high, 100)} %"
+                f"{markdown_text(r.policy)} {interval_text(r.mean, r.ci95_low, r.ci95_high, 100)} %"
                 for r in fire.itertuples()
             )
             + ".",
