@@ -178,11 +178,15 @@ def test_tables_are_written_safe_for_spreadsheets_and_the_log_kept_as_it_is(repo
     pd.testing.assert_frame_equal(log, day.log)
     raw = report["kpis"].read_text("utf-8")
     assert "district='" not in raw  # no user text starts a cell with a formula prefix here
+    everyone = day.log.assign(reached=True, reason="")  # and no row to divide by
     safe = write_report(
-        day.__class__(**{**vars(day), "kpis": day.kpis.assign(group=HOSTILE_ID)}),
+        SimpleNamespace(
+            **{**vars(day), "kpis": day.kpis.assign(group=HOSTILE_ID), "log": everyone}
+        ),
         report["kpis"].parent / "again",
     )
     assert pd.read_csv(safe["kpis"])["group"].iat[0] == "'" + HOSTILE_ID
+    assert "Every incident was reached." in safe["markdown"].read_text("utf-8")
 
 
 def test_the_chart_draws_every_policy_and_its_chinese_labels(report, day, tmp_path):

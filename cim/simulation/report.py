@@ -29,11 +29,13 @@ from layers.standards import FIRE_RESPONSE_S
 __all__ = ["METRICS", "interval_text", "paired_differences", "response_chart", "write_report"]
 
 METRICS = {  # engine metric: (label, factor to the unit shown)
+    "incidents": ("incidents (per replication)", 1.0),
     "response_p50_s": ("response p50 (min)", 1 / 60),
     "response_p90_s": ("response p90 (min)", 1 / 60),
     "response_max_s": ("response max (min)", 1 / 60),
     "fire_5min_share": ("fire within 5 min (%)", 100.0),
     "queue_wait_mean_s": ("mean queue wait (min)", 1 / 60),
+    "queue_wait_share": ("queued (%)", 100.0),
     "utilisation": ("unit utilisation (%)", 100.0),
     "never_reached": ("never reached (per replication)", 1.0),
 }
@@ -172,9 +174,8 @@ def _never_reached(log: pd.DataFrame) -> pd.DataFrame:
     missed = log[~log["reached"].astype(bool)]
     runs = log.groupby("policy", sort=False)["seed"].nunique()
     table = missed.groupby(["policy", "reason"], sort=False).size().rename("incidents")
-    table = table.reset_index()
-    table["per replication"] = table["incidents"] / table["policy"].map(runs)
-    return table
+    per_run = table / runs.reindex(table.index.get_level_values("policy")).to_numpy()
+    return table.to_frame().assign(**{"per replication": per_run}).reset_index()
 
 
 def _storm(result) -> list[str]:
