@@ -132,11 +132,12 @@ def _phases(log: pd.DataFrame, end_s: float) -> pd.DataFrame:
         "cleared": (log["clear_s"], log["clear_s"] + CLEARED_SHOWN_S),
     }
     reached = log["reached"].astype(bool)
+    never = log[~reached]
     parts = [
         log[reached].assign(phase=name, shown_from=a[reached], shown_until=b[reached])
         for name, (a, b) in spans.items()
     ]
-    parts.append(log[~reached].assign(phase="never", shown_from=log["call_s"], shown_until=np.inf))
+    parts.append(never.assign(phase="never", shown_from=never["call_s"], shown_until=np.inf))
     rows = pd.concat(parts, ignore_index=True)
     rows["shown_until"] = rows["shown_until"].clip(upper=end_s + 1.0)
     return rows[rows["shown_from"] < rows["shown_until"]].reset_index(drop=True)
@@ -152,7 +153,7 @@ def _busiest(log: pd.DataFrame, end_s: float) -> float:
     return float(calls[int(np.argmax(open_now))])
 
 
-def _incident_layer(rows: pd.DataFrame) -> pdk.Layer:
+def _incident_layer(rows: pd.DataFrame, origin_s: float) -> pdk.Layer:
     points = gpd.GeoDataFrame(rows, geometry=gpd.points_from_xy(rows["lon"], rows["lat"]), crs=4326)
     response = rows["response_s"] / 60.0
     tips = [
@@ -160,7 +161,7 @@ def _incident_layer(rows: pd.DataFrame) -> pdk.Layer:
             f"事件 {r.incident_id}",
             ("类型", LABELS.get(r.kind, r.kind)),
             ("优先级", r.priority),
-            ("报警", clock(r.call_s)),
+            ("报警", clock(origin_s + r.call_s)),
             ("状态", PHASES[r.phase][0]),
             ("响应时间", None if np.isnan(m) else f"{m:.1f} 分钟"),
             ("出警单位", r.unit_id or None),
@@ -227,6 +228,7 @@ def simulation_view(
     """
     policy, replication, log = _one_run(result, policy, replication)
     end_s = float(result.hours) * 3600.0
+    origin_s = float(result.start_hour) * 3600.0
     at_s = _busiest(log, end_s) if at_s is None else float(at_s)
     bounds = _focus(city)
     deck_layers = _base(city)
@@ -255,7 +257,7 @@ def simulation_view(
         )
     )
     legend += list(TRIP_KINDS.values())
-    deck_layers.append(_incident_layer(_phases(log, end_s)))
+    deck_layers.append(_incident_layer(_phases(log, end_s), origin_s))
     legend += list(PHASES.values())
     seed = log["seed"].iat[0] if len(log) else None
     deck = compose(
@@ -270,7 +272,5 @@ def simulation_view(
             **drawn,
         ),
     )
-    deck.timeline = Timeline(
-        start_s=0.0, end_s=end_s, at_s=at_s, origin_s=float(result.start_hour) * 3600.0
-    )
+    deck.timeline = Timeline(start_s=0.0, end_s=end_s, at_s=at_s, origin_s=origin_s)
     return deck
