@@ -26,7 +26,14 @@ from cim.tables import write_table
 from cim.views.static import _text, _with_fonts
 from layers.standards import FIRE_RESPONSE_S
 
-__all__ = ["METRICS", "interval_text", "paired_differences", "response_chart", "write_report"]
+__all__ = [
+    "METRICS",
+    "interval_text",
+    "paired_differences",
+    "policy_table",
+    "response_chart",
+    "write_report",
+]
 
 METRICS = {  # engine metric: (label, factor to the unit shown)
     "incidents": ("incidents (per replication)", 1.0),
@@ -39,6 +46,7 @@ METRICS = {  # engine metric: (label, factor to the unit shown)
     "utilisation": ("unit utilisation (%)", 100.0),
     "never_reached": ("never reached (per replication)", 1.0),
 }
+SHARES = ("fire_5min_share", "queue_wait_share", "utilisation")  # between 0 and 1
 PAIRED = {  # per replication, from the log: (label, statistic of one replication's rows)
     "response_mean_min": (
         "mean response (min)",
@@ -72,24 +80,37 @@ def interval_text(mean: float, low: float, high: float, factor: float = 1.0) -> 
     return f"{mean * factor:.1f} ({low * factor:.1f} – {high * factor:.1f})"
 
 
-def _metric_table(kpis: pd.DataFrame, policies, group_by: str | None = None) -> pd.DataFrame:
-    """KPIs as "mean (low – high)" cells: a row per metric (and group), a column per policy."""
+def policy_table(kpis: pd.DataFrame, policies, *, by_group: bool = False) -> pd.DataFrame:
+    """KPIs as ``mean (low – high)`` cells: a row per metric (and group), a column per policy.
+
+    Times are shown in minutes and shares in %. The t-interval of a few replications can pass
+    the possible range (a share below 0 or above 1, a time below 0): it is cut there.
+
+    Examples
+    --------
+    >>> kpis = pd.DataFrame({"policy": ["a", "b"], "metric": "fire_5min_share", "group": "all",
+    ...                      "mean": [0.5, 0.9], "ci95_low": [-0.2, 0.8], "ci95_high": [1.2, 1.0]})
+    >>> policy_table(kpis, ["a", "b"]).to_dict("records")
+    [{'metric': 'fire within 5 min (%)', 'a': '50.0 (0.0 – 100.0)', 'b': '90.0 (80.0 – 100.0)'}]
+    """
     rows = []
-    keys = ["group", "metric"] if group_by else ["metric"]
+    keys = ["group", "metric"] if by_group else ["metric"]
     for key, part in kpis.groupby(keys, sort=False):
         key = key if isinstance(key, tuple) else (key,)
         label, factor = METRICS.get(key[-1], (key[-1], 1.0))
+        top = 1.0 if key[-1] in SHARES else np.inf
         cells = part.set_index("policy")
-        row = {"group": key[0].split("=", 1)[-1]} if group_by else {}
+        row = {"group": key[0].split("=", 1)[-1]} if by_group else {}
         row["metric"] = label
         for policy in policies:
             if policy in cells.index:
                 r = cells.loc[policy]
-                row[policy] = interval_text(r["mean"], r["ci95_low"], r["ci95_high"], factor)
+                low, high = np.clip([r["ci95_low"], r["ci95_high"]], 0.0, top)
+                row[policy] = interval_text(r["mean"], low, high, factor)
             else:
                 row[policy] = "—"
         rows.append(row)
-    return pd.DataFrame(rows, columns=[*(["group"] if group_by else []), "metric", *policies])
+    return pd.DataFrame(rows, columns=[*(["group"] if by_group else []), "metric", *policies])
 
 
 def paired_differences(log: pd.DataFrame, policies) -> pd.DataFrame:
@@ -273,7 +294,7 @@ def _markdown(result, title: str, notes, image: str) -> str:
         "",
         "## Policies compared (mean over replications, 95 % CI)",
         "",
-        _table(_metric_table(overall, policies)),
+        _table(policy_table(overall, policies)),
         "",
     ]
     if len(policies) > 1:
@@ -305,7 +326,7 @@ def _markdown(result, title: str, notes, image: str) -> str:
             lines += [
                 f"## Response times: {heading.lower()}",
                 "",
-                _table(_metric_table(part, policies, group_by="group")),
+                _table(policy_table(part, policies, by_group=True)),
                 "",
             ]
     lines += ["## Queue waits", "", _table(_queues(log)), ""]
@@ -313,7 +334,7 @@ def _markdown(result, title: str, notes, image: str) -> str:
         lines += [
             "## Unit utilisation",
             "",
-            _table(_metric_table(utilisation, policies, group_by="group")),
+            _table(policy_table(utilisation, policies, by_group=True)),
             "",
         ]
     missed = _never_reached(log)
