@@ -132,17 +132,22 @@ def street():
     return city, services, homes
 
 
-def test_the_gb50180_requirements_each_home_meets_match_a_hand_computed_street(street):
+@pytest.fixture(scope="module")
+def street_found(street):
     city, services, homes = street
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        found = cim.access.accessibility(
+        return cim.access.accessibility(
             city,
             ["clinic", "school", "market", "kindergarten"],
             homes=homes,
             services=services,
             k=2,
         )
+
+
+def test_the_gb50180_requirements_each_home_meets_match_a_hand_computed_street(street_found):
+    found = street_found
     table = found.homes.set_index("id")
     # walking metres by hand: along the street, D round by the east end (2,000 + 200 + 2,000)
     expected = {"A": 200, "B": 900, "C": 1400, "D": 4200}
@@ -236,3 +241,20 @@ def test_walking_distances_to_the_k_nearest_equal_networkx_on_every_pair(city):
         ours = found.homes[f"{kind}_1_m"].to_numpy()
         known = found.homes["reason"].isna().to_numpy()
         assert ours[known] == pytest.approx(nearest[known], rel=1e-6), kind
+
+
+def test_gaps_and_new_clinics_on_walking_distance_close_the_5_minute_circle(street, street_found):
+    """The walking graph's nodes are the street ends: only D's (0, 200) end can serve anyone
+    new within 300 m. B and C are out of every site's reach; E is unknown, never a gap."""
+    city = street[0]
+    assert sorted(cim.access.gaps(street_found, "5min", kind="clinic")["id"]) == ["B", "C", "D"]
+    end = _at((0, 200)).iloc[0]
+    fewest = cim.access.site_services(city, street_found, "clinic", circle="5min")
+    assert len(fewest.sites) == 1 and fewest.sites.geometry.iat[0].distance(end) < 1e-6
+    # over the homes some site can serve (A 10, D 40 residents): 0.2 before, all after
+    assert (fewest.covered_before, fewest.covered_after) == pytest.approx((0.2, 1.0))
+    most = cim.access.site_services(city, street_found, "clinic", circle="5min", count=1)
+    assert most.sites.geometry.iat[0].distance(end) < 1e-6
+    assert (most.covered_before, most.covered_after) == pytest.approx((0.1, 0.5))  # of A-D
+    with pytest.raises(layers.InputError, match="5min market was not checked"):
+        cim.access.gaps(street_found, "5min", kind="market")

@@ -9,6 +9,7 @@
 """
 
 from cim.access.accessibility import Access, accessibility
+from cim.access.gaps import gaps, site_services
 from cim.access.network import walking_router
 from cim.access.services import SERVICE_KINDS, ServiceKind, service_points
 
@@ -17,6 +18,8 @@ __all__ = [
     "Access",
     "ServiceKind",
     "accessibility",
+    "gaps",
     "service_points",
+    "site_services",
     "walking_router",
 ]
