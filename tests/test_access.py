@@ -258,3 +258,39 @@ def test_gaps_and_new_clinics_on_walking_distance_close_the_5_minute_circle(stre
     assert (most.covered_before, most.covered_after) == pytest.approx((0.1, 0.5))  # of A-D
     with pytest.raises(layers.InputError, match="5min market was not checked"):
         cim.access.gaps(street_found, "5min", kind="market")
+
+
+# --- views and the command line ---------------------------------------------------------------
+
+
+def test_the_access_view_colours_homes_by_circle_and_draws_walking_isochrones(street, street_found):
+    from cim.views import access_view
+    from cim.views.access import ACCESS_CLASSES
+    from cim.views.style import MISSING_COLOR
+
+    city = street[0]
+    clinic = _at((0, 0)).iloc[0]
+    deck = access_view(city, street_found, kind="clinic", isochrones_from=clinic)
+    assert [layer.id for layer in deck.layers] == [
+        "roads",
+        "isochrones",
+        "homes",
+        "services",
+        "origin",
+    ]
+    homes = next(layer for layer in deck.layers if layer.id == "homes")
+    colour = {c[:3].__repr__(): label for _, label, c in ACCESS_CLASSES}
+    drawn = [colour.get(row["color"][:3].__repr__(), "missing") for row in homes.data]
+    # A 200 m, B 900 m, C 1,400 m, D 4,200 m round the block, E off the network
+    assert drawn == [ACCESS_CLASSES[i][1] for i in (0, 2, 3, 3)] + ["missing"]
+    assert homes.data[4]["color"] == MISSING_COLOR
+    # 5 / 10 / 15 minutes at 1.2 m/s are 360 / 720 / 1,080 m along the street from the clinic
+    areas = cim.access.walking_router(city).service_areas(
+        gpd.GeoDataFrame({"id": ["o"]}, geometry=[clinic], crs=4326),
+        cutoffs=[300, 600, 900],
+        objective="time",
+    )
+    a, b = _at((200, 0), (900, 0))
+    inside = [(area.contains(a), area.contains(b)) for area in areas.geometry]
+    assert inside == [(True, False), (True, False), (True, True)]
+    assert "步行 5 分钟（1.2 m/s）" in deck.description
