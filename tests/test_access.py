@@ -294,3 +294,64 @@ def test_the_access_view_colours_homes_by_circle_and_draws_walking_isochrones(st
     inside = [(area.contains(a), area.contains(b)) for area in areas.geometry]
     assert inside == [(True, False), (True, False), (True, True)]
     assert "步行 5 分钟（1.2 m/s）" in deck.description
+
+
+@pytest.fixture(scope="session")
+def accessed(invoke, made_once):
+    def make(folder: Path) -> str:
+        result = invoke("access", "--kinds", "clinic,school,market", "--out", folder / "run")
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    folder, stdout = made_once("accessed", make)
+    return folder / "run", stdout
+
+
+def test_access_cli_writes_homes_units_report_and_map(accessed, city):
+    out, stdout = accessed
+    assert {p.name for p in out.iterdir()} == {
+        "access_by_building.parquet",
+        "access_by_unit.csv",
+        "report.md",
+        "map.html",
+    }
+    homes = gpd.read_parquet(out / "access_by_building.parquet")
+    residential = city.layer("buildings").query("use == 'residential'")
+    assert sorted(homes["id"]) == sorted(residential["id"]) and homes.crs.to_epsg() == 4326
+    assert {"clinic_1_m", "clinic_3_id", "market_n500", "school_straight_m", "meets_15min"} <= set(
+        homes.columns
+    )
+    units = pd.read_csv(out / "access_by_unit.csv", dtype={"unit_code": str})
+    assert set(units["level"]) == {"community", "street", "district"}
+    for level, group in units.groupby("level"):
+        assert group["homes"].sum() <= len(homes), level
+    report = (out / "report.md").read_text("utf-8")
+    for column, kind, metres in (("10min_market", "market", 500), ("15min_clinic", "clinic", 1000)):
+        walking = int(homes[column].sum())
+        straight = int((homes[f"{kind}_straight_m"] <= metres).sum())
+        assert f"| {walking:,} ({walking / len(homes):.1%}) | {straight:,} (" in report
+    assert walking < straight  # the walk is longer than the line
+    assert "## Circles met: walking against a straight line" in report
+    assert "Living circles on foot: 166 homes" in stdout
+
+
+@pytest.mark.browser
+def test_access_map_renders_the_homes_and_the_isochrones_offline(accessed, render):
+    shown = render(accessed[0] / "map.html", evaluate="window.cimDeck.props.layers.map(l => l.id)")
+    assert shown.offline and shown.drawn > 20_000
+    assert {"homes", "isochrones", "services", "roads"} <= set(shown.value)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--kinds", "clinic,hospitals"), "error: unknown service kind 'hospitals'"),
+        (("--kinds", "elderly_care"), "error: services: no elderly_care"),
+        (("--homes", "castles"), "error: homes must be one of residential"),
+        (("--from", "east"), "error: --from must be LON,LAT"),
+    ],
+)
+def test_access_cli_refuses_bad_input_in_one_line(invoke, tmp_path, args, message):
+    result = invoke("access", "--out", tmp_path / "o", *args)
+    assert result.exit_code == 1 and message in " ".join(result.output.split())
+    assert "Traceback" not in result.output
