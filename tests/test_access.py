@@ -352,6 +352,20 @@ def test_the_access_view_colours_homes_by_circle_and_draws_walking_isochrones(st
     inside = [(area.contains(a), area.contains(b)) for area in areas.geometry]
     assert inside == [(True, False), (True, False), (True, True)]
     assert "步行 5 分钟（1.2 m/s）" in deck.description
+    # the gaps map of the 10-minute circle: B alone meets it (school 100 m, market 300 m)
+    gaps = access_view(city, street_found, circle="10min")
+    homes = next(layer for layer in gaps.layers if layer.id == "homes")
+    assert [row["color"][:3] for row in homes.data] == [
+        [215, 48, 39],
+        [26, 152, 80],
+        [215, 48, 39],
+        [215, 48, 39],
+        MISSING_COLOR[:3],
+    ]
+    services = next(layer for layer in gaps.layers if layer.id == "services")
+    assert len(services.data) == 2  # the school and the market the circle checks
+    with pytest.raises(layers.InputError, match="circle '20min' was not checked"):
+        access_view(city, street_found, circle="20min")
 
 
 @pytest.fixture(scope="session")
