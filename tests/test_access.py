@@ -207,6 +207,35 @@ def test_shares_per_unit_weigh_residents_and_leave_out_homes_off_the_network(str
     assert table.loc["e", ["share_15min", "share_5min_kindergarten"]].tolist() == [0.0, 1.0]
 
 
+def test_k_nearest_gives_every_node_its_nearest_services_by_hand(street):
+    """Router.k_nearest without targets: the street ends, services part-way along the streets."""
+    city, services, _ = street
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        router = cim.access.walking_router(city)
+    near = router.k_nearest(services, k=2)
+    graph = router.graph
+    nodes = list(graph.nodes)
+    lon, lat = ([graph.nodes[n][axis] for n in nodes] for axis in ("x", "y"))
+    xy = gpd.GeoSeries.from_xy(lon, lat, crs=4326).to_crs(METRIC).get_coordinates().to_numpy()
+    place = {(round(x - X0), round(y - Y0)): n for n, (x, y) in zip(nodes, xy, strict=True)}
+    found = {
+        corner: near[near["target"] == place[corner]][["source_id", "cost"]].to_numpy().tolist()
+        for corner in ((0, 0), (2000, 0), (2000, 200), (0, 200))
+    }
+    expected = {
+        (0, 0): [["c", 0], ["m", 600]],
+        (2000, 0): [["k", 500], ["s", 1000]],
+        (2000, 200): [["k", 700], ["s", 1200]],
+        (0, 200): [["k", 2700], ["s", 3200]],  # round by the east end
+    }
+    for corner, rows in expected.items():
+        assert [r[0] for r in found[corner]] == [r[0] for r in rows], corner
+        assert [r[1] for r in found[corner]] == pytest.approx([r[1] for r in rows], abs=0.01)
+    with pytest.raises(layers.InputError, match="k must be at least 1"):
+        router.k_nearest(services, k=0)
+
+
 def test_unknown_or_absent_service_kinds_are_refused_by_name(street):
     city, services, homes = street
     with pytest.raises(
