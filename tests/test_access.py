@@ -82,6 +82,36 @@ def test_the_walking_graph_from_osm_takes_footways_and_walks_one_way_streets_bot
     assert walking.graph["walk_speed_mps"] == layers.standards.WALK_SPEED_MPS
 
 
+def test_the_walking_router_is_built_again_when_the_roads_change_and_vitals_say_why_not(street):
+    roads = street[0].layer("roads")
+    city = cim.CityModel({"roads": roads.iloc[:1]}, name="tiny")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        before = cim.access.walking_router(city)
+        assert cim.access.walking_router(city) is before
+        city.add_layer("roads", roads)
+        after = cim.access.walking_router(city)
+    assert before.graph.number_of_edges() == 2 and after.graph.number_of_edges() == 6
+    hospital = gpd.GeoDataFrame(
+        {"id": ["h"], "kind": ["hospital"], "name": ["医院"], "units": [1]},
+        geometry=_at((0, 0)).to_numpy(),
+        crs=4326,
+    )
+    home = gpd.GeoDataFrame(
+        {"id": ["r"], "height_m": [9.0], "use": ["residential"]},
+        geometry=[_at((200, 20)).iloc[0].buffer(0.0001)],
+        crs=4326,
+    )
+    motorway = cim.CityModel(
+        {"roads": roads.assign(highway="motorway"), "facilities": hospital, "buildings": home},
+        name="tiny",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        row = motorway.vitals("city", indicators=["clinic_15min_share"]).iloc[0]
+    assert row["status"] == "no_data" and row["note"].startswith("no walking network: roads: no")
+
+
 def test_a_pedestrian_needs_a_positive_speed():
     with pytest.raises(layers.InputError, match="speed_mps"):
         routing.pedestrian(0)
