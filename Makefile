@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet cpca jionlp pysheds richdem2 pandana
 	$(BIN)/python benchmarks/dispatch.py
 	$(BIN)/python benchmarks/service_areas.py
+	$(BIN)/python benchmarks/access.py
 	$(BIN)/python benchmarks/address.py
 	$(BIN)/python benchmarks/waterlogging.py
 	$(BIN)/python benchmarks/views.py
