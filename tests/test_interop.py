@@ -1,0 +1,383 @@
+"""3D city model interop: CityJSON out and in, 3D Tiles out, buildings with real heights.
+
+The sample city is exported once per run (``made_once``), through the command line, and
+every check reads those files. cjio's own validation needs the ``cjvalpy`` module, which the
+package registries here do not have for this Python (only 0.2.1, for Python ≤ 3.10 and
+CityJSON 1.1), and no package ships the CityJSON 2.0 JSON schemas; so a CityJSON file is
+checked by cityjson-lib (3DGI's CityJSON 2.0 reader, which refuses unknown types, bad vertex
+indices, unresolved parents and non-string LODs) plus the checks cjval adds to its schemas
+(parents/children both ways, semantic arrays shaped as their boundaries) and val3dity's
+first ones for solids (rings of three distinct vertices, every edge met once each way,
+outward faces).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+import layers
+from cim.interop.cityjson import read_cityjson, to_cityjson
+from cim.interop.heights import read_buildings
+from cim.model import CityModel
+
+
+@pytest.fixture(scope="session")
+def cityjson_export(made_once, invoke):
+    """The sample city written by ``cim export cityjson`` once per run: (path, its output)."""
+
+    def make(folder: Path) -> str:
+        result = invoke("export", "cityjson", "--out", folder / "city.city.json")
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    folder, output = made_once("cityjson_export", make)
+    return folder / "city.city.json", output
+
+
+@pytest.fixture(scope="session")
+def cityjson_document(cityjson_export) -> dict:
+    return json.loads(cityjson_export[0].read_text(encoding="utf-8"))
+
+
+def _points(document: dict) -> np.ndarray:
+    transform = document["transform"]
+    grid = np.asarray(document["vertices"], dtype=float).reshape(-1, 3)
+    return grid * transform["scale"] + transform["translate"]
+
+
+def _nest(boundaries, depth: int):
+    """The surfaces (lists of rings) of a boundary array ``depth`` levels above the surfaces."""
+    if depth == 0:
+        yield boundaries
+    else:
+        for item in boundaries:
+            yield from _nest(item, depth - 1)
+
+
+DEPTH = {"MultiSurface": 1, "CompositeSurface": 1, "Solid": 2, "MultiSolid": 3, "CompositeSolid": 3}
+
+
+def _same_shape(values, boundaries, depth: int) -> bool:
+    if depth == 1:
+        return isinstance(values, list) and len(values) == len(boundaries)
+    return (
+        isinstance(values, list)
+        and len(values) == len(boundaries)
+        and all(_same_shape(v, b, depth - 1) for v, b in zip(values, boundaries, strict=True))
+    )
+
+
+def _shells(geometry: dict):
+    if geometry["type"] == "Solid":
+        yield from geometry["boundaries"][:1]
+    elif geometry["type"] in ("MultiSolid", "CompositeSolid"):
+        yield from (solid[0] for solid in geometry["boundaries"])
+
+
+def _area_vector(ring: np.ndarray) -> np.ndarray:
+    following = np.roll(ring, -1, axis=0)
+    return 0.5 * np.cross(ring, following).sum(axis=0)
+
+
+def shell_volume(shell: list, points: np.ndarray) -> float:
+    """Signed volume of a closed shell (positive when its faces point outward)."""
+    total = 0.0
+    origin = points[shell[0][0][0]]  # a closed shell's volume does not depend on it
+    for surface in shell:
+        rings = [points[np.asarray(r)] - origin for r in surface]
+        total += float(rings[0][0] @ sum(_area_vector(r) for r in rings))
+    return total / 3.0
+
+
+def cityjson_errors(document: dict) -> list[str]:
+    """What cjval (beyond its JSON schemas) and val3dity's first checks would report."""
+    errors = []
+    points = _points(document)
+    objects = document["CityObjects"]
+    for oid, entry in objects.items():
+        for child in entry.get("children", []):
+            if oid not in objects.get(child, {}).get("parents", []):
+                errors.append(f"{oid}: child {child} missing or without it as parent")
+        for parent in entry.get("parents", []):
+            if oid not in objects.get(parent, {}).get("children", []):
+                errors.append(f"{oid}: parent {parent} missing or without it as child")
+        for geometry in entry.get("geometry", []):
+            depth = DEPTH.get(geometry["type"])
+            if depth is None:
+                continue
+            semantics = geometry.get("semantics")
+            if semantics and not _same_shape(semantics["values"], geometry["boundaries"], depth):
+                errors.append(f"{oid}: semantic values not shaped as the boundaries")
+            for surface in _nest(geometry["boundaries"], depth):
+                for ring in surface:
+                    if len(set(ring)) < 3 or len(set(ring)) != len(ring):
+                        errors.append(f"{oid}: ring {ring} has repeated or fewer than 3 vertices")
+            for shell in _shells(geometry):
+                edges = Counter(
+                    (ring[i], ring[(i + 1) % len(ring)])
+                    for surface in shell
+                    for ring in surface
+                    for i in range(len(ring))
+                )
+                if any(n != 1 or edges.get((b, a)) != 1 for (a, b), n in edges.items()):
+                    errors.append(f"{oid}: shell not closed (an edge is not met once each way)")
+                if shell_volume(shell, points) <= 0:
+                    errors.append(f"{oid}: shell faces point inward")
+    return errors
+
+
+def test_cim_export_cityjson_writes_a_valid_cityjson_2_file(cityjson_export, cityjson_document):
+    from cityjson_lib import CityModel as CityJSONModel
+
+    path, output = cityjson_export
+    summary = CityJSONModel.parse_document_bytes(path.read_bytes()).summary()
+    assert summary.version.name == "V2_0" and summary.cityobject_count == 800 + 4268 + 512
+    assert cityjson_errors(cityjson_document) == []
+    assert cityjson_document["metadata"]["referenceSystem"].endswith("/EPSG/0/4544")
+    assert cityjson_document["transform"]["scale"] == [0.001] * 3
+    assert "800 Building" in output and "0 buildings left out" in output
+
+
+def test_a_broken_file_fails_the_checks(cityjson_document):
+    """The checks above can fail: a flipped wall, a child without its parent."""
+    document = json.loads(json.dumps(cityjson_document))
+    building = next(o for o in document["CityObjects"].values() if o["type"] == "Building")
+    wall = building["geometry"][0]["boundaries"][0][1]
+    wall[0] = wall[0][::-1]
+    group = next(o for o in document["CityObjects"].values() if "children" in o)
+    document["CityObjects"][group["children"][0]].pop("parents")
+    errors = cityjson_errors(document)
+    assert any("not closed" in e for e in errors) and any(
+        "without it as parent" in e for e in errors
+    )
+
+
+def test_buildings_are_lod1_solids_with_semantics_and_attributes(cityjson_document):
+    objects = cityjson_document["CityObjects"]
+    building = objects["way/459158599"]  # the one building with an OSM height tag
+    geometry = building["geometry"][0]
+    assert (geometry["type"], geometry["lod"]) == ("Solid", "1")
+    kinds = [s["type"] for s in geometry["semantics"]["surfaces"]]
+    assert kinds == ["GroundSurface", "WallSurface", "RoofSurface"]
+    assert building["attributes"]["measuredHeight"] == 15
+    assert building["attributes"]["heightEstimated"] is False
+    from_floors = objects["way/342661916"]["attributes"]  # building:levels=13
+    assert from_floors["heightEstimated"] is True and "measuredHeight" not in from_floors
+    assert from_floors["storeysAboveGround"] == 13
+    linked = objects["relation/3228848"]["attributes"]
+    assert linked["addressCodes"] == ["510105000000-0000-00000-000-00-00000-02"]
+    assert linked["address"] == "四川省成都市青羊区四川科技馆"
+    two = [o for o in objects.values() if len(o.get("attributes", {}).get("addressIds", [])) > 1]
+    assert two, "一标多实: some buildings carry two standard addresses"
+    district = objects["district-510104000000"]
+    assert district["type"] == "CityObjectGroup" and district["attributes"]["name"] == "锦江区"
+    assert "district-510104000000" in objects[district["children"][0]]["parents"]
+    road = next(o for o in objects.values() if o["type"] == "Road")
+    assert road["geometry"][0]["type"] == "MultiLineString"
+
+
+def test_lod1_volumes_equal_footprint_area_times_height(city, cityjson_document):
+    points = _points(cityjson_document) - cityjson_document["transform"]["translate"]
+    buildings = city.layer("buildings").set_index("id").to_crs(4544)
+    checked = 0
+    for oid, entry in cityjson_document["CityObjects"].items():
+        if entry["type"] != "Building":
+            continue
+        geometry = entry["geometry"][0]
+        shells = list(_shells(geometry))
+        ground = [  # the surfaces typed GroundSurface (0), each shell's
+            surface
+            for shell, kinds in zip(shells, _kinds(geometry), strict=True)
+            for surface, kind in zip(shell, kinds, strict=True)
+            if kind == 0
+        ]
+        area = -sum(_area_vector(points[np.asarray(r)])[2] for s in ground for r in s)
+        height = buildings.at[oid, "height_m"]
+        volume = sum(shell_volume(s, points) for s in shells)
+        assert volume == pytest.approx(area * height, rel=1e-9), oid
+        footprint = buildings.geometry[oid]  # moved at most 0.5 mm a vertex onto the grid
+        assert area == pytest.approx(footprint.area, abs=footprint.length * 0.001), oid
+        checked += 1
+    assert checked == 800
+
+
+def _kinds(geometry: dict) -> list:
+    values = geometry["semantics"]["values"]
+    return values if geometry["type"] == "Solid" else [v[0] for v in values]
+
+
+def test_round_trip_gives_the_footprints_within_1_cm_and_the_same_heights(city, cityjson_export):
+    back = read_cityjson(cityjson_export[0])
+    assert back.source_crs == "EPSG:4544" and back.skipped.empty
+    before = city.layer("buildings").set_index("id")
+    after = back.buildings.set_index("id").loc[before.index]
+    gap = before.geometry.to_crs(4544).hausdorff_distance(after.geometry.to_crs(4544))
+    assert gap.max() < 0.01
+    assert after["height_m"].tolist() == before["height_m"].tolist()
+    assert after["use"].tolist() == before["use"].tolist()
+    assert after["height_source"].tolist() == before["height_source"].tolist()
+    assert back.measured == 1 and back.estimated == 799
+
+
+def _cityjson(objects: dict, vertices: list, epsg: int | None, translate=(0, 0, 0)) -> dict:
+    document = {
+        "type": "CityJSON",
+        "version": "2.0",
+        "transform": {"scale": [0.01, 0.01, 0.01], "translate": list(translate)},
+        "CityObjects": objects,
+        "vertices": vertices,
+    }
+    if epsg:
+        document["metadata"] = {"referenceSystem": f"https://www.opengis.net/def/crs/EPSG/0/{epsg}"}
+    return document
+
+
+# a 10 m x 8 m house, walls 6 m, ridge 9 m along x, in cm under the transform
+HOUSE = [[0, 0, 0], [1000, 0, 0], [1000, 800, 0], [0, 800, 0]]
+HOUSE += [[0, 0, 600], [1000, 0, 600], [1000, 800, 600], [0, 800, 600]]
+HOUSE += [[0, 400, 900], [1000, 400, 900]]
+GROUND_AND_WALLS = [
+    [[0, 3, 2, 1]],
+    [[0, 1, 5, 4]],
+    [[1, 2, 6, 9, 5]],
+    [[2, 3, 7, 6]],
+    [[3, 0, 4, 8, 7]],
+]
+GABLED = [[*GROUND_AND_WALLS, [[4, 5, 9, 8]], [[8, 9, 6, 7]]]]
+
+
+def test_lod2_buildings_read_from_ground_surfaces_or_their_projection(tmp_path):
+    semantics = {
+        "surfaces": [{"type": "GroundSurface"}, {"type": "WallSurface"}, {"type": "RoofSurface"}],
+        "values": [[0, 1, 1, 1, 1, 2, 2]],
+    }
+    lod2 = {"type": "Solid", "lod": "2.2", "boundaries": GABLED, "semantics": semantics}
+    plain = {"type": "Solid", "lod": "2", "boundaries": GABLED}  # no semantics
+    objects = {
+        "house": {
+            "type": "Building",
+            "geometry": [lod2],
+            "attributes": {"function": "residential"},
+        },
+        "barn": {"type": "Building", "children": ["barn-1"]},
+        "barn-1": {"type": "BuildingPart", "parents": ["barn"], "geometry": [plain]},
+        "empty": {"type": "Building"},
+    }
+    # Wuhan, CGCS2000 zone 114E (EPSG:4547): the coordinates are placed there
+    path = tmp_path / "wuhan.city.json"
+    translate = (539000.0, 3376000.0, 20.0)
+    path.write_text(json.dumps(_cityjson(objects, HOUSE, 4547, translate)), encoding="utf-8")
+    found = read_cityjson(path)
+    buildings = found.buildings.set_index("id")
+    assert found.source_crs == "EPSG:4547"
+    assert 114.0 < buildings.geometry["house"].centroid.x < 114.8  # read from metadata
+    area = buildings.geometry.to_crs(4547).area
+    assert area["house"] == pytest.approx(80.0, abs=0.01) and area["barn"] == pytest.approx(
+        80.0, abs=0.01
+    )
+    assert (
+        buildings.loc["house", "height_m"] == 9.0 and buildings.loc["house", "use"] == "residential"
+    )
+    assert found.skipped[["id", "reason"]].values.tolist() == [["empty", "no geometry"]]
+
+
+def test_a_cityjson_file_without_a_crs_is_refused_unless_one_is_given(tmp_path):
+    objects = {
+        "house": {
+            "type": "Building",
+            "geometry": [{"type": "Solid", "lod": "2", "boundaries": GABLED}],
+        }
+    }
+    path = tmp_path / "nocrs.city.json"
+    path.write_text(json.dumps(_cityjson(objects, HOUSE, None, (409700.0, 3392000.0, 0))), "utf-8")
+    with pytest.raises(layers.CRSError, match="never guessed; pass source_crs"):
+        read_cityjson(path)
+    found = read_cityjson(path, source_crs="EPSG:4544")
+    assert 104.0 < found.buildings.geometry.iloc[0].centroid.x < 104.1
+
+
+def test_buildings_without_height_or_footprint_are_reported_not_dropped(tmp_path):
+    lon, lat = 104.066, 30.657
+    speck = shapely.box(lon, lat, lon + 3e-9, lat + 3e-9)  # 0.3 mm a side: a point on a mm grid
+    buildings = gpd.GeoDataFrame(
+        {"id": ["ok", "nohigh", "speck"], "height_m": [12.0, None, 9.0], "use": "residential"},
+        geometry=[
+            shapely.box(lon, lat, lon + 0.0002, lat + 0.0002),
+            shapely.box(lon + 0.001, lat, lon + 0.0012, lat + 0.0002),
+            speck,
+        ],
+        crs=4326,
+    )
+    done = to_cityjson(CityModel({"buildings": buildings}), tmp_path / "few.city.json")
+    assert done.counts == {"Building": 1}
+    assert dict(zip(done.skipped["id"], done.skipped["reason"], strict=True)) == {
+        "nohigh": "no height: height_m and floors are empty",
+        "speck": "footprint collapses on the millimetre grid",
+    }
+
+
+WUHAN = Path(__file__).parent / "data" / "wuhan_guanggu_buildings.geojson"
+
+
+def test_heights_from_a_gcj02_geojson_under_chinese_names_with_counts(tmp_path):
+    from layers.crs import transform_geometries
+
+    lon, lat = 104.066, 30.657
+    boxes = [
+        shapely.box(lon + i * 0.001, lat, lon + i * 0.001 + 0.0003, lat + 0.0003) for i in range(4)
+    ]
+    bowtie = shapely.Polygon(
+        [
+            (lon, lat + 0.002),
+            (lon + 0.0003, lat + 0.0023),
+            (lon + 0.0003, lat + 0.002),
+            (lon, lat + 0.0023),
+        ]
+    )
+    amap = gpd.GeoDataFrame(
+        {
+            "编号": ["a", "b", "c", "d", "e"],
+            "高度": ["24米", None, None, "0", 30.0],
+            "层数": [8, 5, None, None, 10],
+        },
+        geometry=list(transform_geometries([*boxes, bowtie], "wgs84", "gcj02")),
+        crs=4326,  # GeoJSON says WGS84 whatever the coordinates are
+    )
+    path = tmp_path / "amap_buildings.geojson"
+    amap.to_file(path)
+    found = read_buildings(path, source_crs="gcj02")
+    b = found.buildings.set_index("id")
+    assert b["height_m"].tolist()[:2] == [24.0, 15.0] and b["height_m"].isna().tolist()[2:] == [
+        True,
+        True,
+    ]
+    assert b["height_source"].tolist()[:2] == ["file:高度", "file:层数"]
+    assert (found.measured, found.estimated, found.missing) == (1, 1, 2)
+    assert found.skipped[["id", "reason"]].values[0, 0] == "e"
+    assert found.skipped["reason"].iloc[0].startswith("footprint invalid: Self-intersection")
+    moved = (
+        gpd.GeoSeries(boxes, crs=4326)
+        .to_crs(4544)
+        .distance(gpd.GeoSeries(b.geometry.to_numpy(), crs=4326).to_crs(4544), align=False)
+    )
+    assert moved.max() < 0.5  # GCJ-02 undone: the raw coordinates lie ~500 m away
+    assert (
+        "1 heights measured, 1 estimated from floors, 2 without a height; 1 left out"
+        in found.summary()
+    )
+
+
+def test_heights_from_osm_tags_and_a_second_city():
+    osm = read_buildings(Path(__file__).parent / "data" / "tiny.osm")
+    assert set(osm.buildings["height_source"].dropna()) == {"osm:height", "osm:building:levels"}
+    assert (osm.measured, osm.estimated) == (1, 1)
+    wuhan = read_buildings(WUHAN)
+    assert (wuhan.measured, wuhan.estimated, wuhan.missing) == (87, 0, 178)  # one height is 0 m
+    assert wuhan.buildings.crs.to_epsg() == 4326 and wuhan.skipped.empty
