@@ -769,6 +769,33 @@ def export_cityjson(
     console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")
 
 
+@export_app.command("3dtiles")
+def export_3dtiles(
+    out: Annotated[Path, typer.Option(help="Folder for tileset.json and tiles/*.b3dm.")],
+    city: CityOption = None,
+    max_per_tile: Annotated[int, typer.Option(min=1, help="Most buildings in one tile.")] = 256,
+) -> None:
+    """Buildings as a 3D Tiles tileset (b3dm with a batch table) for Cesium-based viewers."""
+    import layers
+    from cim.interop.tiles import to_3dtiles
+
+    started = time.perf_counter()
+    try:
+        with console.status("Loading the city…"):
+            model = _load(city)
+        with console.status("Writing 3D Tiles…"):
+            done = to_3dtiles(model, out, max_per_tile=max_per_tile)
+    except (layers.CimError, OSError) as err:
+        _fail(err)
+    console.print(
+        f"[green]✓[/] {done.buildings} buildings in {done.tiles} tiles, "
+        f"{len(done.skipped)} buildings left out"
+    )
+    _skipped(done.skipped)
+    console.print(f"  tileset {done.path}")
+    console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the report and map.")] = Path("demo_output"),

@@ -13,7 +13,12 @@ outward faces).
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import shutil
+import struct
+import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -21,10 +26,12 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from pyproj import Transformer
 
 import layers
 from cim.interop.cityjson import read_cityjson, to_cityjson
 from cim.interop.heights import read_buildings
+from cim.interop.tiles import to_3dtiles
 from cim.model import CityModel
 
 
@@ -381,3 +388,144 @@ def test_heights_from_osm_tags_and_a_second_city():
     wuhan = read_buildings(WUHAN)
     assert (wuhan.measured, wuhan.estimated, wuhan.missing) == (87, 0, 178)  # one height is 0 m
     assert wuhan.buildings.crs.to_epsg() == 4326 and wuhan.skipped.empty
+
+
+# -- 3D Tiles ---------------------------------------------------------------------------------
+
+TOOLS = Path(__file__).parent.parent / "tools"
+
+
+@pytest.fixture(scope="session")
+def tiles_validator() -> list[str]:
+    """``node tools/validate_tileset.mjs``, its npm packages installed by ``npm ci`` if missing.
+
+    Skipped without Node, unless CIM_REQUIRE_NODE is set (as .ci/run does): then a failure.
+    """
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        message = "no Node.js / npm found (apt-get install nodejs npm) to run the tileset validator"
+        if os.environ.get("CIM_REQUIRE_NODE"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with open(TOOLS / ".npm-ci.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (TOOLS / "node_modules" / "gltf-validator" / "package.json").exists():
+            subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund", "--prefix", str(TOOLS)],
+                check=True,
+                capture_output=True,
+            )
+    return [node, str(TOOLS / "validate_tileset.mjs")]
+
+
+def validate_tileset(validator: list[str], tileset: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([*validator, str(tileset)], capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="session")
+def tileset_export(made_once, invoke):
+    """The sample city written by ``cim export 3dtiles`` once per run: (tileset.json, output)."""
+
+    def make(folder: Path) -> str:
+        result = invoke("export", "3dtiles", "--out", folder / "tiles")
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    folder, output = made_once("tileset_export", make)
+    return folder / "tiles" / "tileset.json", output
+
+
+def read_b3dm(path: Path) -> tuple[dict, dict, dict, np.ndarray, np.ndarray]:
+    """Feature table, batch table, glTF JSON, positions and batch ids of a b3dm."""
+    data = path.read_bytes()
+    magic, _, length, ft, _, bt, _ = struct.unpack_from("<4sIIIIII", data)
+    assert magic == b"b3dm" and length == len(data)
+    feature = json.loads(data[28 : 28 + ft])
+    batch = json.loads(data[28 + ft : 28 + ft + bt])
+    glb = data[28 + ft + bt :]
+    size = struct.unpack_from("<I", glb, 12)[0]
+    gltf = json.loads(glb[20 : 20 + size])
+    binary = glb[28 + size :]
+
+    def accessor(name: str) -> np.ndarray:
+        acc = gltf["accessors"][gltf["meshes"][0]["primitives"][0]["attributes"][name]]
+        view = gltf["bufferViews"][acc["bufferView"]]
+        width = {"VEC3": 3, "SCALAR": 1}[acc["type"]]
+        raw = binary[view["byteOffset"] : view["byteOffset"] + view["byteLength"]]
+        return np.frombuffer(raw, dtype=np.float32).reshape(acc["count"], width)
+
+    return feature, batch, gltf, accessor("POSITION"), accessor("_BATCHID").ravel()
+
+
+def test_cim_export_3dtiles_passes_the_tileset_validator(tileset_export, tiles_validator):
+    tileset, output = tileset_export
+    assert "800 buildings in" in output and "0 buildings left out" in output
+    checked = validate_tileset(tiles_validator, tileset)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "800 models" in checked.stdout
+    assert checked.stdout.rstrip().endswith("0 errors, 0 warnings, 0 infos")
+
+
+def test_the_tileset_validator_reports_a_broken_tile(tmp_path, tiles_validator):
+    house = gpd.GeoDataFrame(
+        {"id": ["h1", "h2"], "height_m": [12.0, 20.0], "use": "residential"},
+        geometry=[
+            shapely.box(104.066, 30.657, 104.0662, 30.6572),
+            shapely.box(104.067, 30.657, 104.0672, 30.6572),
+        ],
+        crs=4326,
+    )
+    done = to_3dtiles(CityModel({"buildings": house}), tmp_path / "tiles")
+    assert validate_tileset(tiles_validator, done.path).returncode == 0
+    tile = done.path.parent / "tiles" / "0.b3dm"
+    data = bytearray(tile.read_bytes())
+    data[28 : 28 + 20] = json.dumps({"BATCH_LENGTH": 3}).encode().ljust(20)  # 3 models, 2 rows
+    tile.write_bytes(bytes(data))
+    broken = validate_tileset(tiles_validator, done.path)
+    assert broken.returncode == 1 and "has 2 values for 3 models" in broken.stdout
+
+
+def test_tiles_carry_every_building_placed_on_the_ellipsoid_with_its_attributes(
+    city, tileset_export
+):
+    tileset_path, _ = tileset_export
+    tileset = json.loads(tileset_path.read_text(encoding="utf-8"))
+    matrix = np.asarray(tileset["root"]["transform"]).reshape(4, 4).T  # column-major
+    ecef_to_lla = Transformer.from_crs(4978, 4979, always_xy=True)
+    buildings = city.layer("buildings").set_index("id")
+    seen = []
+    for path in sorted((tileset_path.parent / "tiles").glob("*.b3dm")):
+        feature, batch, _, positions, batch_ids = read_b3dm(path)
+        assert len(batch["id"]) == feature["BATCH_LENGTH"] == int(batch_ids.max()) + 1
+        seen += batch["id"]
+        z_up = positions.astype(float) @ np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]]).T
+        ecef = z_up @ matrix[:3, :3].T + matrix[:3, 3]
+        lon, lat, height = ecef_to_lla.transform(*ecef.T)
+        first = batch["id"][0]
+        mine = batch_ids == 0
+        minx, miny, maxx, maxy = buildings.geometry[first].bounds
+        assert minx - 1e-6 < lon[mine].min() and lon[mine].max() < maxx + 1e-6
+        assert miny - 1e-6 < lat[mine].min() and lat[mine].max() < maxy + 1e-6
+        assert height[mine].min() == pytest.approx(0, abs=0.02)
+        assert height[mine].max() == pytest.approx(buildings.at[first, "height_m"], abs=0.02)
+        assert batch["height_m"] == buildings.loc[batch["id"], "height_m"].tolist()
+    assert sorted(seen) == sorted(buildings.index)
+    assert {"use", "height_estimated", "address_codes", "synthetic"} <= set(batch)
+
+
+def test_a_second_city_goes_through_both_formats(tmp_path, tiles_validator):
+    """Wuhan's Optics Valley: real heights where OSM has them, the rest reported."""
+    from cityjson_lib import CityModel as CityJSONModel
+
+    wuhan = CityModel({"buildings": read_buildings(WUHAN).buildings}, name="wuhan")
+    assert wuhan.metric_crs.to_epsg() == 4547  # CGCS2000 zone of 114°E
+    written = to_cityjson(wuhan, tmp_path / "wuhan.city.json")
+    assert written.counts == {"Building": 87} and len(written.skipped) == 178
+    assert set(written.skipped["reason"]) == {"no height: height_m and floors are empty"}
+    document = json.loads(written.path.read_text(encoding="utf-8"))
+    CityJSONModel.parse_document_bytes(written.path.read_bytes())
+    assert cityjson_errors(document) == []
+    tiles = to_3dtiles(wuhan, tmp_path / "tiles", max_per_tile=40)
+    assert (tiles.buildings, tiles.tiles) == (87, 4)
+    checked = validate_tileset(tiles_validator, tiles.path)
+    assert checked.returncode == 0 and "0 errors, 0 warnings" in checked.stdout, checked.stdout

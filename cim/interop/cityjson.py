@@ -291,7 +291,7 @@ def to_cityjson(city, path, *, lod: int = 1) -> CityJSONExport:
     for row, footprint in _records(footprints):
         height = round(float(row["height_m"]), 3)
         attributes = _attributes(row, ATTRIBUTES)
-        is_estimate = row["height_basis"] != "measured"
+        is_estimate = bool(row["height_estimated"])
         estimated += bool(is_estimate)
         if not is_estimate:
             attributes["measuredHeight"] = height

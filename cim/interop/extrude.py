@@ -79,8 +79,8 @@ class Prisms:
     ----------
     footprints : GeoDataFrame
         The buildings that can be extruded, in ``crs``, footprints oriented (exterior
-        counter-clockwise) and snapped to the millimetre grid; ``height_m`` > 0 and
-        ``height_basis`` filled.
+        counter-clockwise) and snapped to the millimetre grid; ``height_m`` > 0,
+        ``height_basis`` (:func:`height_basis`) and ``height_estimated`` (not measured).
     skipped : DataFrame
         ``row, id, reason`` of the buildings left out.
     crs : pyproj.CRS
@@ -122,7 +122,9 @@ def prisms(buildings: gpd.GeoDataFrame, crs) -> Prisms:
     )
     footprints = gpd.GeoDataFrame(
         frame.drop(columns=frame.geometry.name)[keep].assign(
-            height_m=height[keep], height_basis=basis[keep]
+            height_m=height[keep],
+            height_basis=basis[keep],
+            height_estimated=basis[keep].ne("measured"),
         ),
         geometry=snapped[keep],
         crs=crs,
