@@ -774,6 +774,12 @@ def export_3dtiles(
     out: Annotated[Path, typer.Option(help="Folder for tileset.json and tiles/*.b3dm.")],
     city: CityOption = None,
     max_per_tile: Annotated[int, typer.Option(min=1, help="Most buildings in one tile.")] = 256,
+    page: Annotated[
+        bool,
+        typer.Option(
+            "--map/--no-map", help="Also write map.html: the tileset drawn offline (deck.gl)."
+        ),
+    ] = True,
 ) -> None:
     """Buildings as a 3D Tiles tileset (b3dm with a batch table) for Cesium-based viewers."""
     import layers
@@ -785,6 +791,12 @@ def export_3dtiles(
             model = _load(city)
         with console.status("Writing 3D Tiles…"):
             done = to_3dtiles(model, out, max_per_tile=max_per_tile)
+        if page:
+            from cim.views import export_html, tileset_view
+
+            with console.status("Rendering the offline map…"):
+                view = tileset_view(done.path, title=f"{model.name} · 3D Tiles")
+                shown = export_html(view, out / "map.html", title=f"{model.name} 3D Tiles")
     except (layers.CimError, OSError) as err:
         _fail(err)
     console.print(
@@ -793,6 +805,8 @@ def export_3dtiles(
     )
     _skipped(done.skipped)
     console.print(f"  tileset {done.path}")
+    if page:
+        console.print(f"  map     {shown}")
     console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")
 
 

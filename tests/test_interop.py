@@ -33,6 +33,7 @@ from cim.interop.cityjson import read_cityjson, to_cityjson
 from cim.interop.heights import read_buildings
 from cim.interop.tiles import to_3dtiles
 from cim.model import CityModel
+from tests.conftest import near_color
 
 
 @pytest.fixture(scope="session")
@@ -529,3 +530,15 @@ def test_a_second_city_goes_through_both_formats(tmp_path, tiles_validator):
     assert (tiles.buildings, tiles.tiles) == (87, 4)
     checked = validate_tileset(tiles_validator, tiles.path)
     assert checked.returncode == 0 and "0 errors, 0 warnings" in checked.stdout, checked.stdout
+
+
+def test_the_tileset_map_draws_the_local_tiles_offline(tileset_export, render):
+    """deck.gl's Tile3DLayer loads the tileset embedded in the page, with no request."""
+    page = tileset_export[0].parent / "map.html"
+    assert "map.html" in tileset_export[1]
+    shown = render(
+        page, evaluate="window.cimDeck.layerManager.getLayers()[0].state.tileset3d.tiles.length"
+    )
+    assert shown.offline, (shown.requests, shown.errors)
+    assert shown.value == 10  # the ten b3dm tiles of the tileset, all loaded
+    assert near_color(shown.pixels, [124, 136, 151], tolerance=12) > 2000  # the slate roofs

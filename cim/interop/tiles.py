@@ -40,7 +40,7 @@ BATCH_COLUMNS = (
     "address_codes",
 )
 _B3DM_HEADER = struct.Struct("<4sIIIIII")
-_GRAY = [0.86, 0.85, 0.82, 1.0]
+_COLOR = [0.42, 0.52, 0.66, 1.0]  # slate blue: buildings stand out on light and dark maps
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ def _glb(positions: np.ndarray, normals: np.ndarray, batch_ids: np.ndarray) -> b
         materials=[
             pygltflib.Material(
                 pbrMetallicRoughness=pygltflib.PbrMetallicRoughness(
-                    baseColorFactor=_GRAY, metallicFactor=0.0, roughnessFactor=1.0
+                    baseColorFactor=_COLOR, metallicFactor=0.0, roughnessFactor=1.0
                 )
             )
         ],
