@@ -218,22 +218,24 @@ def _roads(city, crs: CRS, vertices: _Vertices) -> dict:
     roads = city.layer("roads").to_crs(crs)
     names = {"name": "name", "highway": "highway", "road_class": "roadClass", "oneway": "oneway"}
     names |= {"maxspeed": "maxspeed", "osmid": "osmId", "synthetic": "synthetic"}
-    objects = {}
-    for number, (road, geometry) in enumerate(_records(roads)):
-        lines = [
-            vertices.line(np.column_stack([xy, np.zeros(len(xy))]))
-            for line in getattr(geometry, "geoms", [geometry])
-            for xy in [np.asarray(line.coords)[:, :2]]
-        ]
-        lines = [line for line in lines if len(line) > 1]
-        if not lines:
-            continue
-        objects[f"road-{number}"] = {
+    parts, road_of_part = shapely.get_parts(roads.geometry.to_numpy(), return_index=True)
+    xy, part_of_point = shapely.get_coordinates(parts, return_index=True)
+    starts = np.searchsorted(part_of_point, np.arange(len(parts) + 1))
+    lines: dict[int, list[list[int]]] = {}
+    for part, road in enumerate(road_of_part):
+        line = xy[starts[part] : starts[part + 1]]
+        indices = vertices.line(np.column_stack([line, np.zeros(len(line))]))
+        if len(indices) > 1:
+            lines.setdefault(int(road), []).append(indices)
+    rows = pd.DataFrame(roads.drop(columns=roads.geometry.name)).to_dict("records")
+    return {
+        f"road-{number}": {
             "type": "Road",
-            "attributes": _attributes(road, names),
-            "geometry": [{"type": "MultiLineString", "lod": "0", "boundaries": lines}],
+            "attributes": _attributes(rows[number], names),
+            "geometry": [{"type": "MultiLineString", "lod": "0", "boundaries": found}],
         }
-    return objects
+        for number, found in sorted(lines.items())
+    }
 
 
 def to_cityjson(city, path, *, lod: int = 1) -> CityJSONExport:

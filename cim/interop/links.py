@@ -19,7 +19,8 @@ def address_links(city, buildings: gpd.GeoDataFrame) -> pd.DataFrame:
     Parameters
     ----------
     city : CityModel
-        Its ``addresses`` layer builds the base (:meth:`cim.address.AddressBase.from_city`).
+        Its ``addresses`` (with its named buildings and districts) build the base's records
+        as :meth:`cim.address.AddressBase.from_city` does.
     buildings : GeoDataFrame
         ``id`` and footprints (any CRS).
 
@@ -42,7 +43,14 @@ def address_links(city, buildings: gpd.GeoDataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=LINK_COLUMNS)
     from cim.address import AddressBase
 
-    records = AddressBase.from_city(city).records
+    present = city.layers  # the records need no roads or finer units: those serve lookups
+    records = AddressBase.from_layer(
+        present["addresses"],
+        buildings=present.get("buildings"),
+        districts=present.get("districts"),
+        home=city.settings.home,
+        metric_crs=city.metric_crs,
+    ).records
     footprints = buildings[["id", "geometry"]].to_crs(4326)
     ids = set(footprints["id"])
     pairs = {

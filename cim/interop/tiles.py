@@ -22,7 +22,7 @@ from pyproj import CRS, Transformer
 
 import layers
 from cim.atomic import atomic_dir
-from cim.interop.extrude import GROUND, ROOF, prisms, surfaces
+from cim.interop.extrude import prisms
 from cim.interop.links import address_links
 
 __all__ = ["BATCH_COLUMNS", "TilesetExport", "to_3dtiles"]
@@ -100,21 +100,33 @@ class _Frame:
 
 
 def _triangles(polygon: shapely.Polygon, height: float) -> np.ndarray:
-    """The prism over ``polygon`` as triangles (n, 3, 3) facing outward."""
-    found = []
-    for kind, rings in surfaces(polygon, height):
-        if kind in (GROUND, ROOF):
-            z = 0.0 if kind == GROUND else height
-            cover = shapely.constrained_delaunay_triangles(polygon)
-            for triangle in cover.geoms:
-                xy = np.asarray(triangle.exterior.coords)[:3]
-                if kind == GROUND:
-                    xy = xy[::-1]
-                found.append(np.column_stack([xy, np.full(3, z)]))
-        else:
-            a, b, c, d = rings[0]
-            found.extend([np.array([a, b, c]), np.array([a, c, d])])
-    triangles = np.array(found)
+    """The prism over ``polygon`` as triangles (n, 3, 3) facing outward.
+
+    The faces of :func:`cim.interop.extrude.surfaces`: the footprint's constrained Delaunay
+    triangles for the roof (counter-clockwise from above) and, reversed, the ground; two
+    triangles for each wall.
+    """
+    polygon = shapely.orient_polygons(polygon)
+    flat = shapely.get_coordinates(
+        shapely.get_parts(shapely.constrained_delaunay_triangles(polygon))
+    ).reshape(-1, 4, 2)[:, :3]
+    u, v = flat[:, 1] - flat[:, 0], flat[:, 2] - flat[:, 0]
+    area = u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]
+    flat = np.where((area < 0)[:, None, None], flat[:, ::-1], flat)
+    roof = np.concatenate([flat, np.full((*flat.shape[:2], 1), height)], axis=2)
+    ground = np.concatenate([flat[:, ::-1], np.zeros((*flat.shape[:2], 1))], axis=2)
+    walls = []
+    for ring in (polygon.exterior, *polygon.interiors):
+        a = np.asarray(ring.coords)[:-1, :2]
+        b = np.roll(a, -1, axis=0)
+        low_a, low_b = (
+            np.column_stack([a, np.zeros(len(a))]),
+            np.column_stack([b, np.zeros(len(b))]),
+        )
+        lift = np.array([0.0, 0.0, height])
+        top_a, top_b = low_a + lift, low_b + lift
+        walls += [np.stack([low_a, low_b, top_b], axis=1), np.stack([low_a, top_b, top_a], axis=1)]
+    triangles = np.concatenate([ground, *walls, roof])
     normal = np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0])
     return triangles[np.linalg.norm(normal, axis=1) > 1e-6]  # no sliver of colinear corners
 
