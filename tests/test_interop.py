@@ -472,3 +472,16 @@ def test_the_tileset_map_draws_the_local_tiles_offline(tileset_export, render):
     assert shown.offline, (shown.requests, shown.errors)
     assert shown.value == 10  # the ten b3dm tiles of the tileset, all loaded
     assert near_color(shown.pixels, [101, 111, 123], tolerance=12) > 2000  # the lit slate roofs
+
+
+def test_gcj02_buildings_labelled_wgs84_are_refused_against_the_city(city, tmp_path):
+    from layers.crs import transform_geometries
+
+    sample = city.layer("buildings").iloc[::20][["id", "height_m", "geometry"]]
+    shifted = sample.assign(geometry=transform_geometries(sample.geometry.values, "wgs84", "gcj02"))
+    path = tmp_path / "amap.geojson"
+    shifted.to_file(path)
+    with pytest.raises(layers.CRSError, match="look like GCJ-02"):
+        read_buildings(path, reference=city.references())
+    found = read_buildings(path, source_crs="gcj02", reference=city.references())
+    assert len(found.buildings) == len(sample) and found.source_crs == "gcj02"
