@@ -303,7 +303,7 @@ def test_heights_from_a_gcj02_geojson_under_chinese_names_with_counts(tmp_path):
     )
     assert moved.max() < 0.5  # GCJ-02 undone: the raw coordinates lie ~500 m away
     assert (
-        "1 heights measured, 1 estimated from floors, 2 without a height; 1 left out"
+        "1 heights measured, 1 estimated (from floors or otherwise), 2 without a height; 1 left out"
         in found.summary()
     )
 

@@ -119,7 +119,7 @@ class BuildingImport:
         """One line: how many heights are measured, estimated, missing, and rows left out."""
         return (
             f"{len(self.buildings)} buildings: {self.measured} heights measured, "
-            f"{self.estimated} estimated from floors, {self.missing} without a height; "
+            f"{self.estimated} estimated (from floors or otherwise), {self.missing} without a height; "
             f"{len(self.skipped)} left out"
         )
 
