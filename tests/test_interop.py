@@ -19,6 +19,7 @@ import os
 import shutil
 import struct
 import subprocess
+import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -67,12 +68,19 @@ points_of, shells, area_vector = (
 
 
 def test_cim_export_cityjson_writes_a_valid_cityjson_2_file(cityjson_export, cityjson_document):
-    from cityjson_lib import CityModel as CityJSONModel
-
     path, output = cityjson_export
-    summary = CityJSONModel.parse_document_bytes(path.read_bytes()).summary()
-    assert summary.version.name == "V2_0" and summary.cityobject_count == 800 + 4268 + 512
-    assert cityjson_errors(cityjson_document) == []
+    # a process of its own: importing cjio makes every json.dumps print 6 decimals
+    checked = subprocess.run(
+        [sys.executable, str(TOOLS / "validate_cityjson.py"), str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    report = checked.stdout
+    assert "cjio: CityJSON 2.0, EPSG 4544" in report
+    assert "5580 city objects (800 Building, 512 CityObjectGroup, 4268 Road)" in report
+    assert report.rstrip().endswith("0 errors")
     assert cityjson_document["metadata"]["referenceSystem"].endswith("/EPSG/0/4544")
     assert cityjson_document["transform"]["scale"] == [0.001] * 3
     assert "800 Building" in output and "0 buildings left out" in output
@@ -485,3 +493,21 @@ def test_gcj02_buildings_labelled_wgs84_are_refused_against_the_city(city, tmp_p
         read_buildings(path, reference=city.references())
     found = read_buildings(path, source_crs="gcj02", reference=city.references())
     assert len(found.buildings) == len(sample) and found.source_crs == "gcj02"
+
+
+def test_exact_json_keeps_full_floats_when_cjio_has_rounded_json(tmp_path):
+    """cjio makes json.dumps print 6 decimals process-wide; glTF bounds and regions stay exact."""
+    import json.encoder
+
+    from cim.interop.exact_json import dumps
+
+    rounded = type("Rounded", (float,), {"__repr__": lambda x: format(x, ".6f")})
+    encoder = vars(json.encoder)
+    saved = {k: encoder.get(k) for k in ("float", "c_make_encoder")}
+    encoder["float"], encoder["c_make_encoder"] = rounded, None  # what importing cjio does
+    try:
+        assert json.dumps(0.1234567891) == "0.123457" and dumps(0.1234567891) == "0.1234567891"
+    finally:
+        encoder["c_make_encoder"] = saved["c_make_encoder"]
+        del encoder["float"]
+    assert json.dumps(0.1234567891) == "0.1234567891"

@@ -4,7 +4,9 @@ and val3dity's first rules.
 cjio's ``validate`` needs cjvalpy (the official validator cjval), which has no build for
 this Python on the registries, and no package ships the CityJSON 2.0 JSON schemas. So:
 
-1. cityjson-lib (3DGI's CityJSON 2.0 reader) must parse the file: it refuses unknown
+1. cjio reads it (duplicate city object ids refused, the version the latest it knows,
+   ``referenceSystem`` an OGC CRS URI), and cityjson-lib (3DGI's CityJSON 2.0 reader)
+   must parse it: it refuses unknown
    city object and geometry types, vertex indices out of range, unresolved parents and
    LODs that are not strings;
 2. the checks cjval runs beyond its schemas: parents and children name each other, and
@@ -113,13 +115,22 @@ def cityjson_errors(document: dict) -> list[str]:
 
 
 def main(path: str) -> int:
+    import warnings
+
     from cityjson_lib import CityModel
+    from cjio import cityjson
 
     payload = Path(path).read_bytes()
     try:
+        with open(path, encoding="utf-8") as file, warnings.catch_warnings():
+            warnings.simplefilter("error")  # cjio warns when the version is not its latest
+            model = cityjson.reader(file)
+            model.check_version()
+            epsg = model.get_epsg()
+        print(f"cjio: CityJSON {model.get_version()}, EPSG {epsg}")
         summary = CityModel.parse_document_bytes(payload).summary()
-    except Exception as err:  # cityjson-lib's own error type, whatever it is
-        print(f"ERROR cityjson-lib: {err}")
+    except Exception as err:  # cjio's and cityjson-lib's own error types, whatever they are
+        print(f"ERROR {err}")
         return 1
     document = json.loads(payload)
     kinds = Counter(o["type"] for o in document["CityObjects"].values())

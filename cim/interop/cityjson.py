@@ -21,6 +21,7 @@ from pyproj import CRS
 
 import layers
 from cim.atomic import write_text
+from cim.interop.exact_json import dumps
 from cim.interop.extrude import GRID_M, SKIPPED_COLUMNS, SURFACE_TYPES, prisms, surfaces
 from cim.interop.heights import BuildingImport
 from cim.interop.links import address_links
@@ -324,7 +325,7 @@ def to_cityjson(city, path, *, lod: int = 1) -> CityJSONExport:
         "CityObjects": objects,
         "vertices": grid.tolist(),
     }
-    path = write_text(path, json.dumps(document, ensure_ascii=False, separators=(",", ":")))
+    path = write_text(path, dumps(document, ensure_ascii=False, separators=(",", ":")))
     counts = pd.Series([o["type"] for o in objects.values()]).value_counts().to_dict()
     return CityJSONExport(Path(path), crs, counts, estimated, found.skipped)
 

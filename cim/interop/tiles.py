@@ -8,7 +8,6 @@ of the city's centre on the WGS84 ellipsoid (ECEF), so the heights are above the
 
 from __future__ import annotations
 
-import json
 import math
 import struct
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from pyproj import CRS, Transformer
 
 import layers
 from cim.atomic import atomic_dir
+from cim.interop.exact_json import dumps, exact_floats
 from cim.interop.extrude import prisms
 from cim.interop.links import address_links
 
@@ -192,7 +192,8 @@ def _glb(positions: np.ndarray, normals: np.ndarray, batch_ids: np.ndarray) -> b
         bufferViews=views,
         buffers=[pygltflib.Buffer(byteLength=len(blob))],
     )
-    text = gltf.to_json(separators=(",", ":")).encode()
+    with exact_floats():
+        text = gltf.to_json(separators=(",", ":")).encode()
     binary = blob + b"\0" * (-len(blob) % 4)
     text += b" " * (-(28 + len(text) + len(binary)) % 8)  # 28: GLB header and chunk headers
     length = 28 + len(text) + len(binary)
@@ -215,9 +216,9 @@ def _padded(data: bytes, start: int, fill: bytes) -> bytes:
 def _b3dm(glb: bytes, batch_table: dict, count: int) -> bytes:
     """A Batched 3D Model: header, feature table (BATCH_LENGTH), batch table JSON, glTF."""
     header = _B3DM_HEADER.size
-    feature = _padded(json.dumps({"BATCH_LENGTH": count}).encode(), header, b" ")
+    feature = _padded(dumps({"BATCH_LENGTH": count}).encode(), header, b" ")
     batch = _padded(
-        json.dumps(batch_table, ensure_ascii=False, separators=(",", ":")).encode(),
+        dumps(batch_table, ensure_ascii=False, separators=(",", ":")).encode(),
         header + len(feature),
         b" ",
     )
@@ -403,7 +404,5 @@ def to_3dtiles(city, folder, *, max_per_tile: int = 256) -> TilesetExport:
         (tmp / "tiles").mkdir()
         for uri, data in contents.items():
             (tmp / uri).write_bytes(data)
-        (tmp / "tileset.json").write_text(
-            json.dumps(tileset, ensure_ascii=False, indent=1), "utf-8"
-        )
+        (tmp / "tileset.json").write_text(dumps(tileset, ensure_ascii=False, indent=1), "utf-8")
     return TilesetExport(folder / "tileset.json", len(contents), len(buildings), found.skipped)

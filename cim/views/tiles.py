@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pydeck as pdk
 
+from cim.interop.exact_json import dumps
 from cim.views.maps import CityDeck, compose
 from layers.errors import InputError
 
@@ -82,7 +83,7 @@ def tileset_view(tileset, *, title: str = "3D Tiles", preset: str = "3d") -> Cit
     layer = pdk.Layer(
         "Tile3DLayer",
         id="tileset",
-        data=_data_uri(json.dumps(document).encode(), "application/json"),
+        data=_data_uri(dumps(document).encode(), "application/json"),
         loadOptions={"3d-tiles": {"isTileset": True}},
     )
     bounds = [math.degrees(v) for v in region[:4]]
