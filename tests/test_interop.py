@@ -265,6 +265,25 @@ def test_buildings_without_height_or_footprint_are_reported_not_dropped(tmp_path
     }
 
 
+def test_lod0_footprints_come_back_with_measured_heights_or_floors(tmp_path):
+    lon, lat = 104.066, 30.657
+    buildings = gpd.GeoDataFrame(
+        {
+            "id": ["tagged", "levels"],
+            "height_m": [15.0, 9.0],
+            "floors": [None, 3],
+            "height_source": ["osm:height", "osm:building:levels"],
+            "use": "residential",
+        },
+        geometry=[shapely.box(lon + d, lat, lon + d + 0.0002, lat + 0.0002) for d in (0, 0.001)],
+        crs=4326,
+    )
+    done = to_cityjson(CityModel({"buildings": buildings}), tmp_path / "lod0.city.json", lod=0)
+    back = read_cityjson(done.path).buildings.set_index("id")
+    assert back["height_m"].tolist() == [15.0, 9.0]  # measuredHeight; floors × 3 m
+    assert back["height_estimated"].tolist() == [False, True]
+
+
 WUHAN = Path(__file__).parent / "data" / "wuhan_guanggu_buildings.geojson"
 
 

@@ -419,7 +419,8 @@ def read_cityjson(path, *, source_crs=None, lod=None, reference=None) -> Buildin
 
     The footprint of each building is the union of its GroundSurface faces, or, without
     semantics, of its faces projected on the ground; its height is ``measuredHeight`` where
-    given, else the height of its geometry (max z − min z). A Building without geometry takes
+    given, else the height of its geometry (max z − min z; none for a flat LOD0 footprint,
+    where ``storeysAboveGround`` × 3 m fills it if given). A Building without geometry takes
     its BuildingParts'. Attributes are kept (``function`` → ``use``, ``storeysAboveGround`` →
     ``floors``, ``heightSource`` / ``heightEstimated`` → ``height_source`` /
     ``height_estimated``), and the CRS is read from ``metadata.referenceSystem``.
@@ -489,12 +490,12 @@ def read_cityjson(path, *, source_crs=None, lod=None, reference=None) -> Buildin
         measured = attributes.pop("measuredHeight", None)
         has_measure = isinstance(measured, (int, float))
         estimated = attributes.pop("heightEstimated", None)
+        flat = not has_measure and not height > 0  # LOD0: a footprint says nothing of height
+        source = "cityjson:measuredHeight" if has_measure else "cityjson:geometry"
         row = {
             "id": object_id,
-            "height_m": round(float(measured) if has_measure else height, 3),
-            "height_source": attributes.pop(
-                "heightSource", "cityjson:measuredHeight" if has_measure else "cityjson:geometry"
-            ),
+            "height_m": math.nan if flat else round(float(measured) if has_measure else height, 3),
+            "height_source": attributes.pop("heightSource", None if flat else source),
             "height_estimated": bool(estimated) if estimated is not None else False,
         }
         for column, name in ATTRIBUTES.items():
