@@ -6,6 +6,7 @@
 - :mod:`cim.views.style`: colours, classification (mapclassify) and escaped tooltips;
 - :mod:`cim.views.animation`: :func:`simulation_view`, a simulated day that plays over time;
 - :mod:`cim.views.html`: :func:`export_html`, one offline file, compact at 100k buildings;
+- :mod:`cim.views.tiles`: :func:`tileset_view`, a local 3D Tiles tileset drawn offline;
 - :mod:`cim.views.static`: PNG maps (matplotlib) for printed reports.
 """
 
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 from cim.lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from cim.views.access import access_view
     from cim.views.animation import simulation_view
     from cim.views.html import export_html, render_html
     from cim.views.maps import (
@@ -31,10 +33,12 @@ if TYPE_CHECKING:
         waterlogging_view,
     )
     from cim.views.style import classify
+    from cim.views.tiles import tileset_view
 
 __all__ = [
     "PRESETS",
     "CityDeck",
+    "access_view",
     "choropleth_view",
     "city_view",
     "classify",
@@ -45,6 +49,7 @@ __all__ = [
     "render_html",
     "service_area_view",
     "simulation_view",
+    "tileset_view",
     "view_state",
     "waterlogging_view",
 ]
@@ -54,6 +59,7 @@ __getattr__, __dir__ = lazy_attributes(
     {
         "PRESETS": "cim.views.maps",
         "CityDeck": "cim.views.maps",
+        "access_view": "cim.views.access",
         "choropleth_view": "cim.views.maps",
         "city_view": "cim.views.maps",
         "classify": "cim.views.style",
@@ -64,6 +70,7 @@ __getattr__, __dir__ = lazy_attributes(
         "render_html": "cim.views.html",
         "service_area_view": "cim.views.maps",
         "simulation_view": "cim.views.animation",
+        "tileset_view": "cim.views.tiles",
         "view_state": "cim.views.maps",
         "waterlogging_view": "cim.views.maps",
     },
