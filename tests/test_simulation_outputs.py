@@ -133,7 +133,7 @@ def day(city) -> SimpleNamespace:
             {"times_s": [t for _, t in paths]}, geometry=[g for g, _ in paths], crs=4326
         ).rename_axis("path_id"),
         kpis=_kpis(log),
-        rain=pd.DataFrame({"hour": [0, 1, 2], "rain_mm_h": [4.0, 38.5, 12.0]}),
+        rain=pd.DataFrame({"hour": [0, 1, 2, 3], "rain_mm_h": [4.0, 38.5, 12.0, 0.0]}),
         closures_by_hour=pd.DataFrame(
             {
                 "hour": [1, 1, 2],
@@ -164,6 +164,7 @@ def test_report_compares_the_policies_with_intervals_and_escapes_user_text(repor
     for heading in ("By incident kind", "By district", "Queue waits", "Never reached"):
         assert heading.lower().split()[-1] in text.lower()
     assert "| 1 | 38.5 | 41 | 9 |" in text  # hour, rain, closed for car and for fire engines
+    assert "54.5 mm in 3 wet hours of the 4 given" in text and "| 3 | 0.0 |" not in text
     assert "no unit serves kind 'x'" in text
     assert (
         HOSTILE_TEXT not in text and "&lt;img src=x onerror=alert(1)&gt; \\| \\*\\*x\\*\\*" in text

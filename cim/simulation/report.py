@@ -200,11 +200,11 @@ def _never_reached(log: pd.DataFrame) -> pd.DataFrame:
 
 
 def _storm(result) -> list[str]:
-    rain = getattr(result, "rain", None)
+    rain = result.rain
     if rain is None or len(rain) == 0:
         return ["No rain: every road stays open all day.", ""]
     table = rain[["hour", "rain_mm_h"]].rename(columns={"rain_mm_h": "rain (mm/h)"})
-    closures = getattr(result, "closures_by_hour", None)
+    closures = result.closures_by_hour
     if closures is not None and len(closures):
         closed = closures.pivot_table(
             index="hour", columns="profile", values="closed_edges", aggfunc="sum"
@@ -212,13 +212,15 @@ def _storm(result) -> list[str]:
         closed = closed.reindex(table["hour"]).fillna(0).astype(int)
         closed.columns = [f"closed for {c}" for c in closed.columns]
         table = table.merge(closed.reset_index(), on="hour", how="left")
-    total = float(rain["rain_mm_h"].sum())
+    shown = table[table.drop(columns="hour").gt(0).any(axis=1)]
+    wet = int((rain["rain_mm_h"] > 0).sum())
     return [
-        f"{total:.1f} mm over {len(rain)} hours, at most {rain['rain_mm_h'].max():.1f} mm/h. "
-        "Each hour's ponding closes the roads deeper than each vehicle can pass; a trip takes "
-        "the closures of the hour it starts in.",
+        f"{rain['rain_mm_h'].sum():.1f} mm in {wet} wet hours of the {len(rain)} given, at most "
+        f"{rain['rain_mm_h'].max():.1f} mm/h. Each hour's ponding closes the roads deeper than "
+        "each vehicle can pass; a trip takes the closures of the hour it starts in. Hours with "
+        "neither rain nor a closed road are left out.",
         "",
-        _table(table),
+        _table(shown) if len(shown) else "No hour has rain.",
         "",
     ]
 
@@ -285,7 +287,8 @@ def _markdown(result, title: str, notes, image: str) -> str:
     lines = [
         f"# {markdown_text(title)}",
         "",
-        f"{len(policies)} policies ({markdown_text(', '.join(policies))}) over {result.hours:g} h from "
+        f"{len(policies)} {'policy' if len(policies) == 1 else 'policies'} "
+        f"({markdown_text(', '.join(policies))}) over {result.hours:g} h from "
         f"{int(result.start_hour):02d}:00, {len(seeds)} replications (seeds "
         f"{markdown_text(', '.join(map(str, seeds)))}); every policy meets the same incidents on "
         f"a seed (common random numbers): {per_run.mean():.0f} incidents per replication on average.",
