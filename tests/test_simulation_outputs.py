@@ -3,6 +3,7 @@ shape (cim.simulation.SimulationResult): real frames, real sample incidents and 
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from types import SimpleNamespace
 
@@ -13,11 +14,13 @@ import pytest
 import shapely
 from PIL import Image
 
+from cim.paths import SAMPLE_ROOT, SAMPLE_STORM
+from cim.simulation.network import read_hyetograph
 from cim.simulation.report import paired_differences, write_report
 from cim.views import export_html, simulation_view
 from cim.views.animation import CLEARED_SHOWN_S, PHASES, TRIP_KINDS, clock
 from cim.views.html import _columnar
-from tests.conftest import near_color
+from tests.conftest import near_color, static_page
 
 HOSTILE_ID = '=HYPERLINK("http://x")'
 HOSTILE_TEXT = "<img src=x onerror=alert(1)> | **x**"
@@ -290,3 +293,48 @@ def test_the_animated_map_plays_offline_and_its_frames_differ_over_time(
     move = day.moves.query("policy == 'nearest' and replication == 0").iloc[0]
     times = move["depart_s"] + np.asarray(day.paths.loc[move["path_id"], "times_s"])
     np.testing.assert_allclose(shown.value["first"], times, atol=0.01)  # float32 of a day's seconds
+
+
+def test_simulate_compares_policies_on_the_same_seeds_and_writes_every_file(invoke, tmp_path):
+    out = tmp_path / "run"
+    args = ("--hours", 2, "--replications", 2, "--seed", 3, "--out", out)
+    result = invoke("simulate", "--policy", "nearest,moveup", *args)
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == {
+        "kpis.csv",
+        "incidents_log.parquet",
+        "response_times.png",
+        "report.md",
+        "map.html",
+    }
+    log = pd.read_parquet(out / "incidents_log.parquet")
+    assert set(log["seed"]) == {3, 4} and set(log["policy"]) == {"nearest", "moveup"}
+    calls = log.pivot_table(index=["seed", "incident_id"], columns="policy", values="call_s")
+    assert len(calls) and calls["nearest"].equals(calls["moveup"])  # common random numbers
+    assert "| metric | nearest | moveup |" in (out / "report.md").read_text("utf-8")
+    assert "response p90 (min)" in result.output and "moveup" in result.output
+    page = static_page(out / "map.html")
+    assert 'id="cim-timeline"' in page and "TripsLayer" in page
+
+
+def test_simulate_refuses_a_bad_policy_or_storm_with_the_fix(invoke, tmp_path):
+    result = invoke("simulate", "--policy", "nearest,closest", "--out", tmp_path / "a")
+    assert result.exit_code == 1
+    assert (
+        "unknown policy 'closest'; choose one of nearest, priority, batch, moveup" in result.output
+    )
+    storm = tmp_path / "storm.csv"
+    storm.write_text("hour,rain_mm_h\n0,5\n1,-3\n", encoding="utf-8")
+    result = invoke("simulate", "--hours", 1, "--rain", storm, "--out", tmp_path / "b")
+    assert result.exit_code == 1 and "rain_mm_h must be a number ≥ 0" in result.output
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_the_sample_storm_is_the_one_its_script_writes_and_the_engine_reads():
+    spec = importlib.util.spec_from_file_location("build_storm", SAMPLE_ROOT / "build_storm.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    storm = read_hyetograph(SAMPLE_STORM)
+    pd.testing.assert_frame_equal(storm, build.hyetograph(), check_dtype=False)
+    assert storm["rain_mm_h"].sum() == pytest.approx(build.depth_mm(360.0), abs=0.2)  # 6 h
+    assert storm["rain_mm_h"].max() == pytest.approx(build.depth_mm(60.0), abs=0.1)  # its peak hour
