@@ -376,10 +376,10 @@ def write_report(
 
     Examples
     --------
-    >>> import cim, tempfile  # doctest: +SKIP
-    >>> from cim.simulation import compare  # doctest: +SKIP
-    >>> result = compare(cim.sample_city(), hours=1, replications=2)  # doctest: +SKIP
-    >>> sorted(write_report(result, tempfile.mkdtemp()))  # doctest: +SKIP
+    >>> import cim, tempfile
+    >>> from cim.simulation import compare
+    >>> result = compare(cim.sample_city(), hours=1, replications=2, incidents_per_day=120)
+    >>> sorted(write_report(result, tempfile.mkdtemp()))
     ['chart', 'kpis', 'log', 'markdown']
     """
     out = Path(out_dir)

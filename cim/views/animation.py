@@ -219,12 +219,12 @@ def simulation_view(
 
     Examples
     --------
-    >>> import cim  # doctest: +SKIP
-    >>> from cim.simulation import simulate  # doctest: +SKIP
-    >>> city = cim.sample_city()  # doctest: +SKIP
-    >>> deck = simulation_view(city, simulate(city, hours=1))  # doctest: +SKIP
-    >>> [layer.id for layer in deck.layers][-2:]  # doctest: +SKIP
-    ['trips', 'incidents']
+    >>> import cim
+    >>> from cim.simulation import simulate
+    >>> city = cim.sample_city()
+    >>> deck = simulation_view(city, simulate(city, hours=1, incidents_per_day=120))
+    >>> [layer.id for layer in deck.layers][-2:], deck.timeline.end_s
+    (['trips', 'incidents'], 3600.0)
     """
     policy, replication, log = _one_run(result, policy, replication)
     end_s = float(result.hours) * 3600.0
