@@ -72,12 +72,15 @@ def interval_text(mean: float, low: float, high: float, factor: float = 1.0) -> 
     --------
     >>> interval_text(312.0, 290.0, 335.5, 1 / 60), interval_text(0.8, float("nan"), 0.9, 100)
     ('5.2 (4.8 – 5.6)', '80.0')
+    >>> interval_text(0.01, -0.02, 0.04)
+    '0.0 (0.0 – 0.0)'
     """
     if pd.isna(mean):
         return "—"
-    if pd.isna(low) or pd.isna(high):
-        return f"{mean * factor:.1f}"
-    return f"{mean * factor:.1f} ({low * factor:.1f} – {high * factor:.1f})"
+    text = f"{mean * factor:.1f}"
+    if not (pd.isna(low) or pd.isna(high)):
+        text += f" ({low * factor:.1f} – {high * factor:.1f})"
+    return text.replace("-0.0", "0.0")
 
 
 def policy_table(kpis: pd.DataFrame, policies, *, by_group: bool = False) -> pd.DataFrame:
