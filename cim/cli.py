@@ -965,6 +965,13 @@ def simulate(
             "and kind from the city's incidents by default."
         ),
     ] = None,
+    incidents_per_day: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="Generated calls a day (the fitted rates scaled to it), e.g. a storm day's load.",
+        ),
+    ] = None,
     city: CityOption = None,
     seed: Annotated[int, typer.Option(help="Seed of the first replication.")] = 0,
     start_hour: Annotated[
@@ -1001,6 +1008,7 @@ def simulate(
                 hours=hours,
                 rain=rain,
                 incidents=incidents,
+                incidents_per_day=incidents_per_day,
                 start_hour=start_hour,
                 progress=True,
             )

@@ -297,7 +297,18 @@ def test_the_animated_map_plays_offline_and_its_frames_differ_over_time(
 
 def test_simulate_compares_policies_on_the_same_seeds_and_writes_every_file(invoke, tmp_path):
     out = tmp_path / "run"
-    args = ("--hours", 2, "--replications", 2, "--seed", 3, "--out", out)
+    args = (
+        "--hours",
+        1,
+        "--incidents-per-day",
+        240,
+        "--replications",
+        2,
+        "--seed",
+        3,
+        "--out",
+        out,
+    )
     result = invoke("simulate", "--policy", "nearest,moveup", *args)
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {
