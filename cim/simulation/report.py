@@ -120,8 +120,8 @@ def paired_differences(log: pd.DataFrame, policies) -> pd.DataFrame:
     """Each policy minus the first, seed by seed, with a 95 % t-interval of the differences.
 
     With common random numbers every policy meets the same incidents on a seed, so the
-    difference of one seed's outcomes is free of the incident stream's own noise, and its
-    interval is narrower than the two policies' intervals side by side.
+    difference of one seed's outcomes leaves out the noise the two runs share, and its
+    interval is usually much narrower than the two policies' intervals side by side.
 
     Examples
     --------
