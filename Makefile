@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/waterlogging.py
 	$(BIN)/python benchmarks/views.py
 	$(BIN)/python benchmarks/events.py
+	$(BIN)/python benchmarks/simulation.py
 	$(BIN)/python benchmarks/imports.py
 
 clean:

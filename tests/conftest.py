@@ -104,6 +104,7 @@ class Rendered:
     errors: list[str]
     title: str
     value: object = None
+    later: np.ndarray | None = None  # the pixels after ``then`` ran
 
     @property
     def offline(self) -> bool:
@@ -156,7 +157,10 @@ def render(browser):
         height: int = 700,
         html: str | None = None,
         evaluate: str | None = None,
+        then: str | None = None,
     ) -> Rendered:
+        """``then``: a script to run after the first screenshot; the page settles again and a
+        second screenshot (``later``) is taken, in the same page: one load, two frames."""
         if html is not None:
             Path(path).write_text(html, encoding="utf-8")
         context = browser.new_context(offline=True, viewport={"width": width, "height": height})
@@ -168,12 +172,16 @@ def render(browser):
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(Path(path).resolve().as_uri())
         page.wait_for_function(SETTLED, polling="raf")
-        png = page.screenshot()
+        shots = [page.screenshot()]
+        if then:
+            page.evaluate(then)
+            page.wait_for_function(SETTLED, polling="raf")
+            shots.append(page.screenshot())
         title = page.title()
         value = page.evaluate(evaluate) if evaluate else None
         context.close()
-        pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
-        return Rendered(pixels, requests, errors, title, value)
+        pixels = [np.asarray(Image.open(io.BytesIO(png)).convert("RGB")) for png in shots]
+        return Rendered(pixels[0], requests, errors, title, value, (pixels[1:] or [None])[0])
 
     return _render
 

@@ -4,6 +4,7 @@
   service areas), each a :class:`CityDeck` that shows inline in Jupyter with no network;
 - :mod:`cim.views.layers`: the layer builders they are made of, to compose your own;
 - :mod:`cim.views.style`: colours, classification (mapclassify) and escaped tooltips;
+- :mod:`cim.views.animation`: :func:`simulation_view`, a simulated day that plays over time;
 - :mod:`cim.views.html`: :func:`export_html`, one offline file, compact at 100k buildings;
 - :mod:`cim.views.tiles`: :func:`tileset_view`, a local 3D Tiles tileset drawn offline;
 - :mod:`cim.views.static`: PNG maps (matplotlib) for printed reports.
@@ -17,6 +18,7 @@ from cim.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from cim.views.access import access_view
+    from cim.views.animation import simulation_view
     from cim.views.html import export_html, render_html
     from cim.views.maps import (
         PRESETS,
@@ -46,6 +48,7 @@ __all__ = [
     "export_html",
     "render_html",
     "service_area_view",
+    "simulation_view",
     "tileset_view",
     "view_state",
     "waterlogging_view",
@@ -66,6 +69,7 @@ __getattr__, __dir__ = lazy_attributes(
         "export_html": "cim.views.html",
         "render_html": "cim.views.html",
         "service_area_view": "cim.views.maps",
+        "simulation_view": "cim.views.animation",
         "tileset_view": "cim.views.tiles",
         "view_state": "cim.views.maps",
         "waterlogging_view": "cim.views.maps",

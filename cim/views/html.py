@@ -9,7 +9,10 @@ deck's props and writes it straight into a ``<script>`` block. Here:
   (about 0.1 m), numbers as float32, colours as bytes, strings once each with an index per
   row, all base64-encoded. The page rebuilds the rows and hands them to the layers after
   deck.gl has parsed the props, so user text never passes through deck.gl's JSON converter;
-- every string is escaped for the script context, and the panel and tooltips are HTML-escaped.
+- every string is escaped for the script context, and the panel and tooltips are HTML-escaped;
+- a deck with a :class:`Timeline` gets a play / pause button and a time slider: the clock sets
+  ``currentTime`` of its ``TripsLayer`` layers and shows only the rows whose
+  ``[shown_from, shown_until)`` (seconds) holds the clock.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import base64
 import copy
 import functools
 import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +30,27 @@ import pydeck as pdk
 from cim.atomic import write_text
 from cim.views.style import esc
 
-__all__ = ["export_html", "render_html"]
+__all__ = ["Timeline", "export_html", "render_html"]
 
 SCALE = 1_000_000  # coordinates are sent as integers of 1e-6 degree
 COORDINATES = {"position": 1, "path": 2, "polygon": 3}  # key → nesting depth
 COLORS = ("color", "line")
+SERIES = ("timestamps",)  # lists of numbers that float32 holds well enough (seconds of a day)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The clock of an animated view, in seconds: the slider runs from ``start_s`` to
+    ``end_s``; the page opens paused at ``at_s``; the clock shows ``origin_s + t`` as HH:MM
+    (``origin_s``: the time of day at ``t = 0``, in seconds after midnight).
+
+    Set it as the ``timeline`` attribute of a deck (see :func:`cim.views.simulation_view`).
+    """
+
+    start_s: float
+    end_s: float
+    at_s: float
+    origin_s: float = 0.0
 
 
 def _b64(array: np.ndarray) -> str:
@@ -64,9 +84,20 @@ def _column(key: str, values: list) -> dict | None:
         strings = [*table.tolist(), None]
         index = np.where(missing, len(table), index).astype(np.uint32)
         return {"kind": "text", "table": strings, "index": _b64(index)}
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+    if all(_is_number(v) for v in values):
         return {"kind": "number", "values": _b64(np.asarray(values, dtype=np.float32))}
+    if key in SERIES and all(isinstance(v, list) and all(map(_is_number, v)) for v in values):
+        counts = np.fromiter(map(len, values), dtype=np.uint32, count=len(values))
+        return {
+            "kind": "series",
+            "offsets": _b64(np.concatenate([[0], np.cumsum(counts)]).astype(np.uint32)),
+            "values": _b64(np.asarray([x for v in values for x in v], dtype=np.float32)),
+        }
     return None
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _columnar(rows) -> dict | None:
@@ -120,7 +151,11 @@ def _split_data(deck: pdk.Deck) -> tuple[dict, dict]:
         shells.append(shell)
     outline = copy.copy(deck)
     outline.layers = shells
-    props = {k: v for k, v in json.loads(outline.to_json()).items() if k != "description"}
+    props = {
+        k: v
+        for k, v in json.loads(outline.to_json()).items()
+        if k not in ("description", "timeline")
+    }
     return props, columns
 
 
@@ -140,6 +175,9 @@ function cimRows(blob) {
     } else if (column.kind === 'number') {
       const values = bytes(column.values, Float32Array);
       rows.forEach((row, i) => { row[key] = values[i]; });
+    } else if (column.kind === 'series') {
+      const offsets = bytes(column.offsets, Uint32Array), values = bytes(column.values, Float32Array);
+      rows.forEach((row, i) => { row[key] = Array.from(values.subarray(offsets[i], offsets[i + 1])); });
     } else if (column.kind === 'color') {
       const values = bytes(column.values, Uint8Array);
       rows.forEach((row, i) => { row[key] = Array.from(values.subarray(4 * i, 4 * i + 4)); });
@@ -169,6 +207,11 @@ _PAGE = """<!DOCTYPE html>
 <style>
 html, body {{ margin: 0; padding: 0; width: 100%; height: 100%; background: #f7f8fa; overflow: hidden; }}
 #deck-container {{ position: absolute; inset: 0; }}
+#cim-timeline {{ position: absolute; left: 12px; right: 12px; bottom: 12px; z-index: 10; display: flex;
+  gap: 8px; align-items: center; padding: 6px 10px; background: rgba(255, 255, 255, 0.92); border-radius: 6px;
+  box-shadow: 0 1px 4px rgba(0, 0, 0, 0.25); font: 13px/1.4 'Noto Sans CJK SC', 'WenQuanYi Micro Hei', sans-serif; }}
+#cim-time {{ flex: 1; }}
+#cim-clock {{ min-width: 4.5em; font-variant-numeric: tabular-nums; font-weight: bold; }}
 #cim-panel {{ position: absolute; top: 12px; left: 12px; z-index: 10; max-width: 280px; padding: 10px 12px;
   background: rgba(255, 255, 255, 0.92); border-radius: 6px; box-shadow: 0 1px 4px rgba(0, 0, 0, 0.25);
   font: 12px/1.5 'Noto Sans CJK SC', 'WenQuanYi Micro Hei', 'Microsoft YaHei', sans-serif; color: #222; }}
@@ -196,9 +239,66 @@ html, body {{ margin: 0; padding: 0; width: 100%; height: 100%; background: #f7f
   }});
 }})();
 </script>
+{timeline}
 </body>
 </html>
 """
+
+_TIMELINE = """<div id="cim-timeline">
+<button id="cim-play" type="button" title="播放 / 暂停 · play / pause">▶</button>
+<input id="cim-time" type="range" step="1" aria-label="时间 · time">
+<span id="cim-clock"></span>
+<select id="cim-speed" title="播放速度 · speed">
+<option value="60">1 分钟/秒</option><option value="600" selected>10 分钟/秒</option><option value="3600">1 小时/秒</option>
+</select>
+</div>
+<script>
+(function () {
+  const deck = window.cimDeck, spec = %s;
+  if (!deck) return;
+  const slider = document.getElementById('cim-time'), clock = document.getElementById('cim-clock');
+  const button = document.getElementById('cim-play'), speed = document.getElementById('cim-speed');
+  slider.min = spec.start_s; slider.max = spec.end_s;
+  const timed = {};  // layer id: every row; the rows shown are those whose span holds the clock
+  for (const layer of deck.props.layers) {
+    const rows = layer.props.data;
+    if (Array.isArray(rows) && rows.length && 'shown_from' in rows[0]) timed[layer.id] = rows;
+  }
+  const pad = n => String(n).padStart(2, '0');
+  const hhmm = s => {
+    const minutes = Math.floor(s / 60), days = Math.floor(minutes / 1440);
+    return (days ? `+${days}d ` : '') + pad(Math.floor(minutes / 60) %% 24) + ':' + pad(minutes %% 60);
+  };
+  let time = spec.at_s, playing = false, last = null;
+  function show(t) {
+    time = Math.min(Math.max(t, spec.start_s), spec.end_s);
+    slider.value = time;
+    clock.textContent = hhmm(spec.origin_s + time);
+    deck.setProps({layers: deck.props.layers.map(layer => {
+      if (layer.id in timed) {
+        return layer.clone({data: timed[layer.id].filter(r => r.shown_from <= time && time < r.shown_until)});
+      }
+      return 'currentTime' in layer.props ? layer.clone({currentTime: time}) : layer;
+    })});
+  }
+  function tick(now) {
+    if (!playing) return;
+    if (last !== null) show(time + (now - last) / 1000 * Number(speed.value));
+    last = now;
+    if (time >= spec.end_s) pause(); else requestAnimationFrame(tick);
+  }
+  function pause() { playing = false; button.textContent = '▶'; }
+  function play() {
+    if (time >= spec.end_s) show(spec.start_s);
+    playing = true; last = null; button.textContent = '❚❚';
+    requestAnimationFrame(tick);
+  }
+  button.addEventListener('click', () => (playing ? pause() : play()));
+  slider.addEventListener('input', () => { pause(); show(Number(slider.value)); });
+  window.cimTimeline = {show, play, pause, time: () => time};
+  show(time);
+})();
+</script>"""
 
 
 def render_html(deck: pdk.Deck, *, title: str | None = None) -> str:
@@ -212,7 +312,15 @@ def render_html(deck: pdk.Deck, *, title: str | None = None) -> str:
         props=_script_json(props),
         tooltip=_script_json(deck._tooltip),
         columns=_script_json(columns),
+        timeline=_timeline(getattr(deck, "timeline", None)),
     )
+
+
+def _timeline(timeline: Timeline | None) -> str:
+    """The controls and the clock script of an animated deck, or nothing."""
+    if timeline is None:
+        return ""
+    return _TIMELINE % _script_json({k: float(v) for k, v in asdict(timeline).items()})
 
 
 def export_html(deck: pdk.Deck, path, *, title: str | None = None) -> Path:
