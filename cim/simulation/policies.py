@@ -37,15 +37,16 @@ class Call:
 def _greedy(order: Sequence[int], eta: np.ndarray, units: Sequence[Unit], calls) -> list:
     """Each call in ``order`` gets the nearest unit still free (ties: station id, unit id)."""
     if len(units) == 1:
-        reach = np.isfinite(eta[0])
-        first = next((c for c in order if reach[c]), None)
-        return [] if first is None else [(calls[first], units[0])]
+        order = np.asarray(order, dtype=int)
+        reach = order[np.isfinite(eta[0, order])]
+        return [(calls[reach[0]], units[0])] if len(reach) else []
     tie = np.empty(len(units), dtype=int)
     tie[sorted(range(len(units)), key=lambda u: units[u].sort_key)] = np.arange(len(units))
     free = np.ones(len(units), dtype=bool)
     reachable = np.isfinite(eta)
+    order = np.asarray(order, dtype=int)
     pairs = []
-    for c in order:
+    for c in order[reachable[:, order].any(axis=0)].tolist():
         options = np.flatnonzero(free & reachable[:, c])
         if len(options) == 0:
             continue
