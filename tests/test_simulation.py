@@ -247,9 +247,9 @@ def test_moveup_moves_the_unit_that_covers_the_most_demand():
     move_s = np.full((4, 4), 400.0)
     unit, to = MoveUp().relocate(idle, reach, np.ones(7), move_s)
     assert (unit.id, to) == ("u1", 3)  # the second unit of station 0 covers three more sites
-    alone = {0: [], 1: [], 2: [], 3: units[:1]}  # one unit, at the station that covers most
+    assert MoveUp().relocate(idle, reach, np.ones(7), move_s, coming=frozenset({3}))[1] == 2
+    alone = {0: units[:1], 1: [units[2]], 2: [], 3: []}  # no station has a unit to spare
     assert MoveUp().relocate(alone, reach, np.ones(7), move_s) is None
-    assert MoveUp().relocate({0: units[:1], 1: [], 2: [], 3: []}, reach, np.ones(7), move_s)[1] == 3
 
 
 def test_an_unknown_policy_is_refused_with_the_valid_names(city):

@@ -175,10 +175,15 @@ class Replication:
         index = {place: s for s, place in enumerate(stations)}
         while True:
             idle = {s: [] for s in range(len(stations))}
+            coming = set()
             for unit in self.by_profile[profile]:
-                if unit.state == "idle" and unit.place == unit.post and unit.post in index:
+                if unit.post not in index:
+                    continue
+                if unit.state == "idle" and unit.place == unit.post:
                     idle[index[unit.post]].append(unit)
-            move = self.policy.relocate(idle, reach, weight, move_s)
+                elif unit.state in ("returning", "relocating"):
+                    coming.add(index[unit.post])
+            move = self.policy.relocate(idle, reach, weight, move_s, coming=frozenset(coming))
             if move is None:
                 return
             unit, to = move
