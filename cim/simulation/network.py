@@ -19,6 +19,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 import routing
 from cim.model import CityModel
@@ -126,8 +127,8 @@ def _water(dem_path: str, store_mm: float, runoff: float, drainage_mm_h: float):
 class NetworkStates:
     """Which router a trip of each profile uses, by simulated hour (slot 0 = the first hour).
 
-    Hours with the same congestion factor and the same flooded roads share one state (and
-    one router, and one cache of travel times).
+    Hours with the same congestion factor and the same flooded road parts closed to the
+    profile share one state (and one router, and one cache of travel times).
 
     Parameters
     ----------
@@ -171,17 +172,20 @@ class NetworkStates:
         self._routers: dict[tuple, routing.Router] = {}
         flood = self._flood = self._flood_keys(dem, runoff, drainage_mm_h)
         self._keys: dict[tuple[str, int], tuple] = {}
+        closing: dict[tuple[float, str], tuple[bytes, gpd.GeoDataFrame]] = {}
         rows = []
         for slot in range(self.slots):
             hour = self.start_hour + slot
             for name in self.profiles:
                 profile = routing.get_profile(name)
-                key = (name, profile.congestion.get(hour % 24, 1.0), flood[slot])
+                if (flood[slot], name) not in closing:
+                    closing[flood[slot], name] = self._closing(flood[slot], name)
+                shut, barriers = closing[flood[slot], name]
+                key = (name, profile.congestion.get(hour % 24, 1.0), shut)
                 self._keys[name, slot] = key
                 if key not in self._routers:
                     router = city.router(profile, hour=hour % 24)
-                    barriers = self._barriers.get(flood[slot])
-                    if barriers is not None and len(barriers):
+                    if len(barriers):
                         router = router.with_closures(barriers, buffer_m=FLOODED_REACH_M)
                     self._routers[key] = router
                 closures = self._routers[key].closures
@@ -195,6 +199,16 @@ class NetworkStates:
                     }
                 )
         self.closures_by_hour = pd.DataFrame(rows, columns=["hour", "profile", "closed_edges"])
+
+    def _closing(self, store: float, profile: str) -> tuple[bytes, gpd.GeoDataFrame]:
+        """The flooded roads that close for ``profile`` at ``store``, and a fingerprint of them:
+        hours whose water closes the same road parts share one network state."""
+        barriers = self._barriers.get(store)
+        if barriers is None or len(barriers) == 0:
+            return b"", gpd.GeoDataFrame(geometry=[], crs=4326)
+        shut = barriers[barriers["closed_for"].map(lambda names: profile in names)]
+        fingerprint = b"|".join(sorted(shapely.to_wkb(shut.geometry.values, output_dimension=2)))
+        return fingerprint, shut
 
     def _flood_keys(self, dem, runoff: float, drainage_mm_h: float) -> list[float]:
         """The water store (mm, to 0.1) per slot, and the flooded roads of each store."""

@@ -37,15 +37,16 @@ class Call:
 def _greedy(order: Sequence[int], eta: np.ndarray, units: Sequence[Unit], calls) -> list:
     """Each call in ``order`` gets the nearest unit still free (ties: station id, unit id)."""
     if len(units) == 1:
-        reach = np.isfinite(eta[0])
-        first = next((c for c in order if reach[c]), None)
-        return [] if first is None else [(calls[first], units[0])]
+        order = np.asarray(order, dtype=int)
+        reach = order[np.isfinite(eta[0, order])]
+        return [(calls[reach[0]], units[0])] if len(reach) else []
     tie = np.empty(len(units), dtype=int)
     tie[sorted(range(len(units)), key=lambda u: units[u].sort_key)] = np.arange(len(units))
     free = np.ones(len(units), dtype=bool)
     reachable = np.isfinite(eta)
+    order = np.asarray(order, dtype=int)
     pairs = []
-    for c in order:
+    for c in order[reachable[:, order].any(axis=0)].tolist():
         options = np.flatnonzero(free & reachable[:, c])
         if len(options) == 0:
             continue
@@ -116,13 +117,15 @@ class Batch:
 class MoveUp(Nearest):
     """Nearest dispatch, and cover moves: when a station empties, an idle unit moves up.
 
-    After each dispatch, for each profile whose stations are not all manned, the move of
-    one idle unit from a manned station to an empty one that most raises the demand covered is
-    made, if it raises it at all. Demand is the incident sites' weight; a site is covered when
-    some manned station (one with an idle unit at it) reaches it within ``cutoff_s``, the
-    5-minute rule of 建标 152-2017 (:data:`layers.standards.FIRE_RESPONSE_S`), in the network of
-    the current hour. Ties go to the shorter move, then station ids. The moving unit is out of
-    service until it arrives; its new station becomes its post, where it returns after calls.
+    After each dispatch, for each profile with empty stations (no unit idle there and none on
+    its way back or moving in), the move of one idle unit from a station that keeps another
+    idle unit to an empty station that most raises the demand covered is made, if it raises it
+    at all; then the next, until no move helps. Demand is the incident sites' weight; a site is
+    covered when some manned station (one with an idle unit at it) reaches it within
+    ``cutoff_s``, the 5-minute rule of 建标 152-2017 (:data:`layers.standards.FIRE_RESPONSE_S`),
+    in the network of the current hour. Ties go to the shorter move, then station ids. The
+    moving unit is out of service until it arrives; its new station becomes its post, where it
+    returns after calls.
     """
 
     name = "moveup"
@@ -136,6 +139,8 @@ class MoveUp(Nearest):
         reach: np.ndarray,
         weight: np.ndarray,
         move_s: np.ndarray,
+        *,
+        coming: frozenset[int] = frozenset(),
     ) -> tuple[Unit, int] | None:
         """The one move to make now, or None.
 
@@ -149,28 +154,24 @@ class MoveUp(Nearest):
             Demand weight per site.
         move_s : ndarray
             Stations x stations, travel seconds of a move.
+        coming : frozenset
+            Stations a unit is driving back or moving to: not empty, and not a destination.
         """
         manned = {s for s, units in idle.items() if units}
-        empty = sorted(set(idle) - manned)
-        if not manned or not empty:
+        empty = sorted(set(idle) - manned - coming)
+        donors = sorted(s for s in manned if len(idle[s]) > 1)
+        if not donors or not empty:
             return None
         within = reach <= self.cutoff_s
-
-        def covered(stations: set[int]) -> float:
-            if not stations:
-                return 0.0
-            return float(weight[within[sorted(stations)].any(axis=0)].sum())
-
-        now = covered(manned)
+        covered_now = within[sorted(manned | coming)].any(axis=0)
         best, best_key = None, None
-        for donor in sorted(manned):
-            kept = manned if len(idle[donor]) > 1 else manned - {donor}
-            for to in empty:
-                if not np.isfinite(move_s[donor, to]):
-                    continue
-                gain = covered(kept | {to}) - now
+        for to in empty:
+            gain = float(weight[within[to] & ~covered_now].sum())
+            if gain <= 0:
+                continue
+            for donor in donors:
                 key = (-gain, move_s[donor, to], donor, to)
-                if gain > 1e-9 and (best_key is None or key < best_key):
+                if np.isfinite(move_s[donor, to]) and (best_key is None or key < best_key):
                     best, best_key = (max(idle[donor], key=lambda u: u.sort_key), to), key
         return best
 

@@ -104,6 +104,16 @@ class Replication:
             )
         ]
         self.event_driven = getattr(policy, "interval_s", None) is None
+        travel.hint = self._soon
+
+    def _soon(self, profile: str) -> list[int]:
+        """Where the units of ``profile`` will set off from next: where they are, the calls
+        waiting, and the scenes of the calls being served."""
+        serving = np.flatnonzero(~np.isnan(self.dispatch_s) & np.isnan(self.clear_s))
+        calls = [*self.queue, *serving.tolist()]
+        return [u.place for u in self.by_profile.get(profile, [])] + [
+            self.places[i] for i in calls if self.profiles[i] == profile
+        ]
 
     # -- the clock ---------------------------------------------------------------------------
     @property
@@ -165,10 +175,15 @@ class Replication:
         index = {place: s for s, place in enumerate(stations)}
         while True:
             idle = {s: [] for s in range(len(stations))}
+            coming = set()
             for unit in self.by_profile[profile]:
-                if unit.state == "idle" and unit.place == unit.post and unit.post in index:
+                if unit.post not in index:
+                    continue
+                if unit.state == "idle" and unit.place == unit.post:
                     idle[index[unit.post]].append(unit)
-            move = self.policy.relocate(idle, reach, weight, move_s)
+                elif unit.state in ("returning", "relocating"):
+                    coming.add(index[unit.post])
+            move = self.policy.relocate(idle, reach, weight, move_s, coming=frozenset(coming))
             if move is None:
                 return
             unit, to = move

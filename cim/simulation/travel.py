@@ -5,13 +5,14 @@ travel time is asked of :meth:`routing.Router.cost_matrix` under the network sta
 hour the trip starts in (:class:`~cim.simulation.network.NetworkStates`) and kept per
 (source, target, state). A decision that meets a source not yet known asks, in one batch,
 for the times from it to every target of the profile (its stations, the hospitals its
-patients go to, its incidents); the same batch also fetches from the stations and
-from the incidents called within six hours either side, where units will be. Route lines (:meth:`paths`) come from :meth:`routing.Router.dispatch`.
+patients go to, its incidents); the same batch also fetches from where units will be: the
+stations, the incidents called within six hours either side, and the places the simulation
+names in :attr:`Travel.hint` (the calls waiting or being served). Route lines (:meth:`paths`) come from :meth:`routing.Router.dispatch`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import geopandas as gpd
 import numpy as np
@@ -61,6 +62,7 @@ class Travel:
             self._targets[name], self._column[name] = targets.astype(int), column
         self._rows: dict[tuple, dict[int, np.ndarray]] = {}
         self._coverage: dict[tuple, np.ndarray] = {}
+        self.hint: Callable[[str], list[int]] = lambda profile: []
         self.queries = 0
         self._path_ids: dict[tuple, int] = {}
         self.trips: list[tuple] = []
@@ -104,7 +106,9 @@ class Travel:
         """One batch, to every target of the profile, from the missing sources and from those
         the next decisions will want that are not known yet."""
         rows = self._rows[key]
-        ahead = np.concatenate([self.anchors.get(profile, []), self._window(profile, slot)])
+        ahead = np.concatenate(
+            [self.anchors.get(profile, []), self._window(profile, slot), self.hint(profile)]
+        )
         sources = np.concatenate([sources, [p for p in ahead.astype(int) if p not in rows]])
         sources = np.unique(sources.astype(int))
         targets = self._targets[profile]
