@@ -11,7 +11,8 @@ that other work on a shared machine does not count, and are printed as their ran
 
 A second list is the worst case for our division reading: every address has its own
 division prefix (a random district, town or community of the division table written out in
-full, then a road and a number), so nothing is read once for many.
+full, then a road and a number), so no text head is read once for many; only the province,
+city and district before a town are (parse_many keeps how a batch's shared prefixes read).
 
 Accuracy: per-field exact agreement with the labels (both empty counts as agreement), for
 the fields each tool reports, on each hand-labelled set of ``tests/data`` (conventions in

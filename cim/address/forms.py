@@ -74,7 +74,12 @@ def read_forms(text: str, pos: int, found: list[str | None]) -> tuple[list[str |
             community = f"{known_community}{cn_to_int(group.group(1))}{group.group(2)}"
             pos = _skip(text, group.end())
         return [town, community], pos
-    if match := _VILLAGE.match(text, pos):
+    # a village's suffix starts with 村 社 or 居 after one to eight characters, a park's ends
+    # in 区 园 or 城 within nineteen: most roads are passed without trying either pattern
+    window = text[pos + 1 : pos + 19]
+    if ("村" in window[:8] or "社" in window[:8] or "居" in window[:8]) and (
+        match := _VILLAGE.match(text, pos)
+    ):
         name, kind = match.groups()
         if not (name + kind).endswith(_NOT_VILLAGE):
             kind = "社区" if kind.startswith("社区") else "村" if kind.startswith("村") else kind
@@ -83,7 +88,7 @@ def read_forms(text: str, pos: int, found: list[str | None]) -> tuple[list[str |
                 community += f"{cn_to_int(group.group(1))}{group.group(2)}"
                 pos = _skip(text, group.end())
             return [town, community], pos
-    if match := _PARK.match(text, pos):
+    if ("区" in window or "园" in window or "城" in window) and (match := _PARK.match(text, pos)):
         park, pos = match.group(), _skip(text, match.end())
         if known_town is None and town is None:  # a park where the town stands
             return [park, None], pos

@@ -84,10 +84,18 @@ _COLUMNS = [f.name for f in fields(Address)]
 # before its first digit (tests/test_address_parse.py checks the table): a batch reads them
 # once per distinct head, which many addresses share (成都市武侯区人民南路四段).
 _FIRST_DIGIT = re.compile(r"[0-9]")
+# A text up to its third division-like suffix (湖南省娄底市冷水江市, 成都市武侯区): the part
+# of a text head that a batch reads once for the many texts that start with it.
+_CHAIN = re.compile(r"(?:.{1,9}?[省市区县州盟旗]+){1,3}")
+# what a reading starts from: the next level, where the last name ends, the names found by
+# level, the codes they may be, the finest code, its ambiguity note, the names as written,
+# and the levels read from an ambiguous name (settled by a finer one)
+_NOTHING_READ = (0, 0, (None,) * len(LEVELS), None, None, None, (), ())
 
 
 _LISTED = 5  # candidates an ambiguity note names (城关镇 is in 96 places)
 _LOWER = {level: LEVELS[i + 1 :] for i, level in enumerate(LEVELS)}
+_LEVEL_COUNT = len(LEVELS)
 
 
 def _skip_spaces(text: str, pos: int) -> int:
@@ -146,26 +154,68 @@ def _lower_follows(index, level: str, text: str, pos: int, codes: tuple[str, ...
     return any(_find(index, nxt, text, pos, codes, home) for nxt in _LOWER[level] if nxt in here)
 
 
+def _place(text: str, end: int, written: tuple[str, ...]) -> int:
+    """Where the next division name may start after one that ends at ``end``: past blanks
+    and a division written again right after (浙江省杭州市萧山区浙江省杭州市萧山区, 萧山区萧山区)."""
+    if text[end : end + 1] != " " and not text.startswith(written, end):
+        return end
+    pos = _skip_spaces(text, end)
+    while text.startswith(written, pos):
+        again = pos + max(len(w) for w in written if text.startswith(w, pos))
+        if _BARE_ROAD.match(text, again):  # 东西湖 吴家山街道 东西湖大道: a road
+            break
+        pos = _skip_spaces(text, again)
+    return pos
+
+
+def _placed_plainly(text: str, end: int, written: tuple[str, ...]) -> bool:
+    """Whether :func:`_place` reads no more than a blank and two characters after ``end``:
+    no second blank, and no name written so far starts like what follows."""
+    pos = end + (text[end : end + 1] == " ")
+    head = text[pos : pos + 2]
+    return len(head) == 2 and head[0] != " " and not any(w.startswith(head) for w in written)
+
+
 def _divisions(
-    text: str, home: str | None, ends: bool = False
+    text: str, home: str | None, ends: bool = False, read: dict[str, tuple] | None = None
 ) -> tuple[tuple[str | None, ...], str | None, int, str | None]:
     """Divisions read from the front: the names by level (province first), the finest code,
     where they end, and a note naming the candidates when the finest name is ambiguous.
 
     A division written again right after (浙江省杭州市萧山区浙江省杭州市萧山区, 萧山区萧山区) is
     read once. ``ends``: ``text`` is the whole address, not the part before its first digit.
+
+    ``read`` keeps, for a batch with one ``home``, how the text up to its third
+    division-like suffix (湖南省娄底市冷水江市, found by ``_CHAIN``) was read, and reads on
+    from there for every text that starts alike (every town of the district). A reading is
+    kept only when nothing past that prefix was looked at: a short name confirmed by what
+    follows it (杭州余杭乔司街道) is read again for each text.
     """
     index = divisions()
-    found: list[str | None] = [None] * len(LEVELS)
-    within, code, ambiguous = None, None, None
-    written: list[str] = []  # the division names as written so far
-    unsure: list[int] = []  # levels read from an ambiguous name, settled by a finer one
-    pos = _skip_spaces(text, 0)
-    here = index.starts.get(text[pos : pos + 2], ())  # the levels that can start at pos
-    for at, level in enumerate(LEVELS):
+    chain = _CHAIN.match(text) if read is not None else None
+    prefix = text[: chain.end()] if chain else ""
+    state = read.get(prefix) if prefix else None
+    tracking = state is None and prefix != ""  # a batch may keep how this prefix reads
+    at, end, found, within, code, ambiguous, written, unsure = state or _NOTHING_READ
+    found = list(found)
+    horizon, keep = 0, None  # how far the reading looked, and what to keep of it
+    pos = _place(text, end, written)
+    here = index.starts.get(text[pos : pos + 2], ())
+    while at < _LEVEL_COUNT:
+        level = LEVELS[at]
+        at += 1
         if level not in here:
             continue
         hit = _find(index, level, text, pos, within, home)
+        tracking = tracking and pos < len(prefix)
+        if tracking:  # looking for a name reads its longest name here (青岛市南区: one more)
+            head = text[pos : pos + 2]
+            horizon = max(horizon, pos + index.lengths[level][head][0] + (level == "city"))
+            # and past it where a short name is tried: to confirm it, or a longer one
+            longest_short = index.longest_short[level].get(head, 0)
+            tracking = (
+                not longest_short if hit is None else (not hit[2] and longest_short <= hit[1] - pos)
+            )
         if hit is None:
             continue
         candidates, end, used_short = hit
@@ -179,6 +229,7 @@ def _divisions(
             and "district" in index.starts.get(text[end - 1 : end + 1], ())
         ):
             # 青岛市南区 is 青岛 + 市南区 when nothing below 青岛市 follows it
+            tracking = False
             shorter = index.match(level, text, pos, within, home, shorter_than=end - pos)
             if (
                 shorter
@@ -187,26 +238,25 @@ def _divisions(
             ):
                 candidates, end, used_short = shorter
                 codes = tuple(d.code for d in candidates)
-        found[at], within = candidates[0].name, codes
-        written.append(text[pos:end])
-        pos = _skip_spaces(text, end)
-        prefixes = tuple(written)
-        while text.startswith(prefixes, pos):
-            again = pos + max(len(w) for w in written if text.startswith(w, pos))
-            if _BARE_ROAD.match(text, again):  # 东西湖 吴家山街道 东西湖大道: a road
-                break
-            pos = _skip_spaces(text, again)
-        here = index.starts.get(text[pos : pos + 2], ())
+        found[at - 1], within = candidates[0].name, codes
+        written = (*written, text[pos:end])
         if len(candidates) == 1:
             code, ambiguous = codes[0], None
         else:
-            unsure.append(at)
+            unsure = (*unsure, at - 1)
             ambiguous = (
                 f"{candidates[0].name} is in {len(candidates)} places ("
                 + ", ".join(f"{index.full_name(c)} {c}" for c in codes[:_LISTED])
                 + (", …" if len(codes) > _LISTED else "")
                 + "): write the city, or give the home province / city"
             )
+        if tracking and horizon <= len(prefix):
+            keep = (at, end, tuple(found), within, code, ambiguous, written, unsure)
+            tracking = _placed_plainly(text, end, written)
+        pos = _place(text, end, written)
+        here = index.starts.get(text[pos : pos + 2], ())
+    if keep is not None:
+        read[prefix] = keep
     if code is not None:
         known = index.level_names(code)
         if ambiguous is None:
@@ -261,9 +311,8 @@ def _failed(reason: str) -> tuple[str | None, ...]:
     return (None,) * (len(_COLUMNS) - 1) + (reason,)
 
 
-def _parse(text, home: str | None, memo: dict[str, tuple]) -> tuple[str | None, ...]:
-    """The fields of one text in the order of :class:`Address`; ``memo`` holds the divisions
-    read per text head (for one ``home``)."""
+def _cleaned(text) -> str | tuple[str | None, ...]:
+    """The text cleaned for reading, or the row of a text that is no address."""
     if not isinstance(text, str):
         if text is None or (isinstance(text, float) and text != text):
             return _failed("empty")
@@ -277,12 +326,24 @@ def _parse(text, home: str | None, memo: dict[str, tuple]) -> tuple[str | None, 
         return _failed("no address characters")
     if len(cleaned) > MAX_LENGTH:
         return _failed(f"too long for an address ({len(cleaned)} characters after cleaning)")
+    return cleaned
+
+
+def _head(cleaned: str) -> str:
+    """The text before the first digit, which the divisions are read from; a text with no
+    digit ends in a line break, as the whole of a text is read differently."""
     digit = _FIRST_DIGIT.search(cleaned)
-    head = cleaned if digit is None else cleaned[: digit.start()]
-    key = head if digit is not None else head + "\n"  # a whole text is read differently
-    division = memo.get(key)
-    if division is None:
-        division = memo[key] = _divisions(head, home, ends=digit is None)
+    return cleaned + "\n" if digit is None else cleaned[: digit.start()]
+
+
+def _read_head(head: str, home: str | None, read: dict[str, tuple]) -> tuple:
+    """:func:`_divisions` of a text head from :func:`_head`."""
+    whole = head.endswith("\n")
+    return _divisions(head[:-1] if whole else head, home, whole, read)
+
+
+def _fields(cleaned: str, division: tuple) -> tuple[str | None, ...]:
+    """The fields in the order of :class:`Address` of a cleaned text and its divisions."""
     names, code, pos, ambiguous = division
     rest = cleaned[pos:].replace(" ", "")
     if names[4] is not None and (group := GROUP.match(rest)):
@@ -295,6 +356,30 @@ def _parse(text, home: str | None, memo: dict[str, tuple]) -> tuple[str | None, 
     if not any(names) and not any(details):
         return _failed("no address parts recognised")
     return (*names, *details, code, ambiguous, None)
+
+
+def _safely(read, *args) -> tuple:
+    """``read(*args)``, or the row of an unparseable text when it raises (the contract is
+    to never raise on bad input)."""
+    try:
+        return read(*args)
+    except Exception as err:
+        return _failed(f"unparseable: {type(err).__name__}")
+
+
+def _row(cleaned: str, division: tuple) -> tuple[str | None, ...]:
+    """The row of a cleaned text from its divisions, or of an unparseable one."""
+    if len(division) != 4:  # reading the divisions raised: the row says why
+        return division
+    return _safely(_fields, cleaned, division)
+
+
+def _parse(text, home: str | None) -> tuple[str | None, ...]:
+    """The fields of one text in the order of :class:`Address`."""
+    cleaned = _cleaned(text)
+    if not isinstance(cleaned, str):
+        return cleaned
+    return _fields(cleaned, _read_head(_head(cleaned), home, {}))
 
 
 def parse(text, *, home: str | None = None) -> Address:
@@ -322,11 +407,7 @@ def parse(text, *, home: str | None = None) -> Address:
     >>> parse("青山区和平大道1号").ambiguous[:18]
     '青山区 is in 2 places'
     """
-    code = home_code(home)
-    try:
-        return Address(*_parse(text, code, {}))
-    except Exception as err:  # the contract is to never raise on bad input
-        return Address(error=f"unparseable: {type(err).__name__}")
+    return Address(*_safely(_parse, text, home_code(home)))
 
 
 def parse_many(texts, *, home: str | None = None) -> pd.DataFrame:
@@ -347,19 +428,16 @@ def parse_many(texts, *, home: str | None = None) -> pd.DataFrame:
     'no address characters'
     """
     code = home_code(home)
-    memo: dict[str, tuple] = {}
-    cache: dict[str, tuple] = {}
-    rows = []
-    for text in texts:
-        row = cache.get(text) if isinstance(text, str) else None
-        if row is None:
-            try:
-                row = _parse(text, code, memo)
-            except Exception as err:  # as in parse: never raise on bad input
-                row = _failed(f"unparseable: {type(err).__name__}")
-            if isinstance(text, str):
-                cache[text] = row
-        rows.append(row)
+    texts = texts if isinstance(texts, list) else list(texts)
+    cleaned = {text: _safely(_cleaned, text) for text in texts if isinstance(text, str)}
+    heads = {text: _head(c) for text, c in cleaned.items() if isinstance(c, str)}
+    # in sorted order, texts that start alike follow each other: each reading of a prefix
+    # is kept for them (see _divisions), and the divisions they share stay in the cache
+    read: dict[str, tuple] = {}
+    division = {head: _safely(_read_head, head, code, read) for head in sorted({*heads.values()})}
+    for text, head in heads.items():
+        cleaned[text] = _row(cleaned[text], division[head])
+    rows = [cleaned[text] if isinstance(text, str) else _cleaned(text) for text in texts]
     cells = np.fromiter(chain.from_iterable(rows), dtype=object, count=len(rows) * len(_COLUMNS))
     return pd.DataFrame(
         cells.reshape(len(rows), len(_COLUMNS)), columns=_COLUMNS, dtype=object, copy=False
