@@ -43,7 +43,8 @@ class Address:
 
     ``division_code`` is the 12-digit code of the finest division found (not one of the twelve
     fields); ``ambiguous`` names the divisions a name could be when several cities have it
-    and no ``home`` context picks one (the name is kept, its city and code are not guessed);
+    and no ``home`` context picks one (the name is kept, with the levels all those divisions
+    share and their code: nothing is guessed);
     ``error`` says why nothing could be read, when that happens.
 
     Examples
@@ -244,6 +245,10 @@ def _divisions(
             code, ambiguous = codes[0], None
         else:
             unsure = (*unsure, at - 1)
+            # the levels its candidates all lie in are known (a 城关镇 of one city)
+            common = set(candidates[0].ancestors).intersection(*(d.ancestors for d in candidates))
+            if common and (code is None or code in common):
+                code = max(common, key=lambda c: len(index.by_code[c].lineage))
             ambiguous = (
                 f"{candidates[0].name} is in {len(candidates)} places ("
                 + ", ".join(f"{index.full_name(c)} {c}" for c in codes[:_LISTED])
@@ -392,7 +397,9 @@ def parse(text, *, home: str | None = None) -> Address:
     home : str, optional
         Province / city names or a division code (see :func:`home_code`): a district name
         that several cities share is read as the one there. Without it such a name is
-        kept but flagged in ``ambiguous``, with no city or code.
+        kept but flagged in ``ambiguous``, with only what the places it could be share
+        (a town of two provinces has no province, one of two counties of a city has its
+        city).
 
     Examples
     --------
