@@ -23,7 +23,7 @@ FLOORS = {
     "national": (
         "national_address_labels.csv",
         None,
-        (1.0, 1.0, 1.0, 1.0, 1.0, 0.99, 0.99, 0.98, 1.0, 1.0, 0.99, 0.99),
+        (1.0, 1.0, 1.0, 1.0, 1.0, 0.99, 1.0, 0.99, 1.0, 1.0, 1.0, 1.0),
     ),
     "chengdu_rural": (
         "chengdu_rural_address_labels.csv",

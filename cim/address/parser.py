@@ -26,7 +26,7 @@ import pandas as pd
 
 from cim.address.details import BARE_ROAD, ROAD, read_details
 from cim.address.divisions import LEVELS, divisions
-from cim.address.forms import GROUP, VILLAGE_GROUP, read_forms
+from cim.address.forms import GROUP, PARK, VILLAGE_GROUP, read_forms
 from cim.address.normalize import MAX_LENGTH, clean
 from layers import InputError
 from layers.schema import ADDRESS_FIELDS
@@ -97,6 +97,7 @@ _NOTHING_READ = (0, 0, (None,) * len(LEVELS), None, None, None, (), ())
 _LISTED = 5  # candidates an ambiguity note names (城关镇 is in 96 places)
 _LOWER = {level: LEVELS[i + 1 :] for i, level in enumerate(LEVELS)}
 _LEVEL_COUNT = len(LEVELS)
+_TOWN_AT = LEVELS.index("town")
 
 
 def _skip_spaces(text: str, pos: int) -> int:
@@ -132,8 +133,8 @@ def _confirmed(
     It is not when a lower division's full name starts at the same place (成都高新技术产业开发区).
     It is when a blank follows (成都 青羊 文庙前街) or, when ``ends`` (``text`` is the whole
     address), nothing does (杭州余杭). Otherwise a short district needs a town or community
-    after it (武侯祠大街 is a road), and a short province or city a lower division or a road
-    (玉林小区 is a place, 成都横桥街 is not).
+    after it (武侯祠大街 is a road), and a short province or city a lower division, a park
+    or a road (玉林小区 is a place, 成都横桥街 and 苏州工业园区 are not).
     """
     here = index.starts.get(text[start : start + 2], ())
     lower_here = False  # a lower division's short name starts here too (朝阳: 朝阳市, 朝阳区)
@@ -146,7 +147,11 @@ def _confirmed(
         return True
     if _lower_follows(index, level, text, end, codes, home):
         return True
-    return not lower_here and level != "district" and ROAD.match(text, end) is not None
+    return (
+        not lower_here
+        and level != "district"
+        and (ROAD.match(text, end) is not None or PARK.match(text, end) is not None)
+    )
 
 
 def _lower_follows(index, level: str, text: str, pos: int, codes: tuple[str, ...], home) -> bool:
@@ -202,7 +207,15 @@ def _divisions(
     horizon, keep = 0, None  # how far the reading looked, and what to keep of it
     pos = _place(text, end, written)
     here = index.starts.get(text[pos : pos + 2], ())
-    while at < _LEVEL_COUNT:
+    park, before = None, pos  # a park where a district or town would stand, and where it starts
+    while at < _LEVEL_COUNT or (
+        park is None and found[3] is None and found[1] is not None and PARK.match(text, pos)
+    ):
+        if at == _LEVEL_COUNT:  # a town of the table may follow the park (苏州工业园区娄葑街道)
+            park, before = PARK.match(text, pos), pos
+            pos = _skip_spaces(text, park.end())
+            here, at, tracking = index.starts.get(text[pos : pos + 2], ()), _TOWN_AT, False
+            continue
         level = LEVELS[at]
         at += 1
         if level not in here:
@@ -260,6 +273,8 @@ def _divisions(
             tracking = _placed_plainly(text, end, written)
         pos = _place(text, end, written)
         here = index.starts.get(text[pos : pos + 2], ())
+    if park is not None and found[3] is None and found[4] is None:
+        pos, park = before, None  # no town follows: the park is read by its form below
     if keep is not None:
         read[prefix] = keep
     if code is not None:
@@ -270,7 +285,7 @@ def _divisions(
         if None in found:
             found = [name if name is not None else k for name, k in zip(found, known, strict=True)]
     (town, community), pos = read_forms(text, pos, found)
-    found[3], found[4] = found[3] or town, community or found[4]
+    found[3], found[4] = found[3] or town, community or found[4] or (park and park.group())
     return tuple(found), code, pos, ambiguous
 
 
@@ -436,15 +451,18 @@ def parse_many(texts, *, home: str | None = None) -> pd.DataFrame:
     """
     code = home_code(home)
     texts = texts if isinstance(texts, list) else list(texts)
-    cleaned = {text: _safely(_cleaned, text) for text in texts if isinstance(text, str)}
-    heads = {text: _head(c) for text, c in cleaned.items() if isinstance(c, str)}
+    heads: dict[str, tuple] = {}  # text: (cleaned, head), or its row when it is no address
+    for text in texts:
+        if isinstance(text, str) and text not in heads:
+            cleaned = _safely(_cleaned, text)
+            heads[text] = (cleaned, _head(cleaned)) if isinstance(cleaned, str) else cleaned
     # in sorted order, texts that start alike follow each other: each reading of a prefix
     # is kept for them (see _divisions), and the divisions they share stay in the cache
     read: dict[str, tuple] = {}
-    division = {head: _safely(_read_head, head, code, read) for head in sorted({*heads.values()})}
-    for text, head in heads.items():
-        cleaned[text] = _row(cleaned[text], division[head])
-    rows = [cleaned[text] if isinstance(text, str) else _cleaned(text) for text in texts]
+    distinct = sorted({v[1] for v in heads.values() if len(v) == 2})
+    division = {head: _safely(_read_head, head, code, read) for head in distinct}
+    parsed = {text: v if len(v) != 2 else _row(v[0], division[v[1]]) for text, v in heads.items()}
+    rows = [parsed[text] if isinstance(text, str) else _cleaned(text) for text in texts]
     cells = np.fromiter(chain.from_iterable(rows), dtype=object, count=len(rows) * len(_COLUMNS))
     return pd.DataFrame(
         cells.reshape(len(rows), len(_COLUMNS)), columns=_COLUMNS, dtype=object, copy=False
