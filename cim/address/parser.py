@@ -461,8 +461,10 @@ def parse_many(texts, *, home: str | None = None) -> pd.DataFrame:
     read: dict[str, tuple] = {}
     distinct = sorted({v[1] for v in heads.values() if len(v) == 2})
     division = {head: _safely(_read_head, head, code, read) for head in distinct}
-    parsed = {text: v if len(v) != 2 else _row(v[0], division[v[1]]) for text, v in heads.items()}
-    rows = [parsed[text] if isinstance(text, str) else _cleaned(text) for text in texts]
+    for text, v in heads.items():
+        if len(v) == 2:
+            heads[text] = _row(v[0], division[v[1]])  # the row replaces what it was read from
+    rows = [heads[text] if isinstance(text, str) else _cleaned(text) for text in texts]
     cells = np.fromiter(chain.from_iterable(rows), dtype=object, count=len(rows) * len(_COLUMNS))
     return pd.DataFrame(
         cells.reshape(len(rows), len(_COLUMNS)), columns=_COLUMNS, dtype=object, copy=False
