@@ -437,8 +437,10 @@ def parse_many(texts, *, home: str | None = None) -> pd.DataFrame:
     ``ambiguous`` and ``error``; ``home`` as in :func:`parse`.
 
     Repeated strings are parsed once, and the divisions once per distinct text before its
-    first digit (成都市武侯区人民南路四段 for every door on that road); ``benchmarks/address.py``
-    times it against cpca and jionlp.
+    first digit (成都市武侯区人民南路四段 for every door on that road), the province, city and
+    district before a town once for all the towns of the batch written after them (the
+    result is the same as :func:`parse` of each text); ``benchmarks/address.py`` times it
+    against cpca and jionlp.
     Rows that cannot be read have all fields ``None`` and the reason in ``error``.
 
     Examples
