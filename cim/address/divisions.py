@@ -234,6 +234,8 @@ class DivisionIndex:
 
     def cities(self, codes: tuple[str, ...]) -> tuple[str, ...]:
         """The cities that ``codes`` lie in (a province stays itself), without repeats."""
+        if len(codes) == 1:
+            return (self.city_of.get(codes[0], codes[0]),)
         return tuple(dict.fromkeys(self.city_of.get(c, c) for c in codes))
 
     def full_name(self, code: str) -> str:
