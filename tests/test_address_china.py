@@ -248,3 +248,60 @@ def test_buildings_floors_and_rooms_in_letters_and_words(text, expected):
     got = details(text)
     assert {k: got.get(k) for k in expected} == expected
     assert "room" in expected or "room" not in got
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a park where a district or town would stand, before a town of the table: the town
+        # is read (and its district from the table), the park is the community
+        (
+            "江苏省苏州市苏州工业园区斜塘街道星塘街100号",
+            ("姑苏区", "斜塘街道", "苏州工业园区", "星塘街"),
+        ),
+        ("苏州工业园区娄葑街道", ("姑苏区", "娄葑街道", "工业园区", None)),
+        (
+            "江苏省南京市江宁区江宁开发区秣陵街道天元中路8号",
+            ("江宁区", "秣陵街道", "江宁开发区", "天元中路"),
+        ),
+        ("无锡市新吴区无锡高新区旺庄街道长江路8号", ("新吴区", "旺庄街道", "无锡高新区", "长江路")),
+    ],
+)
+def test_a_park_before_a_town_of_the_table(text, expected):
+    a = parse(text)
+    assert (a.district, a.town, a.community, a.road) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a route by its number, with its named segment
+        ("河北省保定市徐水区G107国道东段16号", {"road": "G107国道东段", "road_no": "16号"}),
+        ("江西省南昌市新建区320国道8号", {"road": "320国道", "road_no": "8号"}),
+        ("佛山市南海区325国道官窑段0号", {"road": "325国道官窑段", "road_no": "0号"}),
+        # a lane by its side and number, standing alone, as written (masked digits too)
+        ("佛山市顺德区乐从镇腾冲村西3巷12号", {"road": "西3巷", "road_no": "12号"}),
+        ("惠州市惠城区江北街道北0巷0号", {"road": "北0巷", "road_no": "0号"}),
+        # a place name with digits in it
+        (
+            "南京西路8号恒隆888广场2层",
+            {"road": "南京西路", "road_no": "8号", "poi": "恒隆888广场", "floor": "2层"},
+        ),
+        (
+            "朝阳区建国路88号国贸360 B1",
+            {"road": "建国路", "road_no": "88号", "poi": "国贸360", "floor": "-1层"},
+        ),
+        # a crossing is read as its first road, written with or without 与
+        ("武侯区人民南路四段科华北路路口", {"road": "人民南路四段"}),
+        ("雁塔区长安南路朱雀大街交叉口东北角", {"road": "长安南路"}),
+        ("锦江区春熙路街道红星路路口东50米", {"road": "红星路"}),
+        # a block named by its lanes is a place, not the road of the door number
+        (
+            "福州市鼓楼区杨桥东路三坊七巷南后街8号",
+            {"road": "南后街", "road_no": "8号", "poi": "三坊七巷"},
+        ),
+        ("鼓楼区九街十八巷", {"poi": "九街十八巷"}),
+    ],
+)
+def test_route_numbers_side_lanes_numbered_places_crossings_and_lane_blocks(text, expected):
+    assert details(text) == expected

@@ -1,4 +1,5 @@
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -6,6 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cim.address import ADDRESS_FIELDS, parse, parse_many
+
+DATA = Path(__file__).parent / "data"
+_COLUMNS = [*ADDRESS_FIELDS, "division_code", "ambiguous", "error"]
 
 
 def fields(text: str) -> dict:
@@ -209,3 +213,17 @@ def test_clean_leaves_only_ideographs_ascii_letters_digits_hyphens_and_spaces(te
     from cim.address.normalize import clean
 
     assert re.fullmatch(r"[\u4e00-\u9fffA-Za-z0-9\- ]*", clean(text))
+
+
+def test_parse_many_reads_each_prefix_once_and_agrees_with_parse_on_every_labelled_text():
+    # parse_many keeps how a batch's shared prefixes (湖南省娄底市冷水江市) read and reads on
+    # from there; parse reads each text alone. Texts cut short share their prefixes with
+    # different continuations (a short name, 青岛市南区, a prefix written twice …), and a
+    # prefix may end inside a town's name (滨城区市 of 滨城区市中街道 and 滨城区市东街道).
+    texts = ["青岛市南区中山路街道1号", "青岛市南区1号", "杭州余杭乔司街道", "杭州余杭塘路1号"]
+    texts += ["山东省滨州市滨城区市中街道黄河五路1号", "山东省滨州市滨城区市东街道渤海七路1号"]
+    for name in ("national_address_labels.csv", "chengdu_rural_address_labels.csv"):
+        labelled = pd.read_csv(DATA / name, dtype=str, keep_default_na=False)["text"]
+        texts += [t[:cut] for t in labelled for cut in (None, 9)]
+    rows = parse_many(texts).to_numpy().tolist()
+    assert rows == [[getattr(parse(t), c) for c in _COLUMNS] for t in texts]

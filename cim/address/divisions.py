@@ -21,6 +21,7 @@ __all__ = ["LEVELS", "OLD_NAMES", "Division", "DivisionIndex", "divisions"]
 
 LEVELS = ("province", "city", "district", "town", "community")
 _AT = {level: i for i, level in enumerate(LEVELS)}
+_PARENT = {"town": "district", "community": "town"}  # the level that holds a level's names
 _KINDS = frozenset("区县旗州")
 
 # Renamed or abolished divisions and common abbreviations -> current official code
@@ -63,8 +64,10 @@ class DivisionIndex:
     def __init__(self, rows: Iterable[tuple[str, str, str, str, str | None]]):
         """Index ``rows`` of ``(code, name, short_name, level, parent_code)``."""
         rows = list(rows)
-        same = {code: code for code, *_ in rows}  # parent codes share their division's string
-        rows = [(c, n, s, lv, same.get(p, p)) for c, n, s, lv, p in rows]
+        # parent codes share their division's string, and levels the constants' (a third of
+        # the table's memory is strings)
+        same = {code: code for code, *_ in rows} | {level: level for level in LEVELS}
+        rows = [(c, n, s, same.get(lv, lv), same.get(p, p)) for c, n, s, lv, p in rows]
         parents = {code: parent_code for code, _, _, _, parent_code in rows}
         levels = {code: level for code, _, _, level, _ in rows}
         self.by_code: dict[str, Division] = {}
@@ -108,11 +111,45 @@ class DivisionIndex:
         }
         # candidate name lengths by first two characters, longest first: most positions fail at once
         self.lengths: dict[str, dict[str, tuple[int, ...]]] = {}
+        alike: dict[tuple[int, ...], tuple[int, ...]] = {}  # one tuple for equal lengths
         for level in LEVELS:
             by_prefix: dict[str, set[int]] = {}
             for name in self.names[level]:
                 by_prefix.setdefault(name[:2], set()).add(len(name))
-            self.lengths[level] = {k: tuple(sorted(v, reverse=True)) for k, v in by_prefix.items()}
+            self.lengths[level] = {
+                k: alike.setdefault(t, t)
+                for k, v in by_prefix.items()
+                for t in [tuple(sorted(v, reverse=True))]
+            }
+        # the longest short name by level and first two characters: looking for a division
+        # reads past the name it finds only where a longer short name starts alike
+        self.longest_short: dict[str, dict[str, int]] = {level: {} for level in LEVELS}
+        for level in LEVELS:
+            longest = self.longest_short[level]
+            for name, (_, short) in self.names[level].items():
+                if short:
+                    longest[name[:2]] = max(longest.get(name[:2], 0), len(name))
+        # the towns of each district and the communities of each town, by name (None for a
+        # name two of them share), with the names' lengths, longest first: a town looked for
+        # inside its district is found there at once
+        kids: dict[str, dict[str, dict[str, Division | None]]] = {"town": {}, "community": {}}
+        for division in self.by_code.values():
+            parent = self.by_code.get(division.parent_code or "")
+            if (
+                division.level in kids
+                and parent is not None
+                and parent.level == _PARENT[division.level]
+            ):
+                named = kids[division.level].setdefault(parent.code, {})
+                named[division.name] = None if division.name in named else division
+        self.children = {
+            level: {
+                parent: (alike.setdefault(t, t), named)
+                for parent, named in by_parent.items()
+                for t in [tuple(sorted({len(n) for n in named}, reverse=True))]
+            }
+            for level, by_parent in kids.items()
+        }
         self._level_names: dict[str, tuple[str | None, ...]] = {}  # filled as asked
         # the levels with a name starting with these two characters (one set per combination)
         shared: dict[frozenset[str], frozenset[str]] = {}
@@ -146,6 +183,14 @@ class DivisionIndex:
         ``within``, None when no name does. Only names shorter than ``shorter_than``
         are tried.
         """
+        if within is not None and len(within) == 1 and level in self.children:
+            kids = self.children[level].get(within[0])
+            for length in kids[0] if kids is not None else ():
+                division = kids[1].get(text[pos : pos + length])
+                if division is not None and pos + length <= len(text):
+                    return (division,), pos + length, False
+                if division is None and text[pos : pos + length] in kids[1]:
+                    break  # a name two of them share: read below
         names = self.names[level]
         named = False
         for length in self.lengths[level].get(text[pos : pos + 2], ()):
@@ -189,6 +234,8 @@ class DivisionIndex:
 
     def cities(self, codes: tuple[str, ...]) -> tuple[str, ...]:
         """The cities that ``codes`` lie in (a province stays itself), without repeats."""
+        if len(codes) == 1:
+            return (self.city_of.get(codes[0], codes[0]),)
         return tuple(dict.fromkeys(self.city_of.get(c, c) for c in codes))
 
     def full_name(self, code: str) -> str:

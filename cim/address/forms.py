@@ -20,7 +20,7 @@ import re
 from cim.address.details import BARE_ROAD
 from cim.address.normalize import cn_to_int
 
-__all__ = ["GROUP", "VILLAGE_GROUP", "read_forms"]
+__all__ = ["GROUP", "PARK", "VILLAGE_GROUP", "read_forms"]
 
 _NAME = r"(?:(?![路街道巷弄号组社])[\u4e00-\u9fff])"
 _TOWN = re.compile(rf"{_NAME}{{1,6}}?(?:街道|镇|乡)(?![路街巷道弄])")
@@ -39,7 +39,7 @@ GROUP = re.compile(r"第?(\d+)([组社])(?![区会])")  # a village group writte
 VILLAGE_GROUP = re.compile(
     r"((?:(?![路街道号组])[\u4e00-\u9fff]){1,8}村)第?(\d+)([组社])(?![区会])"
 )
-_PARK = re.compile(
+PARK = re.compile(
     rf"{_NAME}{{0,10}}?(?:经济技术开发区|经济开发区|高新技术产业开发区|开发区|工业园区|工业集中区"
     r"|工业区|工业园|产业园|科技园|高校园区|园区|高新区|新区|大学城|微电园|火炬园)(?:[东西南北中]区)?"
 )
@@ -62,7 +62,7 @@ def read_forms(text: str, pos: int, found: list[str | None]) -> tuple[list[str |
     town, community = None, None
     _, city, district, known_town, known_community = found
     if district is None and known_town is None:  # after a city only a park stands (苏州工业园区)
-        park = _PARK.match(text, pos) if city is not None else None
+        park = PARK.match(text, pos) if city is not None else None
         return ([park.group(), None], _skip(text, park.end())) if park else ([None, None], pos)
     match = _TOWN.match(text, pos) if known_town is None else None
     if match and not match.group().endswith(_NOT_TOWN):
@@ -74,7 +74,12 @@ def read_forms(text: str, pos: int, found: list[str | None]) -> tuple[list[str |
             community = f"{known_community}{cn_to_int(group.group(1))}{group.group(2)}"
             pos = _skip(text, group.end())
         return [town, community], pos
-    if match := _VILLAGE.match(text, pos):
+    # a village's suffix starts with 村 社 or 居 after one to eight characters, a park's ends
+    # in 区 园 or 城 within nineteen: most roads are passed without trying either pattern
+    window = text[pos + 1 : pos + 19]
+    if ("村" in window[:8] or "社" in window[:8] or "居" in window[:8]) and (
+        match := _VILLAGE.match(text, pos)
+    ):
         name, kind = match.groups()
         if not (name + kind).endswith(_NOT_VILLAGE):
             kind = "社区" if kind.startswith("社区") else "村" if kind.startswith("村") else kind
@@ -83,7 +88,7 @@ def read_forms(text: str, pos: int, found: list[str | None]) -> tuple[list[str |
                 community += f"{cn_to_int(group.group(1))}{group.group(2)}"
                 pos = _skip(text, group.end())
             return [town, community], pos
-    if match := _PARK.match(text, pos):
+    if ("区" in window or "园" in window or "城" in window) and (match := PARK.match(text, pos)):
         park, pos = match.group(), _skip(text, match.end())
         if known_town is None and town is None:  # a park where the town stands
             return [park, None], pos

@@ -48,7 +48,13 @@ _BLANKS = re.compile(
     r"[^\u4e00-\u9fff0-9A-Za-z](?<![0-9]-(?=[0-9]))"
     r"(?:[^\u4e00-\u9fff0-9A-Za-z\-]|(?<![0-9])-|-(?![0-9]))*"
 )
-_INTERSECTION = re.compile(r"(?:与|和|跟|及).{1,20}?(?:交叉口|交汇处|交界处|路口|交口).*$")
+_INTERSECTION = re.compile(
+    r"(?:与|和|跟|及).{1,20}?(?:交叉口|交汇处|交界处|路口|交口).*$"
+    # or the second road right after the first (春熙路红星路路口), not a town (春熙路街道),
+    # or a crossing of the road named (红星路路口)
+    r"|(?<=[路街巷道段])(?<!街道)(?!道)(?:(?:(?!街道)[^与和跟及段\d\s]){1,10}?[路街巷道])?"
+    r"(?:交叉口|交汇处|交界处|路口|交口).*$"
+)
 _DIRECTION_TAIL = re.compile(
     r"(?:[东西南北]{1,2}(?:侧|角|面|方向)?(?:约)?\d+米|[东西南北]{1,2}(?:侧|角))(?:处)?$"
 )

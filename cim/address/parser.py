@@ -26,7 +26,7 @@ import pandas as pd
 
 from cim.address.details import BARE_ROAD, ROAD, read_details
 from cim.address.divisions import LEVELS, divisions
-from cim.address.forms import GROUP, VILLAGE_GROUP, read_forms
+from cim.address.forms import GROUP, PARK, VILLAGE_GROUP, read_forms
 from cim.address.normalize import MAX_LENGTH, clean
 from layers import InputError
 from layers.schema import ADDRESS_FIELDS
@@ -43,7 +43,8 @@ class Address:
 
     ``division_code`` is the 12-digit code of the finest division found (not one of the twelve
     fields); ``ambiguous`` names the divisions a name could be when several cities have it
-    and no ``home`` context picks one (the name is kept, its city and code are not guessed);
+    and no ``home`` context picks one (the name is kept, with the levels all those divisions
+    share and their code: nothing is guessed);
     ``error`` says why nothing could be read, when that happens.
 
     Examples
@@ -84,10 +85,19 @@ _COLUMNS = [f.name for f in fields(Address)]
 # before its first digit (tests/test_address_parse.py checks the table): a batch reads them
 # once per distinct head, which many addresses share (成都市武侯区人民南路四段).
 _FIRST_DIGIT = re.compile(r"[0-9]")
+# A text up to its third division-like suffix (湖南省娄底市冷水江市, 成都市武侯区): the part
+# of a text head that a batch reads once for the many texts that start with it.
+_CHAIN = re.compile(r"(?:.{1,9}?[省市区县州盟旗]+){1,3}")
+# what a reading starts from: the next level, where the last name ends, the names found by
+# level, the codes they may be, the finest code, its ambiguity note, the names as written,
+# and the levels read from an ambiguous name (settled by a finer one)
+_NOTHING_READ = (0, 0, (None,) * len(LEVELS), None, None, None, (), ())
 
 
 _LISTED = 5  # candidates an ambiguity note names (城关镇 is in 96 places)
 _LOWER = {level: LEVELS[i + 1 :] for i, level in enumerate(LEVELS)}
+_LEVEL_COUNT = len(LEVELS)
+_TOWN_AT = LEVELS.index("town")
 
 
 def _skip_spaces(text: str, pos: int) -> int:
@@ -123,8 +133,8 @@ def _confirmed(
     It is not when a lower division's full name starts at the same place (成都高新技术产业开发区).
     It is when a blank follows (成都 青羊 文庙前街) or, when ``ends`` (``text`` is the whole
     address), nothing does (杭州余杭). Otherwise a short district needs a town or community
-    after it (武侯祠大街 is a road), and a short province or city a lower division or a road
-    (玉林小区 is a place, 成都横桥街 is not).
+    after it (武侯祠大街 is a road), and a short province or city a lower division, a park
+    or a road (玉林小区 is a place, 成都横桥街 and 苏州工业园区 are not).
     """
     here = index.starts.get(text[start : start + 2], ())
     lower_here = False  # a lower division's short name starts here too (朝阳: 朝阳市, 朝阳区)
@@ -137,7 +147,11 @@ def _confirmed(
         return True
     if _lower_follows(index, level, text, end, codes, home):
         return True
-    return not lower_here and level != "district" and ROAD.match(text, end) is not None
+    return (
+        not lower_here
+        and level != "district"
+        and (ROAD.match(text, end) is not None or PARK.match(text, end) is not None)
+    )
 
 
 def _lower_follows(index, level: str, text: str, pos: int, codes: tuple[str, ...], home) -> bool:
@@ -146,26 +160,76 @@ def _lower_follows(index, level: str, text: str, pos: int, codes: tuple[str, ...
     return any(_find(index, nxt, text, pos, codes, home) for nxt in _LOWER[level] if nxt in here)
 
 
+def _place(text: str, end: int, written: tuple[str, ...]) -> int:
+    """Where the next division name may start after one that ends at ``end``: past blanks
+    and a division written again right after (浙江省杭州市萧山区浙江省杭州市萧山区, 萧山区萧山区)."""
+    if text[end : end + 1] != " " and not text.startswith(written, end):
+        return end
+    pos = _skip_spaces(text, end)
+    while text.startswith(written, pos):
+        again = pos + max(len(w) for w in written if text.startswith(w, pos))
+        if _BARE_ROAD.match(text, again):  # 东西湖 吴家山街道 东西湖大道: a road
+            break
+        pos = _skip_spaces(text, again)
+    return pos
+
+
+def _placed_plainly(text: str, end: int, written: tuple[str, ...]) -> bool:
+    """Whether :func:`_place` reads no more than a blank and two characters after ``end``:
+    no second blank, and no name written so far starts like what follows."""
+    pos = end + (text[end : end + 1] == " ")
+    head = text[pos : pos + 2]
+    return len(head) == 2 and head[0] != " " and not any(w.startswith(head) for w in written)
+
+
 def _divisions(
-    text: str, home: str | None, ends: bool = False
+    text: str, home: str | None, ends: bool = False, read: dict[str, tuple] | None = None
 ) -> tuple[tuple[str | None, ...], str | None, int, str | None]:
     """Divisions read from the front: the names by level (province first), the finest code,
     where they end, and a note naming the candidates when the finest name is ambiguous.
 
     A division written again right after (浙江省杭州市萧山区浙江省杭州市萧山区, 萧山区萧山区) is
     read once. ``ends``: ``text`` is the whole address, not the part before its first digit.
+
+    ``read`` keeps, for a batch with one ``home``, how the text up to its third
+    division-like suffix (湖南省娄底市冷水江市, found by ``_CHAIN``) was read, and reads on
+    from there for every text that starts alike (every town of the district). A reading is
+    kept only when nothing past that prefix was looked at: a short name confirmed by what
+    follows it (杭州余杭乔司街道) is read again for each text.
     """
     index = divisions()
-    found: list[str | None] = [None] * len(LEVELS)
-    within, code, ambiguous = None, None, None
-    written: list[str] = []  # the division names as written so far
-    unsure: list[int] = []  # levels read from an ambiguous name, settled by a finer one
-    pos = _skip_spaces(text, 0)
-    here = index.starts.get(text[pos : pos + 2], ())  # the levels that can start at pos
-    for at, level in enumerate(LEVELS):
+    chain = _CHAIN.match(text) if read is not None else None
+    prefix = text[: chain.end()] if chain else ""
+    state = read.get(prefix) if prefix else None
+    tracking = state is None and prefix != ""  # a batch may keep how this prefix reads
+    at, end, found, within, code, ambiguous, written, unsure = state or _NOTHING_READ
+    found = list(found)
+    horizon, keep = 0, None  # how far the reading looked, and what to keep of it
+    pos = _place(text, end, written)
+    here = index.starts.get(text[pos : pos + 2], ())
+    park, before = None, pos  # a park where a district or town would stand, and where it starts
+    while at < _LEVEL_COUNT or (
+        park is None and found[3] is None and found[1] is not None and PARK.match(text, pos)
+    ):
+        if at == _LEVEL_COUNT:  # a town of the table may follow the park (苏州工业园区娄葑街道)
+            park, before = PARK.match(text, pos), pos
+            pos = _skip_spaces(text, park.end())
+            here, at, tracking = index.starts.get(text[pos : pos + 2], ()), _TOWN_AT, False
+            continue
+        level = LEVELS[at]
+        at += 1
         if level not in here:
             continue
         hit = _find(index, level, text, pos, within, home)
+        tracking = tracking and pos < len(prefix)
+        if tracking:  # looking for a name reads its longest name here (青岛市南区: one more)
+            head = text[pos : pos + 2]
+            horizon = max(horizon, pos + index.lengths[level][head][0] + (level == "city"))
+            # and past it where a short name is tried: to confirm it, or a longer one
+            longest_short = index.longest_short[level].get(head, 0)
+            tracking = (
+                not longest_short if hit is None else (not hit[2] and longest_short <= hit[1] - pos)
+            )
         if hit is None:
             continue
         candidates, end, used_short = hit
@@ -179,6 +243,7 @@ def _divisions(
             and "district" in index.starts.get(text[end - 1 : end + 1], ())
         ):
             # 青岛市南区 is 青岛 + 市南区 when nothing below 青岛市 follows it
+            tracking = False
             shorter = index.match(level, text, pos, within, home, shorter_than=end - pos)
             if (
                 shorter
@@ -187,26 +252,31 @@ def _divisions(
             ):
                 candidates, end, used_short = shorter
                 codes = tuple(d.code for d in candidates)
-        found[at], within = candidates[0].name, codes
-        written.append(text[pos:end])
-        pos = _skip_spaces(text, end)
-        prefixes = tuple(written)
-        while text.startswith(prefixes, pos):
-            again = pos + max(len(w) for w in written if text.startswith(w, pos))
-            if _BARE_ROAD.match(text, again):  # 东西湖 吴家山街道 东西湖大道: a road
-                break
-            pos = _skip_spaces(text, again)
-        here = index.starts.get(text[pos : pos + 2], ())
+        found[at - 1], within = candidates[0].name, codes
+        written = (*written, text[pos:end])
         if len(candidates) == 1:
             code, ambiguous = codes[0], None
         else:
-            unsure.append(at)
+            unsure = (*unsure, at - 1)
+            # the levels its candidates all lie in are known (a 城关镇 of one city)
+            common = set(candidates[0].ancestors).intersection(*(d.ancestors for d in candidates))
+            if common and (code is None or code in common):
+                code = max(common, key=lambda c: len(index.by_code[c].lineage))
             ambiguous = (
                 f"{candidates[0].name} is in {len(candidates)} places ("
                 + ", ".join(f"{index.full_name(c)} {c}" for c in codes[:_LISTED])
                 + (", …" if len(codes) > _LISTED else "")
                 + "): write the city, or give the home province / city"
             )
+        if tracking and horizon <= len(prefix):
+            keep = (at, end, tuple(found), within, code, ambiguous, written, unsure)
+            tracking = _placed_plainly(text, end, written)
+        pos = _place(text, end, written)
+        here = index.starts.get(text[pos : pos + 2], ())
+    if park is not None and found[3] is None and found[4] is None:
+        pos, park = before, None  # no town follows: the park is read by its form below
+    if keep is not None:
+        read[prefix] = keep
     if code is not None:
         known = index.level_names(code)
         if ambiguous is None:
@@ -215,7 +285,7 @@ def _divisions(
         if None in found:
             found = [name if name is not None else k for name, k in zip(found, known, strict=True)]
     (town, community), pos = read_forms(text, pos, found)
-    found[3], found[4] = found[3] or town, community or found[4]
+    found[3], found[4] = found[3] or town, community or found[4] or (park and park.group())
     return tuple(found), code, pos, ambiguous
 
 
@@ -261,9 +331,8 @@ def _failed(reason: str) -> tuple[str | None, ...]:
     return (None,) * (len(_COLUMNS) - 1) + (reason,)
 
 
-def _parse(text, home: str | None, memo: dict[str, tuple]) -> tuple[str | None, ...]:
-    """The fields of one text in the order of :class:`Address`; ``memo`` holds the divisions
-    read per text head (for one ``home``)."""
+def _cleaned(text) -> str | tuple[str | None, ...]:
+    """The text cleaned for reading, or the row of a text that is no address."""
     if not isinstance(text, str):
         if text is None or (isinstance(text, float) and text != text):
             return _failed("empty")
@@ -277,12 +346,24 @@ def _parse(text, home: str | None, memo: dict[str, tuple]) -> tuple[str | None, 
         return _failed("no address characters")
     if len(cleaned) > MAX_LENGTH:
         return _failed(f"too long for an address ({len(cleaned)} characters after cleaning)")
+    return cleaned
+
+
+def _head(cleaned: str) -> str:
+    """The text before the first digit, which the divisions are read from; a text with no
+    digit ends in a line break, as the whole of a text is read differently."""
     digit = _FIRST_DIGIT.search(cleaned)
-    head = cleaned if digit is None else cleaned[: digit.start()]
-    key = head if digit is not None else head + "\n"  # a whole text is read differently
-    division = memo.get(key)
-    if division is None:
-        division = memo[key] = _divisions(head, home, ends=digit is None)
+    return cleaned + "\n" if digit is None else cleaned[: digit.start()]
+
+
+def _read_head(head: str, home: str | None, read: dict[str, tuple]) -> tuple:
+    """:func:`_divisions` of a text head from :func:`_head`."""
+    whole = head.endswith("\n")
+    return _divisions(head[:-1] if whole else head, home, whole, read)
+
+
+def _fields(cleaned: str, division: tuple) -> tuple[str | None, ...]:
+    """The fields in the order of :class:`Address` of a cleaned text and its divisions."""
     names, code, pos, ambiguous = division
     rest = cleaned[pos:].replace(" ", "")
     if names[4] is not None and (group := GROUP.match(rest)):
@@ -297,6 +378,30 @@ def _parse(text, home: str | None, memo: dict[str, tuple]) -> tuple[str | None, 
     return (*names, *details, code, ambiguous, None)
 
 
+def _safely(read, *args) -> tuple:
+    """``read(*args)``, or the row of an unparseable text when it raises (the contract is
+    to never raise on bad input)."""
+    try:
+        return read(*args)
+    except Exception as err:
+        return _failed(f"unparseable: {type(err).__name__}")
+
+
+def _row(cleaned: str, division: tuple) -> tuple[str | None, ...]:
+    """The row of a cleaned text from its divisions, or of an unparseable one."""
+    if len(division) != 4:  # reading the divisions raised: the row says why
+        return division
+    return _safely(_fields, cleaned, division)
+
+
+def _parse(text, home: str | None) -> tuple[str | None, ...]:
+    """The fields of one text in the order of :class:`Address`."""
+    cleaned = _cleaned(text)
+    if not isinstance(cleaned, str):
+        return cleaned
+    return _fields(cleaned, _read_head(_head(cleaned), home, {}))
+
+
 def parse(text, *, home: str | None = None) -> Address:
     """Parse one address. Never raises on bad text: it gives an Address with ``error`` set.
 
@@ -307,7 +412,9 @@ def parse(text, *, home: str | None = None) -> Address:
     home : str, optional
         Province / city names or a division code (see :func:`home_code`): a district name
         that several cities share is read as the one there. Without it such a name is
-        kept but flagged in ``ambiguous``, with no city or code.
+        kept but flagged in ``ambiguous``, with only what the places it could be share
+        (a town of two provinces has no province, one of two counties of a city has its
+        city).
 
     Examples
     --------
@@ -322,11 +429,7 @@ def parse(text, *, home: str | None = None) -> Address:
     >>> parse("青山区和平大道1号").ambiguous[:18]
     '青山区 is in 2 places'
     """
-    code = home_code(home)
-    try:
-        return Address(*_parse(text, code, {}))
-    except Exception as err:  # the contract is to never raise on bad input
-        return Address(error=f"unparseable: {type(err).__name__}")
+    return Address(*_safely(_parse, text, home_code(home)))
 
 
 def parse_many(texts, *, home: str | None = None) -> pd.DataFrame:
@@ -334,8 +437,10 @@ def parse_many(texts, *, home: str | None = None) -> pd.DataFrame:
     ``ambiguous`` and ``error``; ``home`` as in :func:`parse`.
 
     Repeated strings are parsed once, and the divisions once per distinct text before its
-    first digit (成都市武侯区人民南路四段 for every door on that road); ``benchmarks/address.py``
-    times it against cpca and jionlp.
+    first digit (成都市武侯区人民南路四段 for every door on that road), the province, city and
+    district before a town once for all the towns of the batch written after them (the
+    result is the same as :func:`parse` of each text); ``benchmarks/address.py`` times it
+    against cpca and jionlp.
     Rows that cannot be read have all fields ``None`` and the reason in ``error``.
 
     Examples
@@ -347,19 +452,21 @@ def parse_many(texts, *, home: str | None = None) -> pd.DataFrame:
     'no address characters'
     """
     code = home_code(home)
-    memo: dict[str, tuple] = {}
-    cache: dict[str, tuple] = {}
-    rows = []
+    texts = texts if isinstance(texts, list) else list(texts)
+    heads: dict[str, tuple] = {}  # text: (cleaned, head), or its row when it is no address
     for text in texts:
-        row = cache.get(text) if isinstance(text, str) else None
-        if row is None:
-            try:
-                row = _parse(text, code, memo)
-            except Exception as err:  # as in parse: never raise on bad input
-                row = _failed(f"unparseable: {type(err).__name__}")
-            if isinstance(text, str):
-                cache[text] = row
-        rows.append(row)
+        if isinstance(text, str) and text not in heads:
+            cleaned = _safely(_cleaned, text)
+            heads[text] = (cleaned, _head(cleaned)) if isinstance(cleaned, str) else cleaned
+    # in sorted order, texts that start alike follow each other: each reading of a prefix
+    # is kept for them (see _divisions), and the divisions they share stay in the cache
+    read: dict[str, tuple] = {}
+    distinct = sorted({v[1] for v in heads.values() if len(v) == 2})
+    division = {head: _safely(_read_head, head, code, read) for head in distinct}
+    for text, v in heads.items():
+        if len(v) == 2:
+            heads[text] = _row(v[0], division[v[1]])  # the row replaces what it was read from
+    rows = [heads[text] if isinstance(text, str) else _cleaned(text) for text in texts]
     cells = np.fromiter(chain.from_iterable(rows), dtype=object, count=len(rows) * len(_COLUMNS))
     return pd.DataFrame(
         cells.reshape(len(rows), len(_COLUMNS)), columns=_COLUMNS, dtype=object, copy=False
