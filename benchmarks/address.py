@@ -17,8 +17,9 @@ city and district before a town are (parse_many keeps how a batch's shared prefi
 Accuracy: per-field exact agreement with the labels (both empty counts as agreement), for
 the fields each tool reports, on each hand-labelled set of ``tests/data`` (conventions in
 ``tests/data/address_labels.md``): the Chengdu set (ours with ``home="四川省成都市"``, the
-context of those records, and without it; the peers take none), the national set (19 provinces) and
-Chengdu's rural districts and counties.
+context of those records, and without it; the peers take none), the national set (19 provinces),
+Chengdu's rural districts and counties, and the held-out set (30 provinces and Chengdu, written
+without looking at the parser).
 Memory: what the division tables hold once loaded (tracemalloc; the resident-set growth
 measured apart in a fresh interpreter), against what importing cpca adds, and the peak of one
 ``parse_many`` of the list.
@@ -54,6 +55,7 @@ SETS = (  # name, file, our home
     ("Chengdu (real texts)", LABELS, "四川省成都市"),
     ("national (19 provinces)", DATA / "national_address_labels.csv", None),
     ("Chengdu rural", DATA / "chengdu_rural_address_labels.csv", None),
+    ("held out (30 provinces)", DATA / "heldout_address_labels.csv", None),
 )
 
 

@@ -295,6 +295,15 @@ def test_a_park_before_a_town_of_the_table(text, expected):
         ("武侯区人民南路四段科华北路路口", {"road": "人民南路四段"}),
         ("雁塔区长安南路朱雀大街交叉口东北角", {"road": "长安南路"}),
         ("锦江区春熙路街道红星路路口东50米", {"road": "红星路"}),
+        # what stands after the crossing (and its side) is still read
+        (
+            "武昌区中北路与东湖路交叉口西南角东湖国际3号楼1单元",
+            {"road": "中北路", "poi": "东湖国际", "building": "3栋", "unit": "1单元"},
+        ),
+        (
+            "玄武区 中山路 和 珠江路 交汇处 往北30米 金鹰购物中心 5层",
+            {"road": "中山路", "poi": "金鹰购物中心", "floor": "5层"},
+        ),
         # a block named by its lanes is a place, not the road of the door number
         (
             "福州市鼓楼区杨桥东路三坊七巷南后街8号",

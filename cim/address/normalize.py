@@ -48,12 +48,15 @@ _BLANKS = re.compile(
     r"[^\u4e00-\u9fff0-9A-Za-z](?<![0-9]-(?=[0-9]))"
     r"(?:[^\u4e00-\u9fff0-9A-Za-z\-]|(?<![0-9])-|-(?![0-9]))*"
 )
+# a crossing and the side of it (东北角, 往东50米) leave the first road; the place and building
+# after it stay (…路与…路交叉口东北角锦艺城5号楼)
 _INTERSECTION = re.compile(
-    r"(?:与|和|跟|及).{1,20}?(?:交叉口|交汇处|交界处|路口|交口).*$"
+    r"(?:(?:与|和|跟|及).{1,20}?"
     # or the second road right after the first (春熙路红星路路口), not a town (春熙路街道),
     # or a crossing of the road named (红星路路口)
-    r"|(?<=[路街巷道段])(?<!街道)(?!道)(?:(?:(?!街道)[^与和跟及段\d\s]){1,10}?[路街巷道])?"
-    r"(?:交叉口|交汇处|交界处|路口|交口).*$"
+    r"|(?<=[路街巷道段])(?<!街道)(?!道)(?:(?:(?!街道)[^与和跟及段\d\s]){1,10}?[路街巷道])?)"
+    r"(?:交叉口|交汇处|交界处|路口|交口)"
+    r"(?:\s?(?:往|向)?[东西南北]{1,2}(?:侧|角|面|方向)?(?:约)?(?:\d+米)?(?:处)?)?"
 )
 _DIRECTION_TAIL = re.compile(
     r"(?:[东西南北]{1,2}(?:侧|角|面|方向)?(?:约)?\d+米|[东西南北]{1,2}(?:侧|角))(?:处)?$"
@@ -119,7 +122,7 @@ def clean(text: str) -> str:
         text = _LATIN_WORD.sub(" ", text)
         text = _BLANKS.sub(" ", text).strip()
     if "口" in text or "处" in text:
-        text = _INTERSECTION.sub("", text)
+        text = _INTERSECTION.sub(" ", text).strip()
     if text[-1:] in _DIRECTION_ENDS:
         text = _DIRECTION_TAIL.sub("", text)
     if text[-1:] in _NOISE_ENDS:
