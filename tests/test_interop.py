@@ -530,3 +530,15 @@ def test_exact_json_keeps_full_floats_when_cjio_has_rounded_json(tmp_path):
         encoder["c_make_encoder"] = saved["c_make_encoder"]
         del encoder["float"]
     assert json.dumps(0.1234567891) == "0.1234567891"
+
+
+def test_the_validators_name_a_missing_file_in_one_line(tmp_path, tiles_validator):
+    missing = tmp_path / "absent"
+    for command in (
+        [sys.executable, str(TOOLS / "validate_cityjson.py"), str(missing / "city.city.json")],
+        [*tiles_validator, str(missing / "tileset.json")],
+    ):
+        checked = subprocess.run(command, capture_output=True, text=True, check=False)
+        assert checked.returncode == 2, checked.stderr
+        assert checked.stderr.count("\n") == 1 and str(missing) in checked.stderr
+        assert checked.stderr.startswith("error: ") and "Traceback" not in checked.stderr
