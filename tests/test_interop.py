@@ -542,3 +542,16 @@ def test_the_validators_name_a_missing_file_in_one_line(tmp_path, tiles_validato
         assert checked.returncode == 2, checked.stderr
         assert checked.stderr.count("\n") == 1 and str(missing) in checked.stderr
         assert checked.stderr.startswith("error: ") and "Traceback" not in checked.stderr
+
+
+def test_out_says_file_for_cityjson_and_folder_for_3dtiles(tmp_path, invoke):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    result = invoke("export", "cityjson", "--out", folder)
+    assert result.exit_code == 1
+    assert "OUT must be a file path ending in .city.json (got a folder)" in result.output
+    file = tmp_path / "tileset.json"
+    file.write_text("{}", encoding="utf-8")
+    result = invoke("export", "3dtiles", "--out", file)
+    assert result.exit_code == 1 and "OUT must be a folder" in result.output
+    assert "(got a file)" in result.output

@@ -281,6 +281,10 @@ def to_cityjson(city, path, *, lod: int = 1) -> CityJSONExport:
             f"lod={lod!r}: CityJSON export writes LOD0 footprints or LOD1 prisms; LOD2 needs roof "
             "shapes that a buildings layer does not have"
         )
+    if Path(path).is_dir():
+        raise layers.InputError(
+            f"{path}: OUT must be a file path ending in .city.json (got a folder)"
+        )
     buildings = city.layer("buildings")
     crs = city.metric_crs
     found = prisms(buildings, crs)

@@ -326,6 +326,11 @@ def to_3dtiles(city, folder, *, max_per_tile: int = 256) -> TilesetExport:
     """
     if max_per_tile < 1:
         raise layers.InputError(f"max_per_tile must be at least 1, not {max_per_tile}")
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise layers.InputError(
+            f"{folder}: OUT must be a folder, for tileset.json and tiles/ (got a file)"
+        )
     crs = city.metric_crs
     found = prisms(city.layer("buildings"), crs)
     buildings = found.footprints.reset_index(drop=True)
@@ -397,9 +402,6 @@ def to_3dtiles(city, folder, *, max_per_tile: int = 256) -> TilesetExport:
         ),
         "root": root,
     }
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise FileExistsError(f"{folder} is a file; give a folder for the tileset")
     with atomic_dir(folder) as tmp:
         (tmp / "tiles").mkdir()
         for uri, data in contents.items():
