@@ -555,3 +555,19 @@ def test_out_says_file_for_cityjson_and_folder_for_3dtiles(tmp_path, invoke):
     result = invoke("export", "3dtiles", "--out", file)
     assert result.exit_code == 1 and "OUT must be a folder" in result.output
     assert "(got a file)" in result.output
+
+
+def test_loading_buildings_with_point_rows_says_how_to_proceed():
+    lon, lat = 104.066, 30.657
+    mixed = gpd.GeoDataFrame(
+        {"id": ["a", "b"], "height_m": 9.0, "use": "residential"},
+        geometry=[shapely.box(lon, lat, lon + 0.0002, lat + 0.0002), shapely.Point(lon, lat)],
+        crs=4326,
+    )
+    with pytest.raises(layers.GeometryError) as raised:
+        layers.load("buildings", mixed)
+    message = str(raised.value)
+    assert "found 1 Point" in message and "cim.interop.read_buildings" in message
+    kept = mixed[mixed.geom_type.isin(["MultiPolygon", "Polygon"])]  # the fix the message gives
+    assert "gdf.geom_type.isin(['MultiPolygon', 'Polygon'])" in message
+    assert layers.load("buildings", kept)["id"].tolist() == ["a"]
