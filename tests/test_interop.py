@@ -20,6 +20,7 @@ import shutil
 import struct
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import geopandas as gpd
@@ -164,7 +165,8 @@ def test_round_trip_gives_the_footprints_within_1_cm_and_the_same_heights(city, 
     assert gap.max() < 0.01
     assert after["height_m"].tolist() == before["height_m"].tolist()
     assert after["use"].tolist() == before["use"].tolist()
-    assert after["height_source"].tolist() == before["height_source"].tolist()
+    sources = before["height_source"].str.removeprefix("synthetic:")  # heightEstimated says it
+    assert after["height_source"].tolist() == sources.tolist()
     assert back.measured == 1 and back.estimated == 799
 
 
@@ -571,3 +573,16 @@ def test_loading_buildings_with_point_rows_says_how_to_proceed():
     kept = mixed[mixed.geom_type.isin(["MultiPolygon", "Polygon"])]  # the fix the message gives
     assert "gdf.geom_type.isin(['MultiPolygon', 'Polygon'])" in message
     assert layers.load("buildings", kept)["id"].tolist() == ["a"]
+
+
+def test_synthetic_flags_the_footprint_and_height_estimated_the_height(city, cityjson_document):
+    """The sample's OSM footprints are real (synthetic false); 793 heights are estimates."""
+    buildings = [
+        o["attributes"]
+        for o in cityjson_document["CityObjects"].values()
+        if o["type"] == "Building"
+    ]
+    sources = Counter(a["heightSource"] for a in buildings)
+    assert sources == {"estimate": 793, "osm:building:levels": 6, "osm:height": 1}
+    assert all(a["heightEstimated"] for a in buildings if a["heightSource"] == "estimate")
+    assert {a["synthetic"] for a in buildings} == {False}

@@ -43,6 +43,7 @@ ATTRIBUTES = {
     "address_codes": "addressCodes",
     "address": "address",
 }
+_SYNTHETIC_PREFIX = re.compile(r"^synthetic:")  # heightEstimated says it, not heightSource
 _EPSG = re.compile(r"EPSG(?:/\d+/|::?|:)(\d+)", re.IGNORECASE)
 
 
@@ -245,8 +246,11 @@ def to_cityjson(city, path, *, lod: int = 1) -> CityJSONExport:
     Buildings are their footprints extruded from the ground (z = 0) to ``height_m``, with
     semantic surfaces (GroundSurface, WallSurface, RoofSurface) and their attributes: use
     (``function``), floors (``storeysAboveGround``), ``measuredHeight`` where the height was
-    measured, ``heightSource`` and ``heightEstimated`` (True where it comes from floors × 3 m
-    or an estimate), ``synthetic``, and the 一标多实 links of the address base
+    measured, ``heightSource`` (where the height came from: ``osm:height``,
+    ``osm:building:levels``, ``estimate`` …; the ``synthetic:`` of the layer's
+    ``synthetic:estimate`` is dropped) and ``heightEstimated`` (True where the height comes
+    from floors × 3 m or an estimate), ``synthetic`` (True where the footprint itself is
+    synthetic, whatever its height), and the 一标多实 links of the address base
     (``addressIds``, ``addressCodes``, ``address``). Roads are ``Road`` objects with a LOD0
     MultiLineString; districts, streets and communities are ``CityObjectGroup`` objects
     with their boundary (LOD0 MultiSurface) whose children are the buildings inside them.
@@ -303,6 +307,8 @@ def to_cityjson(city, path, *, lod: int = 1) -> CityJSONExport:
         if not is_estimate:
             attributes["measuredHeight"] = height
         attributes["heightEstimated"] = bool(is_estimate)
+        if "heightSource" in attributes:
+            attributes["heightSource"] = _SYNTHETIC_PREFIX.sub("", attributes["heightSource"])
         objects[str(row["id"])] = {
             "type": "Building",
             "attributes": attributes,
