@@ -80,7 +80,7 @@ def test_cim_export_cityjson_writes_a_valid_cityjson_2_file(cityjson_export, cit
     assert checked.returncode == 0, checked.stdout + checked.stderr
     report = checked.stdout
     assert "cjio: CityJSON 2.0, EPSG 4544" in report
-    assert "5580 city objects (800 Building, 512 CityObjectGroup, 4268 Road)" in report
+    assert "5579 city objects (800 Building, 512 CityObjectGroup, 4267 Road)" in report
     assert report.rstrip().endswith("0 errors")
     assert cityjson_document["metadata"]["referenceSystem"].endswith("/EPSG/0/4544")
     assert cityjson_document["transform"]["scale"] == [0.001] * 3
@@ -586,3 +586,32 @@ def test_synthetic_flags_the_footprint_and_height_estimated_the_height(city, cit
     assert sources == {"estimate": 793, "osm:building:levels": 6, "osm:height": 1}
     assert all(a["heightEstimated"] for a in buildings if a["heightSource"] == "estimate")
     assert {a["synthetic"] for a in buildings} == {False}
+
+
+def test_a_two_way_street_of_a_road_graph_is_one_road(tmp_path):
+    lon, lat = 104.066, 30.657
+    street = shapely.LineString([(lon, lat), (lon + 0.001, lat), (lon + 0.001, lat + 0.001)])
+    roads = gpd.GeoDataFrame(
+        {
+            "id": ["ab", "ba", "bus-lane", "other"],
+            "highway": ["residential", "residential", "busway", "residential"],
+            "name": ["科华路"] * 4,
+            "oneway": [False, False, True, False],
+        },
+        geometry=[
+            street,
+            street.reverse(),
+            street.reverse(),
+            shapely.LineString(street.coords[:2]),
+        ],
+        crs=4326,
+    )
+    house = gpd.GeoDataFrame(
+        {"id": ["h"], "height_m": [9.0], "use": "residential"},
+        geometry=[shapely.box(lon, lat + 0.0002, lon + 0.0002, lat + 0.0004)],
+        crs=4326,
+    )
+    done = to_cityjson(CityModel({"buildings": house, "roads": roads}), tmp_path / "r.city.json")
+    objects = json.loads(done.path.read_text(encoding="utf-8"))["CityObjects"]
+    kept = {k: o["attributes"]["highway"] for k, o in objects.items() if o["type"] == "Road"}
+    assert kept == {"road-0": "residential", "road-2": "busway", "road-3": "residential"}

@@ -215,6 +215,8 @@ def _groups(city, footprints: gpd.GeoDataFrame, crs: CRS, vertices: _Vertices) -
 
 
 def _roads(city, crs: CRS, vertices: _Vertices) -> dict:
+    """Roads as ``Road`` objects; of a street's two directions (a graph's edges u→v and v→u,
+    the same line reversed with the same attributes) the first is kept."""
     if "roads" not in city.layers:
         return {}
     roads = city.layer("roads").to_crs(crs)
@@ -230,14 +232,21 @@ def _roads(city, crs: CRS, vertices: _Vertices) -> dict:
         if len(indices) > 1:
             lines.setdefault(int(road), []).append(indices)
     rows = pd.DataFrame(roads.drop(columns=roads.geometry.name)).to_dict("records")
-    return {
-        f"road-{number}": {
+    objects, seen = {}, set()
+    for number, found in sorted(lines.items()):
+        attributes = _attributes(rows[number], names)
+        same = json.dumps(attributes, sort_keys=True, ensure_ascii=False)
+        forward = tuple(tuple(line) for line in found)
+        backward = tuple(tuple(reversed(line)) for line in reversed(found))
+        if (backward, same) in seen:  # the other direction of a two-way street
+            continue
+        seen.add((forward, same))
+        objects[f"road-{number}"] = {
             "type": "Road",
-            "attributes": _attributes(rows[number], names),
+            "attributes": attributes,
             "geometry": [{"type": "MultiLineString", "lod": "0", "boundaries": found}],
         }
-        for number, found in sorted(lines.items())
-    }
+    return objects
 
 
 def to_cityjson(city, path, *, lod: int = 1) -> CityJSONExport:
@@ -252,7 +261,8 @@ def to_cityjson(city, path, *, lod: int = 1) -> CityJSONExport:
     from floors × 3 m or an estimate), ``synthetic`` (True where the footprint itself is
     synthetic, whatever its height), and the 一标多实 links of the address base
     (``addressIds``, ``addressCodes``, ``address``). Roads are ``Road`` objects with a LOD0
-    MultiLineString; districts, streets and communities are ``CityObjectGroup`` objects
+    MultiLineString, a two-way street once (the reverse twins of a road graph merged);
+    districts, streets and communities are ``CityObjectGroup`` objects
     with their boundary (LOD0 MultiSurface) whose children are the buildings inside them.
     Coordinates are metres in the city's CGCS2000 Gauss-Kruger zone (``metadata``
     names it as an EPSG URI), vertices integers of a millimetre under ``transform``.
