@@ -25,6 +25,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from pyproj import Transformer
@@ -615,3 +616,35 @@ def test_a_two_way_street_of_a_road_graph_is_one_road(tmp_path):
     objects = json.loads(done.path.read_text(encoding="utf-8"))["CityObjects"]
     kept = {k: o["attributes"]["highway"] for k, o in objects.items() if o["type"] == "Road"}
     assert kept == {"road-0": "residential", "road-2": "busway", "road-3": "residential"}
+
+
+def test_buildings_without_a_height_are_one_line_and_a_csv_or_kept_at_a_default(tmp_path, invoke):
+    """Wuhan's file: 178 of 265 buildings have no height; --default-height keeps them."""
+    wuhan = CityModel({"buildings": read_buildings(WUHAN).buildings}, name="wuhan")
+    folder = wuhan.save(tmp_path / "wuhan")
+    result = invoke("export", "cityjson", "--city", folder, "--out", tmp_path / "w.city.json")
+    assert result.exit_code == 0, result.output
+    listed = tmp_path / "w.left_out.csv"
+    assert f"178 buildings left out: no height (list in {listed})" in result.output
+    assert result.output.count("left out") == 2  # the summary and the one line
+    left_out = pd.read_csv(listed)
+    assert list(left_out.columns) == ["row", "id", "reason"] and len(left_out) == 178
+    kept = to_cityjson(wuhan, tmp_path / "kept.city.json", default_height_m=9)
+    assert kept.counts == {"Building": 265} and kept.skipped.empty and kept.estimated == 178
+    objects = json.loads(kept.path.read_text(encoding="utf-8"))["CityObjects"]
+    default = [o["attributes"] for o in objects.values() if "measuredHeight" not in o["attributes"]]
+    assert len(default) == 178 and all(a["heightEstimated"] for a in default)
+    assert {a["heightSource"] for a in default} == {"default_height_m=9"}
+    result = invoke(
+        "export",
+        "3dtiles",
+        "--city",
+        folder,
+        "--out",
+        tmp_path / "t",
+        "--no-map",
+        "--default-height",
+        "9",
+    )
+    assert result.exit_code == 0 and "265 buildings in" in result.output, result.output
+    assert "0 buildings left out" in result.output and not (tmp_path / "t.left_out.csv").exists()

@@ -249,7 +249,9 @@ def _roads(city, crs: CRS, vertices: _Vertices) -> dict:
     return objects
 
 
-def to_cityjson(city, path, *, lod: int = 1) -> CityJSONExport:
+def to_cityjson(
+    city, path, *, lod: int = 1, default_height_m: float | None = None
+) -> CityJSONExport:
     """Write the city as CityJSON 2.0: buildings as LOD1 solids, roads, and unit groups.
 
     Buildings are their footprints extruded from the ground (z = 0) to ``height_m``, with
@@ -274,6 +276,10 @@ def to_cityjson(city, path, *, lod: int = 1) -> CityJSONExport:
         Where to write (``.city.json`` by convention); written atomically.
     lod : int
         1 (prisms, the default) or 0 (footprints at ground level).
+    default_height_m : float, optional
+        The height of buildings that have none (no ``height_m``, no ``floors``), flagged
+        ``heightEstimated`` with ``heightSource`` ``default_height_m=<M>``; without it they
+        are left out and listed in ``skipped``.
 
     Returns
     -------
@@ -301,7 +307,7 @@ def to_cityjson(city, path, *, lod: int = 1) -> CityJSONExport:
         )
     buildings = city.layer("buildings")
     crs = city.metric_crs
-    found = prisms(buildings, crs)
+    found = prisms(buildings, crs, default_height_m=default_height_m)
     footprints = found.footprints
     links = address_links(city, footprints)
     footprints = footprints.join(links, on="id")
