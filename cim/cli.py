@@ -916,6 +916,11 @@ def export_cityjson(
         f"EPSG:{done.crs.to_epsg()}; {done.estimated} building heights estimated "
         f"(heightEstimated), {len(done.skipped)} buildings left out"
     )
+    if "Building" not in done.counts:
+        console.print(
+            f"  [yellow]no buildings found[/] in {_shown(model.name)}: roads and groups only; add "
+            "a buildings layer (cim.interop.read_buildings reads footprints with heights)"
+        )
     _skipped(done.skipped, done.path)
     console.print(f"  cityjson {done.path}")
     console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")

@@ -648,3 +648,21 @@ def test_buildings_without_a_height_are_one_line_and_a_csv_or_kept_at_a_default(
     )
     assert result.exit_code == 0 and "265 buildings in" in result.output, result.output
     assert "0 buildings left out" in result.output and not (tmp_path / "t.left_out.csv").exists()
+
+
+def test_a_city_without_buildings_exports_roads_and_groups_but_no_tileset(city, tmp_path, invoke):
+    roads = city.layer("roads").iloc[:40]
+    districts = city.layer("districts").iloc[:1]
+    folder = CityModel({"roads": roads, "districts": districts}, name="jinan").save(tmp_path / "j")
+    result = invoke("export", "cityjson", "--city", folder, "--out", tmp_path / "j.city.json")
+    assert result.exit_code == 0, result.output
+    assert "no buildings found in jinan: roads and groups only" in result.output
+    kinds = Counter(
+        o["type"]
+        for o in json.loads((tmp_path / "j.city.json").read_text("utf-8"))["CityObjects"].values()
+    )
+    assert kinds == {"Road": 40, "CityObjectGroup": 1}
+    result = invoke("export", "3dtiles", "--city", folder, "--out", tmp_path / "t")
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert "jinan has no buildings layer" in result.output
+    assert "cim.interop.read_buildings(path).buildings" in result.output

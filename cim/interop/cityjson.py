@@ -266,6 +266,7 @@ def to_cityjson(
     MultiLineString, a two-way street once (the reverse twins of a road graph merged);
     districts, streets and communities are ``CityObjectGroup`` objects
     with their boundary (LOD0 MultiSurface) whose children are the buildings inside them.
+    A city without a buildings layer gets its roads and groups only.
     Coordinates are metres in the city's CGCS2000 Gauss-Kruger zone (``metadata``
     names it as an EPSG URI), vertices integers of a millimetre under ``transform``.
 
@@ -305,12 +306,14 @@ def to_cityjson(
         raise layers.InputError(
             f"{path}: OUT must be a file path ending in .city.json (got a folder)"
         )
-    buildings = city.layer("buildings")
     crs = city.metric_crs
-    found = prisms(buildings, crs, default_height_m=default_height_m)
-    footprints = found.footprints
-    links = address_links(city, footprints)
-    footprints = footprints.join(links, on="id")
+    if "buildings" in city.layers:
+        found = prisms(city.layer("buildings"), crs, default_height_m=default_height_m)
+        footprints = found.footprints.join(address_links(city, found.footprints), on="id")
+        skipped = found.skipped
+    else:  # roads and units still make a city model
+        footprints = gpd.GeoDataFrame({"id": []}, geometry=[], crs=crs)
+        skipped = pd.DataFrame(columns=SKIPPED_COLUMNS)
     minx, miny, _, _ = footprints.total_bounds if len(footprints) else (0.0, 0.0, 0.0, 0.0)
     vertices = _Vertices(np.array([math.floor(minx), math.floor(miny), 0.0]))
     objects: dict[str, dict] = {}
@@ -353,7 +356,7 @@ def to_cityjson(
     }
     path = write_text(path, dumps(document, ensure_ascii=False, separators=(",", ":")))
     counts = pd.Series([o["type"] for o in objects.values()]).value_counts().to_dict()
-    return CityJSONExport(Path(path), crs, counts, estimated, found.skipped)
+    return CityJSONExport(Path(path), crs, counts, estimated, skipped)
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -336,6 +336,11 @@ def to_3dtiles(
         raise layers.InputError(
             f"{folder}: OUT must be a folder, for tileset.json and tiles/ (got a file)"
         )
+    if "buildings" not in city.layers:
+        raise layers.MissingError(
+            f"{city.name} has no buildings layer, and 3D Tiles are made of buildings; add one: "
+            "city.add_layer('buildings', cim.interop.read_buildings(path).buildings)"
+        )
     crs = city.metric_crs
     found = prisms(city.layer("buildings"), crs, default_height_m=default_height_m)
     buildings = found.footprints.reset_index(drop=True)
