@@ -858,9 +858,36 @@ def events_report(
         console.print(f"  {name:<8} {path}")
 
 
-def _skipped(skipped: pd.DataFrame) -> None:
-    for row in skipped.itertuples():
-        console.print(f"  [yellow]left out:[/] {_shown(f'building {row.id}: {row.reason}')}")
+DefaultHeightOption = Annotated[
+    float | None,
+    typer.Option(
+        "--default-height",
+        min=0.1,
+        help="Height in metres of buildings that have neither a height nor floors; they are "
+        "kept, flagged heightEstimated (source default_height_m=M). Left out and listed without it.",
+    ),
+]
+
+
+def _skipped(skipped: pd.DataFrame, out: Path) -> None:
+    """One line for the buildings left out, by reason, and their list in OUT.left_out.csv."""
+    if skipped.empty:
+        return
+    from cim.tables import write_table
+
+    stem = out.name.removesuffix(".json").removesuffix(".city")
+    listed = write_table(skipped, out.with_name(f"{stem}.left_out.csv"))
+    reasons = skipped["reason"].str.split(":").str[0].value_counts()
+    why = (
+        reasons.index[0]
+        if len(reasons) == 1
+        else ", ".join(f"{n} {reason}" for reason, n in reasons.items())
+    )
+    hint = "; --default-height M keeps those without a height" if "no height" in reasons else ""
+    console.print(
+        f"  [yellow]{len(skipped)} buildings left out:[/] {_shown(why)} "
+        f"(list in {_shown(listed)}){hint}"
+    )
 
 
 @export_app.command("cityjson")
@@ -870,6 +897,7 @@ def export_cityjson(
     lod: Annotated[
         int, typer.Option(min=0, max=1, help="1: buildings as prisms; 0: footprints.")
     ] = 1,
+    default_height: DefaultHeightOption = None,
 ) -> None:
     """Buildings as LOD1 solids, roads and districts / streets / communities as CityJSON 2.0."""
     import layers
@@ -880,7 +908,7 @@ def export_cityjson(
         with console.status("Loading the city…"):
             model = _load(city)
         with console.status("Writing CityJSON…"):
-            done = to_cityjson(model, out, lod=lod)
+            done = to_cityjson(model, out, lod=lod, default_height_m=default_height)
     except (layers.CimError, OSError) as err:
         _fail(err)
     console.print(
@@ -888,7 +916,12 @@ def export_cityjson(
         f"EPSG:{done.crs.to_epsg()}; {done.estimated} building heights estimated "
         f"(heightEstimated), {len(done.skipped)} buildings left out"
     )
-    _skipped(done.skipped)
+    if "Building" not in done.counts:
+        console.print(
+            f"  [yellow]no buildings found[/] in {_shown(model.name)}: roads and groups only; add "
+            "a buildings layer (cim.interop.read_buildings reads footprints with heights)"
+        )
+    _skipped(done.skipped, done.path)
     console.print(f"  cityjson {done.path}")
     console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")
 
@@ -904,6 +937,7 @@ def export_3dtiles(
             "--map/--no-map", help="Also write map.html: the tileset drawn offline (deck.gl)."
         ),
     ] = True,
+    default_height: DefaultHeightOption = None,
 ) -> None:
     """Buildings as a 3D Tiles tileset (b3dm with a batch table) for Cesium-based viewers."""
     import layers
@@ -914,7 +948,9 @@ def export_3dtiles(
         with console.status("Loading the city…"):
             model = _load(city)
         with console.status("Writing 3D Tiles…"):
-            done = to_3dtiles(model, out, max_per_tile=max_per_tile)
+            done = to_3dtiles(
+                model, out, max_per_tile=max_per_tile, default_height_m=default_height
+            )
         if page:
             from cim.views import export_html, tileset_view
 
@@ -927,7 +963,7 @@ def export_3dtiles(
         f"[green]✓[/] {done.buildings} buildings in {done.tiles} tiles, "
         f"{len(done.skipped)} buildings left out"
     )
-    _skipped(done.skipped)
+    _skipped(done.skipped, out)
     console.print(f"  tileset {done.path}")
     if page:
         console.print(f"  map     {shown}")

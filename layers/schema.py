@@ -209,6 +209,17 @@ def _check_crs(gdf: gpd.GeoDataFrame, kind: str) -> None:
         )
 
 
+def _wrong_geometry_hint(kind: str, expected: str) -> str:
+    """How to proceed when rows have the wrong geometry type (layers.load drops no rows)."""
+    if expected == "Point":
+        return "; use gdf.representative_point() for points"
+    families = sorted(_GEOMETRY_FAMILIES[expected])
+    hint = f"; keep only those rows, e.g. gdf = gdf[gdf.geom_type.isin({families})]"
+    if kind == "buildings":
+        hint += ", or read the file with cim.interop.read_buildings, which leaves them out and lists them"
+    return hint
+
+
 def _check_geometry(gdf: gpd.GeoDataFrame, kind: str, schema: Schema) -> None:
     geoms = gdf.geometry
     missing = geoms.isna() | geoms.is_empty
@@ -227,8 +238,7 @@ def _check_geometry(gdf: gpd.GeoDataFrame, kind: str, schema: Schema) -> None:
         raise GeometryError(
             kind,
             f"expected {schema.geometry} geometries but found {found} "
-            f"(rows {_rows(gdf.index[wrong])})"
-            + ("; use gdf.representative_point() for points" if schema.geometry == "Point" else ""),
+            f"(rows {_rows(gdf.index[wrong])})" + _wrong_geometry_hint(kind, schema.geometry),
             rows=gdf.index[wrong],
         )
     invalid = ~geoms.is_valid

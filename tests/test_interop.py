@@ -20,10 +20,12 @@ import shutil
 import struct
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from pyproj import Transformer
@@ -79,7 +81,7 @@ def test_cim_export_cityjson_writes_a_valid_cityjson_2_file(cityjson_export, cit
     assert checked.returncode == 0, checked.stdout + checked.stderr
     report = checked.stdout
     assert "cjio: CityJSON 2.0, EPSG 4544" in report
-    assert "5580 city objects (800 Building, 512 CityObjectGroup, 4268 Road)" in report
+    assert "5579 city objects (800 Building, 512 CityObjectGroup, 4267 Road)" in report
     assert report.rstrip().endswith("0 errors")
     assert cityjson_document["metadata"]["referenceSystem"].endswith("/EPSG/0/4544")
     assert cityjson_document["transform"]["scale"] == [0.001] * 3
@@ -164,7 +166,8 @@ def test_round_trip_gives_the_footprints_within_1_cm_and_the_same_heights(city, 
     assert gap.max() < 0.01
     assert after["height_m"].tolist() == before["height_m"].tolist()
     assert after["use"].tolist() == before["use"].tolist()
-    assert after["height_source"].tolist() == before["height_source"].tolist()
+    sources = before["height_source"].str.removeprefix("synthetic:")  # heightEstimated says it
+    assert after["height_source"].tolist() == sources.tolist()
     assert back.measured == 1 and back.estimated == 799
 
 
@@ -530,3 +533,136 @@ def test_exact_json_keeps_full_floats_when_cjio_has_rounded_json(tmp_path):
         encoder["c_make_encoder"] = saved["c_make_encoder"]
         del encoder["float"]
     assert json.dumps(0.1234567891) == "0.1234567891"
+
+
+def test_the_validators_name_a_missing_file_in_one_line(tmp_path, tiles_validator):
+    missing = tmp_path / "absent"
+    for command in (
+        [sys.executable, str(TOOLS / "validate_cityjson.py"), str(missing / "city.city.json")],
+        [*tiles_validator, str(missing / "tileset.json")],
+    ):
+        checked = subprocess.run(command, capture_output=True, text=True, check=False)
+        assert checked.returncode == 2, checked.stderr
+        assert checked.stderr.count("\n") == 1 and str(missing) in checked.stderr
+        assert checked.stderr.startswith("error: ") and "Traceback" not in checked.stderr
+
+
+def test_out_says_file_for_cityjson_and_folder_for_3dtiles(tmp_path, invoke):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    result = invoke("export", "cityjson", "--out", folder)
+    assert result.exit_code == 1
+    assert "OUT must be a file path ending in .city.json (got a folder)" in result.output
+    file = tmp_path / "tileset.json"
+    file.write_text("{}", encoding="utf-8")
+    result = invoke("export", "3dtiles", "--out", file)
+    assert result.exit_code == 1 and "OUT must be a folder" in result.output
+    assert "(got a file)" in result.output
+
+
+def test_loading_buildings_with_point_rows_says_how_to_proceed():
+    lon, lat = 104.066, 30.657
+    mixed = gpd.GeoDataFrame(
+        {"id": ["a", "b"], "height_m": 9.0, "use": "residential"},
+        geometry=[shapely.box(lon, lat, lon + 0.0002, lat + 0.0002), shapely.Point(lon, lat)],
+        crs=4326,
+    )
+    with pytest.raises(layers.GeometryError) as raised:
+        layers.load("buildings", mixed)
+    message = str(raised.value)
+    assert "found 1 Point" in message and "cim.interop.read_buildings" in message
+    kept = mixed[mixed.geom_type.isin(["MultiPolygon", "Polygon"])]  # the fix the message gives
+    assert "gdf.geom_type.isin(['MultiPolygon', 'Polygon'])" in message
+    assert layers.load("buildings", kept)["id"].tolist() == ["a"]
+
+
+def test_synthetic_flags_the_footprint_and_height_estimated_the_height(city, cityjson_document):
+    """The sample's OSM footprints are real (synthetic false); 793 heights are estimates."""
+    buildings = [
+        o["attributes"]
+        for o in cityjson_document["CityObjects"].values()
+        if o["type"] == "Building"
+    ]
+    sources = Counter(a["heightSource"] for a in buildings)
+    assert sources == {"estimate": 793, "osm:building:levels": 6, "osm:height": 1}
+    assert all(a["heightEstimated"] for a in buildings if a["heightSource"] == "estimate")
+    assert {a["synthetic"] for a in buildings} == {False}
+
+
+def test_a_two_way_street_of_a_road_graph_is_one_road(tmp_path):
+    lon, lat = 104.066, 30.657
+    street = shapely.LineString([(lon, lat), (lon + 0.001, lat), (lon + 0.001, lat + 0.001)])
+    roads = gpd.GeoDataFrame(
+        {
+            "id": ["ab", "ba", "bus-lane", "other"],
+            "highway": ["residential", "residential", "busway", "residential"],
+            "name": ["科华路"] * 4,
+            "oneway": [False, False, True, False],
+        },
+        geometry=[
+            street,
+            street.reverse(),
+            street.reverse(),
+            shapely.LineString(street.coords[:2]),
+        ],
+        crs=4326,
+    )
+    house = gpd.GeoDataFrame(
+        {"id": ["h"], "height_m": [9.0], "use": "residential"},
+        geometry=[shapely.box(lon, lat + 0.0002, lon + 0.0002, lat + 0.0004)],
+        crs=4326,
+    )
+    done = to_cityjson(CityModel({"buildings": house, "roads": roads}), tmp_path / "r.city.json")
+    objects = json.loads(done.path.read_text(encoding="utf-8"))["CityObjects"]
+    kept = {k: o["attributes"]["highway"] for k, o in objects.items() if o["type"] == "Road"}
+    assert kept == {"road-0": "residential", "road-2": "busway", "road-3": "residential"}
+
+
+def test_buildings_without_a_height_are_one_line_and_a_csv_or_kept_at_a_default(tmp_path, invoke):
+    """Wuhan's file: 178 of 265 buildings have no height; --default-height keeps them."""
+    wuhan = CityModel({"buildings": read_buildings(WUHAN).buildings}, name="wuhan")
+    folder = wuhan.save(tmp_path / "wuhan")
+    result = invoke("export", "cityjson", "--city", folder, "--out", tmp_path / "w.city.json")
+    assert result.exit_code == 0, result.output
+    listed = tmp_path / "w.left_out.csv"
+    assert f"178 buildings left out: no height (list in {listed})" in result.output
+    assert result.output.count("left out") == 2  # the summary and the one line
+    left_out = pd.read_csv(listed)
+    assert list(left_out.columns) == ["row", "id", "reason"] and len(left_out) == 178
+    kept = to_cityjson(wuhan, tmp_path / "kept.city.json", default_height_m=9)
+    assert kept.counts == {"Building": 265} and kept.skipped.empty and kept.estimated == 178
+    objects = json.loads(kept.path.read_text(encoding="utf-8"))["CityObjects"]
+    default = [o["attributes"] for o in objects.values() if "measuredHeight" not in o["attributes"]]
+    assert len(default) == 178 and all(a["heightEstimated"] for a in default)
+    assert {a["heightSource"] for a in default} == {"default_height_m=9"}
+    result = invoke(
+        "export",
+        "3dtiles",
+        "--city",
+        folder,
+        "--out",
+        tmp_path / "t",
+        "--no-map",
+        "--default-height",
+        "9",
+    )
+    assert result.exit_code == 0 and "265 buildings in" in result.output, result.output
+    assert "0 buildings left out" in result.output and not (tmp_path / "t.left_out.csv").exists()
+
+
+def test_a_city_without_buildings_exports_roads_and_groups_but_no_tileset(city, tmp_path, invoke):
+    roads = city.layer("roads").iloc[:40]
+    districts = city.layer("districts").iloc[:1]
+    folder = CityModel({"roads": roads, "districts": districts}, name="jinan").save(tmp_path / "j")
+    result = invoke("export", "cityjson", "--city", folder, "--out", tmp_path / "j.city.json")
+    assert result.exit_code == 0, result.output
+    assert "no buildings found in jinan: roads and groups only" in result.output
+    kinds = Counter(
+        o["type"]
+        for o in json.loads((tmp_path / "j.city.json").read_text("utf-8"))["CityObjects"].values()
+    )
+    assert kinds == {"Road": 40, "CityObjectGroup": 1}
+    result = invoke("export", "3dtiles", "--city", folder, "--out", tmp_path / "t")
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert "jinan has no buildings layer" in result.output
+    assert "cim.interop.read_buildings(path).buildings" in result.output

@@ -120,7 +120,11 @@ def main(path: str) -> int:
     from cityjson_lib import CityModel
     from cjio import cityjson
 
-    payload = Path(path).read_bytes()
+    try:
+        payload = Path(path).read_bytes()
+    except OSError as err:
+        print(f"error: cannot read {path}: {err.strerror}", file=sys.stderr)
+        return 2
     try:
         with open(path, encoding="utf-8") as file, warnings.catch_warnings():
             warnings.simplefilter("error")  # cjio warns when the version is not its latest
@@ -147,4 +151,7 @@ def main(path: str) -> int:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        print("usage: python validate_cityjson.py FILE.city.json", file=sys.stderr)
+        sys.exit(2)
     sys.exit(main(sys.argv[1]))

@@ -85,7 +85,14 @@ async function checkTile(tile, base, where, parentError, totals) {
 
 const file = process.argv[2];
 if (!file) { console.error("usage: node validate_tileset.mjs tileset.json"); process.exit(2); }
-const tileset = JSON.parse(readFileSync(file, "utf8"));
+if (!existsSync(file)) { console.error(`error: no tileset at ${file}`); process.exit(2); }
+let tileset;
+try {
+  tileset = JSON.parse(readFileSync(file, "utf8"));
+} catch (err) {
+  console.error(`error: cannot read ${file} as a tileset: ${err.message}`);
+  process.exit(2);
+}
 if (!["1.0", "1.1"].includes(tileset.asset?.version)) report("error", "asset", "version must be 1.0 or 1.1");
 if (!(tileset.geometricError >= 0)) report("error", "tileset", "geometricError missing or negative");
 if (!tileset.root) report("error", "tileset", "no root tile");

@@ -43,6 +43,7 @@ ATTRIBUTES = {
     "address_codes": "addressCodes",
     "address": "address",
 }
+_SYNTHETIC_PREFIX = re.compile(r"^synthetic:")  # heightEstimated says it, not heightSource
 _EPSG = re.compile(r"EPSG(?:/\d+/|::?|:)(\d+)", re.IGNORECASE)
 
 
@@ -214,6 +215,8 @@ def _groups(city, footprints: gpd.GeoDataFrame, crs: CRS, vertices: _Vertices) -
 
 
 def _roads(city, crs: CRS, vertices: _Vertices) -> dict:
+    """Roads as ``Road`` objects; of a street's two directions (a graph's edges u→v and v→u,
+    the same line reversed with the same attributes) the first is kept."""
     if "roads" not in city.layers:
         return {}
     roads = city.layer("roads").to_crs(crs)
@@ -229,27 +232,41 @@ def _roads(city, crs: CRS, vertices: _Vertices) -> dict:
         if len(indices) > 1:
             lines.setdefault(int(road), []).append(indices)
     rows = pd.DataFrame(roads.drop(columns=roads.geometry.name)).to_dict("records")
-    return {
-        f"road-{number}": {
+    objects, seen = {}, set()
+    for number, found in sorted(lines.items()):
+        attributes = _attributes(rows[number], names)
+        same = json.dumps(attributes, sort_keys=True, ensure_ascii=False)
+        forward = tuple(tuple(line) for line in found)
+        backward = tuple(tuple(reversed(line)) for line in reversed(found))
+        if (backward, same) in seen:  # the other direction of a two-way street
+            continue
+        seen.add((forward, same))
+        objects[f"road-{number}"] = {
             "type": "Road",
-            "attributes": _attributes(rows[number], names),
+            "attributes": attributes,
             "geometry": [{"type": "MultiLineString", "lod": "0", "boundaries": found}],
         }
-        for number, found in sorted(lines.items())
-    }
+    return objects
 
 
-def to_cityjson(city, path, *, lod: int = 1) -> CityJSONExport:
+def to_cityjson(
+    city, path, *, lod: int = 1, default_height_m: float | None = None
+) -> CityJSONExport:
     """Write the city as CityJSON 2.0: buildings as LOD1 solids, roads, and unit groups.
 
     Buildings are their footprints extruded from the ground (z = 0) to ``height_m``, with
     semantic surfaces (GroundSurface, WallSurface, RoofSurface) and their attributes: use
     (``function``), floors (``storeysAboveGround``), ``measuredHeight`` where the height was
-    measured, ``heightSource`` and ``heightEstimated`` (True where it comes from floors × 3 m
-    or an estimate), ``synthetic``, and the 一标多实 links of the address base
+    measured, ``heightSource`` (where the height came from: ``osm:height``,
+    ``osm:building:levels``, ``estimate`` …; the ``synthetic:`` of the layer's
+    ``synthetic:estimate`` is dropped) and ``heightEstimated`` (True where the height comes
+    from floors × 3 m or an estimate), ``synthetic`` (True where the footprint itself is
+    synthetic, whatever its height), and the 一标多实 links of the address base
     (``addressIds``, ``addressCodes``, ``address``). Roads are ``Road`` objects with a LOD0
-    MultiLineString; districts, streets and communities are ``CityObjectGroup`` objects
+    MultiLineString, a two-way street once (the reverse twins of a road graph merged);
+    districts, streets and communities are ``CityObjectGroup`` objects
     with their boundary (LOD0 MultiSurface) whose children are the buildings inside them.
+    A city without a buildings layer gets its roads and groups only.
     Coordinates are metres in the city's CGCS2000 Gauss-Kruger zone (``metadata``
     names it as an EPSG URI), vertices integers of a millimetre under ``transform``.
 
@@ -260,6 +277,10 @@ def to_cityjson(city, path, *, lod: int = 1) -> CityJSONExport:
         Where to write (``.city.json`` by convention); written atomically.
     lod : int
         1 (prisms, the default) or 0 (footprints at ground level).
+    default_height_m : float, optional
+        The height of buildings that have none (no ``height_m``, no ``floors``), flagged
+        ``heightEstimated`` with ``heightSource`` ``default_height_m=<M>``; without it they
+        are left out and listed in ``skipped``.
 
     Returns
     -------
@@ -281,12 +302,18 @@ def to_cityjson(city, path, *, lod: int = 1) -> CityJSONExport:
             f"lod={lod!r}: CityJSON export writes LOD0 footprints or LOD1 prisms; LOD2 needs roof "
             "shapes that a buildings layer does not have"
         )
-    buildings = city.layer("buildings")
+    if Path(path).is_dir():
+        raise layers.InputError(
+            f"{path}: OUT must be a file path ending in .city.json (got a folder)"
+        )
     crs = city.metric_crs
-    found = prisms(buildings, crs)
-    footprints = found.footprints
-    links = address_links(city, footprints)
-    footprints = footprints.join(links, on="id")
+    if "buildings" in city.layers:
+        found = prisms(city.layer("buildings"), crs, default_height_m=default_height_m)
+        footprints = found.footprints.join(address_links(city, found.footprints), on="id")
+        skipped = found.skipped
+    else:  # roads and units still make a city model
+        footprints = gpd.GeoDataFrame({"id": []}, geometry=[], crs=crs)
+        skipped = pd.DataFrame(columns=SKIPPED_COLUMNS)
     minx, miny, _, _ = footprints.total_bounds if len(footprints) else (0.0, 0.0, 0.0, 0.0)
     vertices = _Vertices(np.array([math.floor(minx), math.floor(miny), 0.0]))
     objects: dict[str, dict] = {}
@@ -299,6 +326,8 @@ def to_cityjson(city, path, *, lod: int = 1) -> CityJSONExport:
         if not is_estimate:
             attributes["measuredHeight"] = height
         attributes["heightEstimated"] = bool(is_estimate)
+        if "heightSource" in attributes:
+            attributes["heightSource"] = _SYNTHETIC_PREFIX.sub("", attributes["heightSource"])
         objects[str(row["id"])] = {
             "type": "Building",
             "attributes": attributes,
@@ -327,7 +356,7 @@ def to_cityjson(city, path, *, lod: int = 1) -> CityJSONExport:
     }
     path = write_text(path, dumps(document, ensure_ascii=False, separators=(",", ":")))
     counts = pd.Series([o["type"] for o in objects.values()]).value_counts().to_dict()
-    return CityJSONExport(Path(path), crs, counts, estimated, found.skipped)
+    return CityJSONExport(Path(path), crs, counts, estimated, skipped)
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from layers.errors import InputError
 from layers.standards import FLOOR_HEIGHT_M
 
 __all__ = [
@@ -92,8 +93,12 @@ class Prisms:
     crs: CRS
 
 
-def prisms(buildings: gpd.GeoDataFrame, crs) -> Prisms:
+def prisms(buildings: gpd.GeoDataFrame, crs, *, default_height_m: float | None = None) -> Prisms:
     """The buildings of a layer as footprints in ``crs`` with a height, and those left out.
+
+    A building without a height (neither ``height_m`` nor ``floors``) is left out, unless
+    ``default_height_m`` is given: then it is kept at that height, ``height_estimated`` and
+    its ``height_source`` ``default_height_m=<M>``.
 
     Examples
     --------
@@ -108,6 +113,18 @@ def prisms(buildings: gpd.GeoDataFrame, crs) -> Prisms:
     frame = buildings.reset_index(drop=True)
     basis = height_basis(frame)
     height = pd.to_numeric(frame.get("height_m"), errors="coerce")
+    if default_height_m is not None:
+        if not default_height_m > 0:
+            raise InputError(f"default_height_m must be more than 0 m, not {default_height_m!r}")
+        filled = height.isna()
+        height = height.fillna(default_height_m)
+        basis = basis.mask(filled, "estimate")
+        source = frame.get("height_source", pd.Series(None, index=frame.index, dtype=object))
+        frame = frame.assign(
+            height_source=source.astype(object).mask(
+                filled, f"default_height_m={default_height_m:g}"
+            )
+        )
     projected = frame.geometry.to_crs(crs).values
     snapped = shapely.orient_polygons(shapely.set_precision(projected, GRID_M))
     reasons: list[str | None] = []

@@ -290,7 +290,9 @@ def _span_m(region: list[float]) -> float:
     return math.hypot(dx, (north - south) * 6_378_137)
 
 
-def to_3dtiles(city, folder, *, max_per_tile: int = 256) -> TilesetExport:
+def to_3dtiles(
+    city, folder, *, max_per_tile: int = 256, default_height_m: float | None = None
+) -> TilesetExport:
     """Write the city's buildings as a 3D Tiles tileset (``tileset.json`` and ``tiles/*.b3dm``).
 
     Buildings are LOD1 prisms (footprint extruded to ``height_m``, see
@@ -308,6 +310,9 @@ def to_3dtiles(city, folder, *, max_per_tile: int = 256) -> TilesetExport:
         The tileset's folder.
     max_per_tile : int
         Most buildings in one tile.
+    default_height_m : float, optional
+        The height of buildings that have none, flagged ``height_estimated`` (see
+        :func:`cim.interop.to_cityjson`); without it they are left out and listed.
 
     Returns
     -------
@@ -326,8 +331,18 @@ def to_3dtiles(city, folder, *, max_per_tile: int = 256) -> TilesetExport:
     """
     if max_per_tile < 1:
         raise layers.InputError(f"max_per_tile must be at least 1, not {max_per_tile}")
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise layers.InputError(
+            f"{folder}: OUT must be a folder, for tileset.json and tiles/ (got a file)"
+        )
+    if "buildings" not in city.layers:
+        raise layers.MissingError(
+            f"{city.name} has no buildings layer, and 3D Tiles are made of buildings; add one: "
+            "city.add_layer('buildings', cim.interop.read_buildings(path).buildings)"
+        )
     crs = city.metric_crs
-    found = prisms(city.layer("buildings"), crs)
+    found = prisms(city.layer("buildings"), crs, default_height_m=default_height_m)
     buildings = found.footprints.reset_index(drop=True)
     if buildings.empty:
         raise layers.InputError(
@@ -397,9 +412,6 @@ def to_3dtiles(city, folder, *, max_per_tile: int = 256) -> TilesetExport:
         ),
         "root": root,
     }
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise FileExistsError(f"{folder} is a file; give a folder for the tileset")
     with atomic_dir(folder) as tmp:
         (tmp / "tiles").mkdir()
         for uri, data in contents.items():
