@@ -479,10 +479,89 @@ def test_access_map_renders_the_homes_and_the_isochrones_offline(accessed, rende
         (("--kinds", "clinic,hospitals"), "error: unknown service kind 'hospitals'"),
         (("--kinds", "elderly_care"), "error: services: no elderly_care"),
         (("--homes", "castles"), "error: homes must be one of residential"),
-        (("--from", "east"), "error: --from must be LON,LAT"),
+        (("--from", "east"), "error: the walking origin (CLI: --from) must be two numbers LON,LAT"),
     ],
 )
 def test_access_cli_refuses_bad_input_in_one_line(invoke, tmp_path, args, message):
     result = invoke("access", "--out", tmp_path / "o", *args)
     assert result.exit_code == 1 and message in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+# --- what a new user runs into (the review of issue 19) -----------------------------------
+
+
+def test_services_files_are_read_as_points_with_a_kind_whatever_their_format(tmp_path, city):
+    csv = tmp_path / "services.csv"
+    csv.write_text(
+        "id,kind,lon,lat\ns1,school,104.07,30.66\ns2,bank,104.08,30.66\ns3,school,,\n",
+        encoding="gbk",
+    )
+    found, left_out = cim.access.read_services(csv, reference=city.references())
+    assert found["id"].tolist() == ["s1"] and found.crs.to_epsg() == 4326
+    assert sorted(left_out["reason"]) == [
+        "kind 'bank' is not one of clinic, school, kindergarten, market, elderly_care, "
+        "sports, park",
+        "no coordinates",
+    ]
+    geojson = tmp_path / "services.geojson"
+    found.to_file(geojson)
+    assert cim.access.read_services(geojson)[0]["kind"].tolist() == ["school"]
+    assert cim.access.read_services(TINY_OSM)[0]["kind"].tolist() == ["clinic"]
+    nokind = tmp_path / "nokind.csv"
+    nokind.write_text("id,lon,lat\na,104.07,30.66\n", encoding="utf-8")
+    with pytest.raises(layers.InputError, match=r"nokind.csv: needs a 'kind' column"):
+        cim.access.read_services(nokind)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("id,kind,lon,lat\ns9,bank,104.07,30.66\n", encoding="utf-8")
+    with pytest.raises(
+        layers.InputError, match=r"empty.csv: no usable service points \(kind 'bank'"
+    ):
+        cim.access.read_services(empty)
+
+
+@pytest.mark.parametrize(
+    ("origin", "message"),
+    [
+        ("104.06,30.66,5", "must be two numbers LON,LAT"),
+        ("30.66,104.06", "is not a lon/lat"),
+        ("117.0,36.6", "lies outside chengdu (lon 102.9700…104.9159"),
+        ("103.5,30.9", "from the nearest walkable way, beyond the snap limit of 300 m"),
+    ],
+)
+def test_a_walking_origin_outside_the_city_is_refused_before_any_output(
+    invoke, tmp_path, origin, message
+):
+    result = invoke("access", "--out", tmp_path / "o", "--from", origin)
+    assert result.exit_code == 1 and message in " ".join(result.output.split()), result.output
+    assert "(CLI: --from)" in result.output and not (tmp_path / "o").exists()
+
+
+@pytest.fixture(scope="session")
+def accessed_with_file(invoke, made_once):
+    """``cim access`` with schools from a GBK CSV with lon/lat in GCJ-02 (Amap)."""
+
+    def make(folder: Path) -> str:
+        csv = folder / "学校.csv"
+        csv.write_text(
+            "id,kind,name,lon,lat\ns1,school,一中,104.0725,30.6575\n"
+            "s2,school,二中,104.0825,30.6675\ns3,bank,银行,104.08,30.66\n",
+            encoding="gbk",
+        )
+        result = invoke(
+            "access",
+            *("--kinds", "school,clinic", "--services", csv, "--crs", "gcj02"),
+            *("--out", folder / "run"),
+        )
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    folder, stdout = made_once("accessed_with_file", make)
+    return folder / "run", stdout
+
+
+def test_access_cli_reads_a_services_csv_in_its_crs_and_encoding(accessed_with_file):
+    out, stdout = accessed_with_file
+    homes = gpd.read_parquet(out / "access_by_building.parquet")
+    assert {"services:s1", "services:s2"} <= set(homes["school_1_id"])
+    assert "left out: 学校.csv kind (s3): kind 'bank' is not one of" in " ".join(stdout.split())
