@@ -686,7 +686,7 @@ def access(
 
     import layers
     from cim.access import accessibility, read_services, walking_origin
-    from cim.access.report import access_report
+    from cim.access.report import access_report, service_sources
     from cim.atomic import write_text
     from cim.tables import write_table
     from cim.views import access_view, export_html
@@ -724,7 +724,10 @@ def access(
         if point is None:  # the middle of the homes
             doors = found.homes.geometry.representative_point()
             point = shapely.Point(doors.x.median(), doors.y.median())
-        report = access_report(found, city_name=model.name, by_unit=by_unit)
+        services_file = None if services is None else services.name
+        report = access_report(
+            found, city_name=model.name, by_unit=by_unit, services_file=services_file
+        )
         with console.status("Rendering the map…"):
             deck = access_view(model, found, isochrones_from=point)
         out.mkdir(parents=True, exist_ok=True)
@@ -748,6 +751,11 @@ def access(
             f"{row.straight_homes:,} ({row.straight_share:.1%})",
         )
     console.print(summary)
+    for row in service_sources(found, services_file=services_file).itertuples():
+        mark = "[yellow]few:[/] " if row.few else ""
+        console.print(f"  {mark}{row.kind}: {row.services:,} from {_shown(row.source)}")
+    if found.residents != "residents":
+        console.print(f"  homes weighed by {found.residents} (no population column)")
     for name, path in paths.items():
         console.print(f"  {name:<8} {path}")
     console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")

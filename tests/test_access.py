@@ -565,3 +565,29 @@ def test_access_cli_reads_a_services_csv_in_its_crs_and_encoding(accessed_with_f
     homes = gpd.read_parquet(out / "access_by_building.parquet")
     assert {"services:s1", "services:s2"} <= set(homes["school_1_id"])
     assert "left out: 学校.csv kind (s3): kind 'bank' is not one of" in " ".join(stdout.split())
+
+
+def test_the_report_says_where_each_kind_came_from_and_warns_when_few(accessed, accessed_with_file):
+    out, stdout = accessed
+    report = (out / "report.md").read_text("utf-8")
+    assert "| clinic (医疗卫生) | 28 | facilities layer, kind: hospital (28) |" in report
+    assert "| school (中小学) | 2 | buildings layer, building: school (2) |" in report
+    assert "few school services (2, fewer than 3)" in report and "`--services city.osm`" in report
+    assert "few clinic" not in report
+    assert "few: school: 2 from buildings layer" in stdout
+    # no population column: the weight is floor area, and named so
+    assert "floor area in m² (floors × footprint), a proxy for residents" in report
+    units = pd.read_csv(out / "access_by_unit.csv")
+    assert "residents_proxy_m2" in units.columns and "residents" not in units.columns
+    homes = gpd.read_parquet(out / "access_by_building.parquet")
+    assert "residents_proxy_m2" in homes.columns
+    report = (accessed_with_file[0] / "report.md").read_text("utf-8")
+    assert (
+        "| school (中小学) | 4 | buildings layer, building: school (2); --services 学校.csv (2) |"
+        in report
+    )
+    assert "few school" not in report
+
+
+def test_homes_with_a_population_are_weighed_by_residents(street_found):
+    assert street_found.residents == "residents" and "residents" in street_found.homes

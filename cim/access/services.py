@@ -17,7 +17,9 @@ import layers
 from cim.model import CityModel
 from cim.tables import read_points
 
-__all__ = ["SERVICE_KINDS", "ServiceKind", "read_services", "service_points"]
+__all__ = ["FEW_SERVICES", "SERVICE_KINDS", "ServiceKind", "read_services", "service_points"]
+
+FEW_SERVICES = 3  # fewer services of a kind than this, and the report warns
 
 
 @dataclass(frozen=True)
