@@ -651,7 +651,11 @@ def access(
     ] = "clinic,school,market",
     city: CityOption = None,
     homes: Annotated[
-        str, typer.Option(help="Homes: residential buildings, all buildings, or grid cells.")
+        str,
+        typer.Option(
+            help="Homes: residential (buildings with use=residential), buildings (every "
+            "building) or grid (the city's grid layer of cells, see layers.unit_grid)."
+        ),
     ] = "residential",
     services: Annotated[
         Path | None,

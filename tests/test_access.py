@@ -591,3 +591,14 @@ def test_the_report_says_where_each_kind_came_from_and_warns_when_few(accessed, 
 
 def test_homes_with_a_population_are_weighed_by_residents(street_found):
     assert street_found.residents == "residents" and "residents" in street_found.homes
+
+
+def test_homes_name_the_accepted_values_and_how_to_get_a_grid(invoke, street):
+    city, services, _ = street
+    with pytest.raises(layers.MissingError, match=r"no grid layer .* layers.unit_grid\("):
+        cim.access.accessibility(city, ["clinic"], homes="grid", services=services)
+    shown = " ".join(invoke("access", "--help").output.replace("│", " ").split())
+    assert (
+        "Homes: residential (buildings with use=residential), buildings (every building) or grid"
+        in shown
+    )

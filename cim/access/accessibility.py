@@ -207,6 +207,13 @@ def _homes(city: CityModel, homes) -> tuple[gpd.GeoDataFrame, str, str]:
         if homes == "residential":
             found = found[found["use"] == "residential"]
     elif homes == "grid":
+        if "grid" not in city.layers:
+            raise layers.MissingError(
+                f"{city.name} has no grid layer to take homes from (homes='grid', CLI: --homes "
+                "grid); build one from the communities with layers.unit_grid(city.layer("
+                "'communities')), add it with city.add_layer('grid', cells) and save the city, "
+                "or take homes='residential' / 'buildings'"
+            )
         found, what = city.layer("grid"), "grid"
     else:
         raise layers.InputError(
