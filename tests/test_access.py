@@ -269,7 +269,8 @@ def test_k_nearest_gives_every_node_its_nearest_services_by_hand(street):
 def test_unknown_or_absent_service_kinds_are_refused_by_name(street):
     city, services, homes = street
     with pytest.raises(
-        layers.InputError, match="unknown service kind 'hospitals'; choose from clinic"
+        layers.InputError,
+        match=r"unknown service kind 'hospitals'; choose kinds \(CLI: --kinds\) from clinic",
     ):
         cim.access.accessibility(city, ["hospitals"], homes=homes, services=services)
     with pytest.raises(layers.EmptyLayerError, match=r"no elderly_care .* pass services="):
@@ -478,7 +479,10 @@ def test_access_map_renders_the_homes_and_the_isochrones_offline(accessed, rende
     [
         (("--kinds", "clinic,hospitals"), "error: unknown service kind 'hospitals'"),
         (("--kinds", "elderly_care"), "error: services: no elderly_care"),
-        (("--homes", "castles"), "error: homes must be one of residential"),
+        (("--kinds", "elderly_care"), "pass services= (CLI: --services FILE) points"),
+        (("--homes", "castles"), "error: homes (CLI: --homes) must be one of residential"),
+        (("--k", "0"), "error: k (CLI: --k) must be at least 1"),
+        (("--speed", "0"), "error: speed_mps (CLI: --speed) must be more than 0 m/s"),
         (("--from", "east"), "error: the walking origin (CLI: --from) must be two numbers LON,LAT"),
     ],
 )

@@ -217,10 +217,15 @@ def _homes(city: CityModel, homes) -> tuple[gpd.GeoDataFrame, str, str]:
         found, what = city.layer("grid"), "grid"
     else:
         raise layers.InputError(
-            f"homes must be one of {', '.join(HOMES)} or a GeoDataFrame, not {homes!r}"
+            f"homes (CLI: --homes) must be one of {', '.join(HOMES)} or a GeoDataFrame, "
+            f"not {homes!r}"
         )
     if len(found) == 0:
-        hint = "; pass homes='buildings' to take every building" if homes == "residential" else ""
+        hint = (
+            "; pass homes='buildings' (CLI: --homes buildings) to take every building"
+            if homes == "residential"
+            else ""
+        )
         raise layers.EmptyLayerError(what, f"no homes to measure from{hint}")
     ids = found["id"] if "id" in found.columns else found.get("code", found.index.to_series())
     out = gpd.GeoDataFrame({"id": ids.to_numpy()}, geometry=found.geometry.to_numpy(), crs=4326)
@@ -302,7 +307,11 @@ def accessibility(
     """
     kinds = check_kinds(kinds)
     if k < 1:
-        raise layers.InputError(f"k must be at least 1, not {k}")
+        raise layers.InputError(f"k (CLI: --k) must be at least 1, not {k}")
+    if not speed_mps > 0:
+        raise layers.InputError(
+            f"speed_mps (CLI: --speed) must be more than 0 m/s, not {speed_mps}"
+        )
     found = service_points(city, kinds, services=services)
     absent = [kind for kind in kinds if not (found["kind"] == kind).any()]
     if absent:
@@ -310,8 +319,8 @@ def accessibility(
         raise layers.EmptyLayerError(
             "services",
             f"no {kind} ({SERVICE_KINDS[kind].label}) in {city.name}'s layers; pass services= "
-            f"points with kind '{kind}' (layers.osm.services_from_osm reads them from OSM), "
-            "or leave it out of kinds",
+            f"(CLI: --services FILE) points with kind '{kind}' (an OSM file, read by "
+            f"layers.osm.services_from_osm, gives them), or leave it out of kinds (CLI: --kinds)",
         )
     table, what, weight = _homes(city, homes)
     router = router if router is not None else walking_router(city, speed_mps=speed_mps)

@@ -51,7 +51,9 @@ def check_kinds(kinds) -> list[str]:
     unknown = [k for k in kinds if k not in SERVICE_KINDS]
     if unknown or not kinds:
         lead = f"unknown service kind {unknown[0]!r}" if unknown else "no service kind given"
-        raise layers.InputError(f"{lead}; choose from {', '.join(SERVICE_KINDS)}")
+        raise layers.InputError(
+            f"{lead}; choose kinds (CLI: --kinds) from {', '.join(SERVICE_KINDS)}"
+        )
     return list(dict.fromkeys(kinds))
 
 
