@@ -651,15 +651,26 @@ def access(
     ] = "clinic,school,market",
     city: CityOption = None,
     homes: Annotated[
-        str, typer.Option(help="Homes: residential buildings, all buildings, or grid cells.")
+        str,
+        typer.Option(
+            help="Homes: residential (buildings with use=residential), buildings (every "
+            "building) or grid (the city's grid layer of cells, see layers.unit_grid)."
+        ),
     ] = "residential",
     services: Annotated[
         Path | None,
         typer.Option(
-            help="More services: an OSM file (.osm), or a layer file of points with a 'kind' "
-            "column."
+            help="More services: an OSM file (.osm), or points with id and kind columns "
+            "(CSV with lon/lat, GeoJSON, GeoPackage, Shapefile or GeoParquet)."
         ),
     ] = None,
+    crs: Annotated[
+        str,
+        typer.Option(
+            help="What the lon/lat of a --services CSV are: EPSG:4326, gcj02 (Amap) or bd09."
+        ),
+    ] = "EPSG:4326",
+    encoding: EncodingOption = None,
     k: Annotated[int, typer.Option(help="Nearest services of each kind to measure.")] = 3,
     speed: Annotated[
         float, typer.Option(help="Walking speed, m/s (1.2 by default, see layers.standards).")
@@ -674,37 +685,29 @@ def access(
     ] = None,
 ) -> None:
     """15-minute living circles (GB 50180-2018): walking distance from homes to services."""
-    import geopandas as gpd
     import pandas as pd
     import shapely
 
     import layers
-    from cim.access import accessibility
-    from cim.access.report import access_report
+    from cim.access import accessibility, read_services, walking_origin
+    from cim.access.report import access_report, service_sources
     from cim.atomic import write_text
     from cim.tables import write_table
     from cim.views import access_view, export_html
-    from layers.osm import services_from_osm
     from layers.units import UNIT_LAYERS
 
     started = time.perf_counter()
     try:
         _folder(out)
-        point = None
-        if origin is not None:
-            try:
-                point = shapely.Point(*(float(v) for v in origin.split(",")))
-            except (TypeError, ValueError):
-                raise layers.InputError(
-                    f"--from must be LON,LAT (e.g. 104.07,30.66), not {origin!r}"
-                ) from None
         with console.status("Loading the city…"), _reading():
             model = _load(city)
+            point = None if origin is None else walking_origin(model, origin, speed_mps=speed)
             extra = None
-            if services is not None and services.suffix.lower() == ".osm":
-                extra = services_from_osm(services)
-            elif services is not None:
-                extra = gpd.read_file(services)
+            if services is not None:
+                extra, bad_rows = read_services(
+                    services, crs=crs, encoding=encoding, reference=model.references()
+                )
+                _left_out(bad_rows)
         with console.status("Walking to the services…"), _reading():
             found = accessibility(
                 model,
@@ -722,23 +725,22 @@ def access(
             if levels
             else pd.DataFrame(columns=["level", "unit_code"])
         )
+        if point is None:  # the middle of the homes
+            doors = found.homes.geometry.representative_point()
+            point = shapely.Point(doors.x.median(), doors.y.median())
+        services_file = None if services is None else services.name
+        report = access_report(
+            found, city_name=model.name, by_unit=by_unit, services_file=services_file
+        )
+        with console.status("Rendering the map…"):
+            deck = access_view(model, found, isochrones_from=point)
         out.mkdir(parents=True, exist_ok=True)
         paths = {
             "homes": write_table(found.homes, out / "access_by_building.parquet"),
             "units": write_table(by_unit, out / "access_by_unit.csv"),
-            "markdown": write_text(
-                out / "report.md", access_report(found, city_name=model.name, by_unit=by_unit)
-            ),
+            "markdown": write_text(out / "report.md", report),
+            "map": export_html(deck, out / "map.html", title="CIM 15 分钟生活圈"),
         }
-        if point is None:  # the middle of the homes
-            doors = found.homes.geometry.representative_point()
-            point = shapely.Point(doors.x.median(), doors.y.median())
-        with console.status("Rendering the map…"):
-            paths["map"] = export_html(
-                access_view(model, found, isochrones_from=point),
-                out / "map.html",
-                title="CIM 15 分钟生活圈",
-            )
     except (layers.CimError, OSError) as err:
         _fail(err)
     summary = Table(title=f"Living circles on foot: {len(found.homes):,} homes")
@@ -753,6 +755,11 @@ def access(
             f"{row.straight_homes:,} ({row.straight_share:.1%})",
         )
     console.print(summary)
+    for row in service_sources(found, services_file=services_file).itertuples():
+        mark = "[yellow]few:[/] " if row.few else ""
+        console.print(f"  {mark}{row.kind}: {row.services:,} from {_shown(row.source)}")
+    if found.residents != "residents":
+        console.print(f"  homes weighed by {found.residents} (no population column)")
     for name, path in paths.items():
         console.print(f"  {name:<8} {path}")
     console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")

@@ -269,7 +269,8 @@ def test_k_nearest_gives_every_node_its_nearest_services_by_hand(street):
 def test_unknown_or_absent_service_kinds_are_refused_by_name(street):
     city, services, homes = street
     with pytest.raises(
-        layers.InputError, match="unknown service kind 'hospitals'; choose from clinic"
+        layers.InputError,
+        match=r"unknown service kind 'hospitals'; choose kinds \(CLI: --kinds\) from clinic",
     ):
         cim.access.accessibility(city, ["hospitals"], homes=homes, services=services)
     with pytest.raises(layers.EmptyLayerError, match=r"no elderly_care .* pass services="):
@@ -478,11 +479,130 @@ def test_access_map_renders_the_homes_and_the_isochrones_offline(accessed, rende
     [
         (("--kinds", "clinic,hospitals"), "error: unknown service kind 'hospitals'"),
         (("--kinds", "elderly_care"), "error: services: no elderly_care"),
-        (("--homes", "castles"), "error: homes must be one of residential"),
-        (("--from", "east"), "error: --from must be LON,LAT"),
+        (("--kinds", "elderly_care"), "pass services= (CLI: --services FILE) points"),
+        (("--homes", "castles"), "error: homes (CLI: --homes) must be one of residential"),
+        (("--k", "0"), "error: k (CLI: --k) must be at least 1"),
+        (("--speed", "0"), "error: speed_mps (CLI: --speed) must be more than 0 m/s"),
+        (("--from", "east"), "error: the walking origin (CLI: --from) must be two numbers LON,LAT"),
     ],
 )
 def test_access_cli_refuses_bad_input_in_one_line(invoke, tmp_path, args, message):
     result = invoke("access", "--out", tmp_path / "o", *args)
     assert result.exit_code == 1 and message in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+# --- what a new user runs into (the review of issue 19) -----------------------------------
+
+
+def test_services_files_are_read_as_points_with_a_kind_whatever_their_format(tmp_path, city):
+    csv = tmp_path / "services.csv"
+    csv.write_text(
+        "id,kind,lon,lat\ns1,school,104.07,30.66\ns2,bank,104.08,30.66\ns3,school,,\n",
+        encoding="gbk",
+    )
+    found, left_out = cim.access.read_services(csv, reference=city.references())
+    assert found["id"].tolist() == ["s1"] and found.crs.to_epsg() == 4326
+    assert sorted(left_out["reason"]) == [
+        "kind 'bank' is not one of clinic, school, kindergarten, market, elderly_care, "
+        "sports, park",
+        "no coordinates",
+    ]
+    geojson = tmp_path / "services.geojson"
+    found.to_file(geojson)
+    assert cim.access.read_services(geojson)[0]["kind"].tolist() == ["school"]
+    assert cim.access.read_services(TINY_OSM)[0]["kind"].tolist() == ["clinic"]
+    nokind = tmp_path / "nokind.csv"
+    nokind.write_text("id,lon,lat\na,104.07,30.66\n", encoding="utf-8")
+    with pytest.raises(layers.InputError, match=r"nokind.csv: needs a 'kind' column"):
+        cim.access.read_services(nokind)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("id,kind,lon,lat\ns9,bank,104.07,30.66\n", encoding="utf-8")
+    with pytest.raises(
+        layers.InputError, match=r"empty.csv: no usable service points \(kind 'bank'"
+    ):
+        cim.access.read_services(empty)
+
+
+@pytest.mark.parametrize(
+    ("origin", "message"),
+    [
+        ("104.06,30.66,5", "must be two numbers LON,LAT"),
+        ("30.66,104.06", "is not a lon/lat"),
+        ("117.0,36.6", "lies outside chengdu (lon 102.9700…104.9159"),
+        ("103.5,30.9", "from the nearest walkable way, beyond the snap limit of 300 m"),
+    ],
+)
+def test_a_walking_origin_outside_the_city_is_refused_before_any_output(
+    invoke, tmp_path, origin, message
+):
+    result = invoke("access", "--out", tmp_path / "o", "--from", origin)
+    assert result.exit_code == 1 and message in " ".join(result.output.split()), result.output
+    assert "(CLI: --from)" in result.output and not (tmp_path / "o").exists()
+
+
+@pytest.fixture(scope="session")
+def accessed_with_file(invoke, made_once):
+    """``cim access`` with schools from a GBK CSV with lon/lat in GCJ-02 (Amap)."""
+
+    def make(folder: Path) -> str:
+        csv = folder / "学校.csv"
+        csv.write_text(
+            "id,kind,name,lon,lat\ns1,school,一中,104.0725,30.6575\n"
+            "s2,school,二中,104.0825,30.6675\ns3,bank,银行,104.08,30.66\n",
+            encoding="gbk",
+        )
+        result = invoke(
+            "access",
+            *("--kinds", "school,clinic", "--services", csv, "--crs", "gcj02"),
+            *("--out", folder / "run"),
+        )
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    folder, stdout = made_once("accessed_with_file", make)
+    return folder / "run", stdout
+
+
+def test_access_cli_reads_a_services_csv_in_its_crs_and_encoding(accessed_with_file):
+    out, stdout = accessed_with_file
+    homes = gpd.read_parquet(out / "access_by_building.parquet")
+    assert {"services:s1", "services:s2"} <= set(homes["school_1_id"])
+    assert "left out: 学校.csv kind (s3): kind 'bank' is not one of" in " ".join(stdout.split())
+
+
+def test_the_report_says_where_each_kind_came_from_and_warns_when_few(accessed, accessed_with_file):
+    out, stdout = accessed
+    report = (out / "report.md").read_text("utf-8")
+    assert "| clinic (医疗卫生) | 28 | facilities layer, kind: hospital (28) |" in report
+    assert "| school (中小学) | 2 | buildings layer, building: school (2) |" in report
+    assert "few school services (2, fewer than 3)" in report and "`--services city.osm`" in report
+    assert "few clinic" not in report
+    assert "few: school: 2 from buildings layer" in stdout
+    # no population column: the weight is floor area, and named so
+    assert "floor area in m² (floors × footprint), a proxy for residents" in report
+    units = pd.read_csv(out / "access_by_unit.csv")
+    assert "residents_proxy_m2" in units.columns and "residents" not in units.columns
+    homes = gpd.read_parquet(out / "access_by_building.parquet")
+    assert "residents_proxy_m2" in homes.columns
+    report = (accessed_with_file[0] / "report.md").read_text("utf-8")
+    assert (
+        "| school (中小学) | 4 | buildings layer, building: school (2); --services 学校.csv (2) |"
+        in report
+    )
+    assert "few school" not in report
+
+
+def test_homes_with_a_population_are_weighed_by_residents(street_found):
+    assert street_found.residents == "residents" and "residents" in street_found.homes
+
+
+def test_homes_name_the_accepted_values_and_how_to_get_a_grid(invoke, street):
+    city, services, _ = street
+    with pytest.raises(layers.MissingError, match=r"no grid layer .* layers.unit_grid\("):
+        cim.access.accessibility(city, ["clinic"], homes="grid", services=services)
+    shown = " ".join(invoke("access", "--help").output.replace("│", " ").split())
+    assert (
+        "Homes: residential (buildings with use=residential), buildings (every building) or grid"
+        in shown
+    )

@@ -10,8 +10,8 @@
 
 from cim.access.accessibility import Access, accessibility
 from cim.access.gaps import gaps, site_services
-from cim.access.network import walking_router
-from cim.access.services import SERVICE_KINDS, ServiceKind, service_points
+from cim.access.network import walking_origin, walking_router
+from cim.access.services import SERVICE_KINDS, ServiceKind, read_services, service_points
 
 __all__ = [
     "SERVICE_KINDS",
@@ -19,7 +19,9 @@ __all__ = [
     "ServiceKind",
     "accessibility",
     "gaps",
+    "read_services",
     "service_points",
     "site_services",
+    "walking_origin",
     "walking_router",
 ]

@@ -65,8 +65,9 @@ class Access:
     Attributes
     ----------
     homes : GeoDataFrame
-        One row per home: ``id``, ``residents`` (the ``population`` column, else floor area
-        in m² as a proxy: floors × footprint), ``snap_m`` (straight gap to its way) and
+        One row per home: ``id``, its weight (:attr:`residents`): ``residents`` from the
+        ``population`` column, else ``residents_proxy_m2`` (floor area, floors × footprint)
+        or, for grid cells, ``residents_proxy_cells`` (1 a cell); ``snap_m`` (straight gap to its way) and
         ``reason`` (why it has no walking distances: no way within the snap limit); per kind
         ``<kind>_1_m`` … ``<kind>_<k>_m`` and ``<kind>_1_id`` … (inf where no service is
         reachable), ``<kind>_n300`` … (services within each radius), ``<kind>_straight_m``;
@@ -92,6 +93,9 @@ class Access:
     speed_mps: float = WALK_SPEED_MPS
     radii_m: tuple[float, ...] = RADII_M
     home_kind: str = "residential"
+    residents: str = "residents"
+    """The column of :attr:`homes` that weighs each home: ``residents`` (population) or a
+    proxy, ``residents_proxy_m2`` (floor area) or ``residents_proxy_cells``."""
 
     @property
     def circles(self) -> list[str]:
@@ -111,7 +115,7 @@ class Access:
         """
         homes, rows = self.homes, []
         known = homes["reason"].isna()
-        residents = homes["residents"].where(known, 0.0)
+        residents = homes[self.residents].where(known, 0.0)
         for circle in self.circles:
             walk = homes[f"meets_{circle}"].fillna(False).to_numpy(dtype=bool)
             straight = homes[f"meets_{circle}_straight"].to_numpy(dtype=bool) & known.to_numpy()
@@ -146,7 +150,8 @@ class Access:
         Returns
         -------
         DataFrame
-            ``level, unit_code, unit_name, homes, residents, cut_off``, then
+            ``level, unit_code, unit_name, homes``, the weight (:attr:`residents`: ``residents``
+            or ``residents_proxy_m2`` …), ``cut_off``, then
             ``share_<circle>`` and ``share_<circle>_straight`` for each circle checked and
             ``share_<circle>_<kind>`` for each requirement; units without homes are left out.
         """
@@ -159,7 +164,7 @@ class Access:
         homes = pd.DataFrame(self.homes.drop(columns="geometry")).assign(unit_code=unit)
         homes = homes[homes["unit_code"].notna()]
         known = homes["reason"].isna()
-        weight = homes["residents"].where(known, 0.0)
+        weight = homes[self.residents].where(known, 0.0)
         columns = {}
         for circle in self.circles:
             columns[f"share_{circle}"] = f"meets_{circle}"
@@ -181,7 +186,7 @@ class Access:
                 "unit_code": table.index.astype(str),
                 "unit_name": None if names is None else names.reindex(table.index).to_numpy(),
                 "homes": homes.groupby(group).size().reindex(table.index).to_numpy(),
-                "residents": homes["residents"]
+                self.residents: homes[self.residents]
                 .groupby(group)
                 .sum()
                 .reindex(table.index)
@@ -192,8 +197,9 @@ class Access:
         return pd.concat([out, table.reset_index(drop=True)], axis=1)
 
 
-def _homes(city: CityModel, homes) -> tuple[gpd.GeoDataFrame, str]:
-    """The homes as a GeoDataFrame with ``id`` and ``residents``, and what they are."""
+def _homes(city: CityModel, homes) -> tuple[gpd.GeoDataFrame, str, str]:
+    """The homes as a GeoDataFrame with ``id`` and their weight, what they are, and the
+    weight's column (``residents`` or a proxy)."""
     if isinstance(homes, gpd.GeoDataFrame):
         found, what = layers.to_wgs84(homes, kind="homes"), "homes"
     elif homes in ("residential", "buildings"):
@@ -201,32 +207,47 @@ def _homes(city: CityModel, homes) -> tuple[gpd.GeoDataFrame, str]:
         if homes == "residential":
             found = found[found["use"] == "residential"]
     elif homes == "grid":
+        if "grid" not in city.layers:
+            raise layers.MissingError(
+                f"{city.name} has no grid layer to take homes from (homes='grid', CLI: --homes "
+                "grid); build one from the communities with layers.unit_grid(city.layer("
+                "'communities')), add it with city.add_layer('grid', cells) and save the city, "
+                "or take homes='residential' / 'buildings'"
+            )
         found, what = city.layer("grid"), "grid"
     else:
         raise layers.InputError(
-            f"homes must be one of {', '.join(HOMES)} or a GeoDataFrame, not {homes!r}"
+            f"homes (CLI: --homes) must be one of {', '.join(HOMES)} or a GeoDataFrame, "
+            f"not {homes!r}"
         )
     if len(found) == 0:
-        hint = "; pass homes='buildings' to take every building" if homes == "residential" else ""
+        hint = (
+            "; pass homes='buildings' (CLI: --homes buildings) to take every building"
+            if homes == "residential"
+            else ""
+        )
         raise layers.EmptyLayerError(what, f"no homes to measure from{hint}")
     ids = found["id"] if "id" in found.columns else found.get("code", found.index.to_series())
     out = gpd.GeoDataFrame({"id": ids.to_numpy()}, geometry=found.geometry.to_numpy(), crs=4326)
-    out["residents"] = _residents(found, what)
-    return out.reset_index(drop=True), what
+    column, out[column] = _residents(found, what)
+    return out.reset_index(drop=True), what, column
 
 
-def _residents(found: gpd.GeoDataFrame, what: str) -> np.ndarray:
-    """``population`` where given, else floor area (floors × footprint m²); 1 a grid cell."""
+def _residents(found: gpd.GeoDataFrame, what: str) -> tuple[str, np.ndarray]:
+    """``population`` where given, else floor area (floors × footprint m²); 1 a grid cell;
+    with the column name saying which."""
     if "population" in found.columns:
-        return pd.to_numeric(found["population"], errors="coerce").fillna(0.0).to_numpy()
+        return "residents", pd.to_numeric(found["population"], errors="coerce").fillna(
+            0.0
+        ).to_numpy()
     if what == "grid":
-        return np.ones(len(found))
+        return "residents_proxy_cells", np.ones(len(found))
     unknown = pd.Series(np.nan, index=found.index)
     floors = pd.to_numeric(found.get("floors", unknown), errors="coerce")
     heights = pd.to_numeric(found.get("height_m", unknown), errors="coerce")
     floors = floors.fillna((heights / FLOOR_HEIGHT_M).round()).fillna(1.0).clip(lower=1.0)
     area = found.to_crs(layers.crs.metric_crs(found)).area
-    return (floors * area).to_numpy()
+    return "residents_proxy_m2", (floors * area).to_numpy()
 
 
 def _unknown_where(values: np.ndarray, unknown: np.ndarray) -> pd.arrays.BooleanArray:
@@ -286,7 +307,11 @@ def accessibility(
     """
     kinds = check_kinds(kinds)
     if k < 1:
-        raise layers.InputError(f"k must be at least 1, not {k}")
+        raise layers.InputError(f"k (CLI: --k) must be at least 1, not {k}")
+    if not speed_mps > 0:
+        raise layers.InputError(
+            f"speed_mps (CLI: --speed) must be more than 0 m/s, not {speed_mps}"
+        )
     found = service_points(city, kinds, services=services)
     absent = [kind for kind in kinds if not (found["kind"] == kind).any()]
     if absent:
@@ -294,10 +319,10 @@ def accessibility(
         raise layers.EmptyLayerError(
             "services",
             f"no {kind} ({SERVICE_KINDS[kind].label}) in {city.name}'s layers; pass services= "
-            f"points with kind '{kind}' (layers.osm.services_from_osm reads them from OSM), "
-            "or leave it out of kinds",
+            f"(CLI: --services FILE) points with kind '{kind}' (an OSM file, read by "
+            f"layers.osm.services_from_osm, gives them), or leave it out of kinds (CLI: --kinds)",
         )
-    table, what = _homes(city, homes)
+    table, what, weight = _homes(city, homes)
     router = router if router is not None else walking_router(city, speed_mps=speed_mps)
     points = table.geometry.representative_point()
     snapped = router.snap(points, max_snap_m=max_snap_m)
@@ -359,4 +384,5 @@ def accessibility(
         speed_mps=speed_mps,
         radii_m=tuple(float(r) for r in radii_m),
         home_kind=what,
+        residents=weight,
     )

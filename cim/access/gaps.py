@@ -105,7 +105,7 @@ def site_services(
     cost = router.cost_matrix(
         sites, homes.geometry.representative_point(), objective="distance"
     ).values.T
-    weights = homes["residents"].to_numpy(dtype=float)
+    weights = homes[access.residents].to_numpy(dtype=float)
     kept = np.arange(len(sites)) < len(existing)
     if count is None:
         servable = (cost <= radius).any(axis=1)

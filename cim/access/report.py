@@ -6,19 +6,75 @@ import numpy as np
 import pandas as pd
 
 from cim.access.accessibility import Access
-from cim.access.services import SERVICE_KINDS
+from cim.access.services import FEW_SERVICES, SERVICE_KINDS
 from cim.escape import markdown_text
 from layers.standards import LIVING_CIRCLE_M
 
-__all__ = ["access_report"]
+__all__ = ["access_report", "service_sources"]
+
+_WEIGHTS = {
+    "residents": "residents (the `population` column)",
+    "residents_proxy_m2": "floor area in m² (floors × footprint), a proxy for residents: the "
+    "homes carry no `population` column; the `residents_proxy_m2` column of the tables",
+    "residents_proxy_cells": "grid cells (1 each), a proxy for residents: the grid carries no "
+    "`population` column",
+}
 
 
 def _share(count: int, of: int) -> str:
     return f"{count:,} ({count / of:.1%})" if of else f"{count:,}"
 
 
-def access_report(access: Access, *, city_name: str, by_unit: pd.DataFrame | None = None) -> str:
-    """The report: per circle and per requirement, homes served on foot and in a straight line.
+def service_sources(access: Access, *, services_file: str | None = None) -> pd.DataFrame:
+    """Per kind measured, how many services were found and where: which layer and column
+    (and values), or the services given (``services_file`` names them).
+
+    Returns
+    -------
+    DataFrame
+        ``kind, services, source, few``: ``few`` when fewer than :data:`FEW_SERVICES`.
+
+    Examples
+    --------
+    >>> import cim
+    >>> from cim.access import accessibility
+    >>> found = accessibility(cim.sample_city(), ["clinic", "school"])
+    >>> service_sources(found)[["kind", "services", "source", "few"]].to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
+    [{'kind': 'clinic', 'services': 28, 'source': 'facilities layer, kind: hospital (28)', 'few': False},
+     {'kind': 'school', 'services': 2, 'source': 'buildings layer, building: school (2)', 'few': True}]
+    """
+    given = f"--services {services_file}" if services_file else "services="
+    rows = []
+    for kind in access.kinds:
+        mine = access.services[access.services["kind"] == kind]
+        wanted = SERVICE_KINDS[kind]
+        where = {
+            "facilities": f"facilities layer, kind: {', '.join(wanted.facilities)}",
+            "buildings": f"buildings layer, building: {', '.join(wanted.buildings)}",
+            "services": given,
+        }
+        counts = mine["source"].value_counts()
+        rows.append(
+            {
+                "kind": kind,
+                "services": len(mine),
+                "source": "; ".join(f"{where[src]} ({n:,})" for src, n in counts.items()),
+                "few": len(mine) < FEW_SERVICES,
+            }
+        )
+    return pd.DataFrame(rows, columns=["kind", "services", "source", "few"])
+
+
+def access_report(
+    access: Access,
+    *,
+    city_name: str,
+    by_unit: pd.DataFrame | None = None,
+    services_file: str | None = None,
+) -> str:
+    """The report: where the services came from, and per circle and per requirement the
+    homes served on foot and in a straight line. ``services_file`` names the file the
+    ``services`` given were read from (``--services``).
 
     Examples
     --------
@@ -41,6 +97,29 @@ def access_report(access: Access, *, city_name: str, by_unit: pd.DataFrame | Non
         + ", ".join(f"{c} {m:,.0f} m" for c, m in LIVING_CIRCLE_M.items())
         + ".",
         "",
+        f"Homes are weighed by {_WEIGHTS[access.residents]}.",
+        "",
+        "## Services measured",
+        "",
+        "| service | services | from |",
+        "|---|---:|---|",
+    ]
+    sources = service_sources(access, services_file=services_file)
+    lines += [
+        f"| {row.kind} ({SERVICE_KINDS[row.kind].label}) | {row.services:,} | "
+        f"{markdown_text(row.source)} |"
+        for row in sources.itertuples()
+    ]
+    few = sources.loc[sources["few"], ["kind", "services"]].itertuples(index=False)
+    lines += [
+        f"\n> **Warning:** few {kind} services ({n:,}, fewer than {FEW_SERVICES}): its shares "
+        "say more about the data than about the city. Add services from OpenStreetMap with "
+        "`--services city.osm` (`layers.osm.services_from_osm`), or a points file with `id` and "
+        "`kind` columns."
+        for kind, n in few
+    ]
+    lines += [
+        "",
         "## Circles met: walking against a straight line",
         "",
         "| circle | distance | services checked | not checked | walking | straight line | "
@@ -56,7 +135,9 @@ def access_report(access: Access, *, city_name: str, by_unit: pd.DataFrame | Non
     lines += [
         "",
         f"Shares are of the {measured:,} homes on the walking network. A circle is met when "
-        "every service it requires among those checked is within its distance.",
+        "every service it requires among those checked is within its distance. The straight "
+        "line runs from the same point inside each home as the walk to the service's point "
+        "(not from the footprint's edge).",
         "",
         "## Each requirement",
         "",
@@ -116,7 +197,7 @@ def _worst_units(access: Access, by_unit: pd.DataFrame) -> list[str]:
         "",
         f"## {level}: the 10 units with the smallest share of residents in the {circle} circle",
         "",
-        "Residents are the `population` column where given, else floor area (floors × footprint).",
+        f"Shares weigh homes by {_WEIGHTS[access.residents]}.",
         "",
         "| unit | name | homes | on foot | straight line |",
         "|---|---|---:|---:|---:|",

@@ -8,14 +8,18 @@ naming a kind here, such as :func:`layers.osm.services_from_osm` gives).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
 import layers
 from cim.model import CityModel
+from cim.tables import read_points
 
-__all__ = ["SERVICE_KINDS", "ServiceKind", "service_points"]
+__all__ = ["FEW_SERVICES", "SERVICE_KINDS", "ServiceKind", "read_services", "service_points"]
+
+FEW_SERVICES = 3  # fewer services of a kind than this, and the report warns
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,72 @@ def check_kinds(kinds) -> list[str]:
     unknown = [k for k in kinds if k not in SERVICE_KINDS]
     if unknown or not kinds:
         lead = f"unknown service kind {unknown[0]!r}" if unknown else "no service kind given"
-        raise layers.InputError(f"{lead}; choose from {', '.join(SERVICE_KINDS)}")
+        raise layers.InputError(
+            f"{lead}; choose kinds (CLI: --kinds) from {', '.join(SERVICE_KINDS)}"
+        )
     return list(dict.fromkeys(kinds))
+
+
+def read_services(
+    path, *, crs: str = "EPSG:4326", encoding: str | None = None, reference=None
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Read a file of services: an OSM file, or points with ``id`` and ``kind`` columns.
+
+    An ``.osm`` file gives its services by tag (:func:`layers.osm.services_from_osm`); any
+    other file is read as points like the other commands' inputs
+    (:func:`cim.tables.read_points`: CSV with lon/lat in ``crs``, GeoJSON, GeoPackage,
+    Shapefile, GeoParquet; ``encoding`` of a CSV). Rows whose ``kind`` is not one of
+    :data:`SERVICE_KINDS` are left out and listed, like rows without coordinates.
+
+    Returns
+    -------
+    (GeoDataFrame, DataFrame)
+        The service points in EPSG:4326, and ``file, row, id, reason`` for each row left out.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "services.csv"
+    >>> _ = path.write_text("id,kind,lon,lat\\ns1,school,104.07,30.66\\ns2,bank,104.08,30.66\\n")
+    >>> found, left_out = read_services(path)
+    >>> found["id"].tolist(), left_out["reason"].tolist()
+    (['s1'], ["kind 'bank' is not one of clinic, school, kindergarten, market, elderly_care, sports, park"])
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".osm":
+        from layers.osm import services_from_osm
+
+        found = services_from_osm(path)
+        bad_rows = pd.DataFrame(columns=["file", "row", "id", "reason"])
+    else:
+        found, bad_rows = read_points(
+            path, "services", crs=crs, encoding=encoding, reference=reference
+        )
+        if "kind" not in found.columns:
+            raise layers.InputError(
+                f"{path}: needs a 'kind' column naming each service's kind "
+                f"({', '.join(SERVICE_KINDS)}); it has {', '.join(map(str, found.columns))}",
+                source=str(path),
+            )
+        unknown = ~found["kind"].isin(list(SERVICE_KINDS))
+        if unknown.any():
+            named = pd.DataFrame(
+                {
+                    "file": path.name,
+                    "row": "kind",
+                    "id": found.loc[unknown, "id"].to_numpy(),
+                    "reason": [
+                        f"kind {kind!r} is not one of {', '.join(SERVICE_KINDS)}"
+                        for kind in found.loc[unknown, "kind"]
+                    ],
+                }
+            )
+            bad_rows = named if bad_rows.empty else pd.concat([bad_rows, named], ignore_index=True)
+        found = found[~unknown].reset_index(drop=True)
+    if found.empty:
+        why = "; ".join(sorted(set(bad_rows["reason"].astype(str)))) or "the file has no rows"
+        raise layers.InputError(f"{path}: no usable service points ({why})", source=str(path))
+    return found, bad_rows
 
 
 def service_points(

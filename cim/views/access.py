@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
-import shapely
 
 import layers
-from cim.access import Access, walking_router
+from cim.access import Access, walking_origin, walking_router
 from cim.access.services import SERVICE_KINDS
 from cim.model import CityModel
 from cim.views.layers import area_layer, bounds_of, point_layer
@@ -54,7 +53,8 @@ def access_view(
         on foot): the gaps map. The services drawn are then those the circle checks.
     isochrones_from : shapely Point or (lon, lat), optional
         Draw the area reached on foot from here within each of ``minutes`` (at the walking
-        speed of ``access``), along the walking graph.
+        speed of ``access``), along the walking graph; a point outside the city or beyond
+        the snap limit from every walkable way is refused (:func:`cim.access.walking_origin`).
     minutes : sequence of float
         Isochrone times, 5 / 10 / 15 minutes by default.
 
@@ -123,11 +123,7 @@ def access_view(
     if isochrones_from is not None:
         origin = gpd.GeoDataFrame(
             {"id": ["origin"]},
-            geometry=[
-                isochrones_from
-                if isinstance(isochrones_from, shapely.Point)
-                else shapely.Point(isochrones_from)
-            ],
+            geometry=[walking_origin(city, isochrones_from, speed_mps=access.speed_mps)],
             crs=4326,
         )
         router = walking_router(city, speed_mps=access.speed_mps)
