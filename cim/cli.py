@@ -962,7 +962,7 @@ def export_3dtiles(
             from cim.views import export_html, tileset_view
 
             with console.status("Rendering the offline map…"):
-                view = tileset_view(done.path, title=f"{model.name} · 3D Tiles")
+                view = tileset_view(done.path, title=f"{model.name} · 3D Tiles", city=model)
                 shown = export_html(view, out / "map.html", title=f"{model.name} 3D Tiles")
     except (layers.CimError, OSError) as err:
         _fail(err)

@@ -666,3 +666,9 @@ def test_a_city_without_buildings_exports_roads_and_groups_but_no_tileset(city, 
     assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
     assert "jinan has no buildings layer" in result.output
     assert "cim.interop.read_buildings(path).buildings" in result.output
+
+
+def test_the_tileset_map_gives_the_credits_the_count_and_the_synthetic_heights(tileset_export):
+    page = (tileset_export[0].parent / "map.html").read_text(encoding="utf-8")
+    assert "© OpenStreetMap contributors (ODbL)" in page
+    assert "建筑（LOD1）：800 栋" in page and "合成数据：建筑高度 793/800" in page

@@ -25,7 +25,7 @@ from cim.interop.exact_json import dumps, exact_floats
 from cim.interop.extrude import prisms
 from cim.interop.links import address_links
 
-__all__ = ["BATCH_COLUMNS", "TilesetExport", "to_3dtiles"]
+__all__ = ["BATCH_COLUMNS", "BUILDING_RGBA", "TilesetExport", "to_3dtiles"]
 
 BATCH_COLUMNS = (
     "id",
@@ -40,7 +40,7 @@ BATCH_COLUMNS = (
     "address_codes",
 )
 _B3DM_HEADER = struct.Struct("<4sIIIIII")
-_COLOR = [0.42, 0.52, 0.66, 1.0]  # slate blue: buildings stand out on light and dark maps
+BUILDING_RGBA = [0.42, 0.52, 0.66, 1.0]  # slate blue: buildings stand out on light and dark maps
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ def _glb(positions: np.ndarray, normals: np.ndarray, batch_ids: np.ndarray) -> b
         materials=[
             pygltflib.Material(
                 pbrMetallicRoughness=pygltflib.PbrMetallicRoughness(
-                    baseColorFactor=_COLOR, metallicFactor=0.0, roughnessFactor=1.0
+                    baseColorFactor=BUILDING_RGBA, metallicFactor=0.0, roughnessFactor=1.0
                 )
             )
         ],

@@ -13,22 +13,39 @@ from __future__ import annotations
 import base64
 import json
 import math
+import struct
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pydeck as pdk
 
 from cim.interop.exact_json import dumps
+from cim.interop.tiles import BUILDING_RGBA
 from cim.views.maps import CityDeck, compose
+from cim.views.style import data_note
 from layers.errors import InputError
 
+if TYPE_CHECKING:
+    from cim.model import CityModel
+
 __all__ = ["tileset_view"]
+
+BUILDING_COLOR = [round(c * 255) for c in BUILDING_RGBA[:3]]  # the tiles' material
 
 
 def _data_uri(data: bytes, mime: str, name: str = "") -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}{name}"
 
 
-def _inlined(tile: dict, base: Path) -> dict:
+def _models(data: bytes) -> int:
+    """The BATCH_LENGTH of a b3dm (its feature table follows the 28-byte header)."""
+    if data[:4] != b"b3dm":
+        return 0
+    size = struct.unpack_from("<I", data, 12)[0]
+    return int(json.loads(data[28 : 28 + size]).get("BATCH_LENGTH", 0))
+
+
+def _inlined(tile: dict, base: Path, counted: list[int]) -> dict:
     tile = dict(tile)
     content = tile.get("content")
     if content:
@@ -36,16 +53,20 @@ def _inlined(tile: dict, base: Path) -> dict:
         if not path.is_file():
             raise InputError(f"the tileset names {content['uri']}, which is not in {base}")
         suffix = Path(content["uri"]).suffix.lower()
+        data = path.read_bytes()
+        counted.append(_models(data))
         tile["content"] = {
             **content,
-            "uri": _data_uri(path.read_bytes(), "application/octet-stream", f"#tile{suffix}"),
+            "uri": _data_uri(data, "application/octet-stream", f"#tile{suffix}"),
         }
     if "children" in tile:
-        tile["children"] = [_inlined(child, base) for child in tile["children"]]
+        tile["children"] = [_inlined(child, base, counted) for child in tile["children"]]
     return tile
 
 
-def tileset_view(tileset, *, title: str = "3D Tiles", preset: str = "3d") -> CityDeck:
+def tileset_view(
+    tileset, *, title: str = "3D Tiles", preset: str = "3d", city: CityModel | None = None
+) -> CityDeck:
     """A deck drawing a local 3D Tiles tileset (e.g. from ``cim export 3dtiles``) offline.
 
     The tileset and its tiles are embedded in the deck (a few MB for the sample city), so
@@ -59,6 +80,10 @@ def tileset_view(tileset, *, title: str = "3D Tiles", preset: str = "3d") -> Cit
         The legend's title.
     preset : str
         Camera angle (see :data:`cim.views.PRESETS`).
+    city : CityModel, optional
+        The city the tileset was made from: the panel then gives its credits
+        (:attr:`cim.CitySettings.credits`) and its synthetic building rows and heights, as
+        the other maps do.
 
     Examples
     --------
@@ -79,7 +104,8 @@ def tileset_view(tileset, *, title: str = "3D Tiles", preset: str = "3d") -> Cit
     region = (document.get("root") or {}).get("boundingVolume", {}).get("region")
     if not region:
         raise InputError(f"{path}: the root tile has no region bounding volume to place the view")
-    document["root"] = _inlined(document["root"], path.parent)
+    counted: list[int] = []
+    document["root"] = _inlined(document["root"], path.parent, counted)
     layer = pdk.Layer(
         "Tile3DLayer",
         id="tileset",
@@ -87,4 +113,10 @@ def tileset_view(tileset, *, title: str = "3D Tiles", preset: str = "3d") -> Cit
         loadOptions={"3d-tiles": {"isTileset": True}},
     )
     bounds = [math.degrees(v) for v in region[:4]]
-    return compose([layer], bounds=bounds, title=title, preset=preset)
+    legend = [(f"建筑（LOD1）：{sum(counted)} 栋", BUILDING_COLOR)]
+    note = (
+        data_note(city.settings.credits, {"buildings": city.layers.get("buildings")})
+        if city is not None
+        else ""
+    )
+    return compose([layer], bounds=bounds, title=title, preset=preset, legend=legend, note=note)
