@@ -578,6 +578,7 @@ def test_the_report_says_where_each_kind_came_from_and_warns_when_few(accessed, 
     assert "| school (中小学) | 2 | buildings layer, building: school (2) |" in report
     assert "few school services (2, fewer than 3)" in report and "`--services city.osm`" in report
     assert "few clinic" not in report
+    assert "from the same point inside each home as the walk" in report  # not the edge
     assert "few: school: 2 from buildings layer" in stdout
     # no population column: the weight is floor area, and named so
     assert "floor area in m² (floors × footprint), a proxy for residents" in report
