@@ -578,6 +578,7 @@ def test_the_report_says_where_each_kind_came_from_and_warns_when_few(accessed, 
     assert "| school (中小学) | 2 | buildings layer, building: school (2) |" in report
     assert "few school services (2, fewer than 3)" in report and "`--services city.osm`" in report
     assert "few clinic" not in report
+    assert "from the same point inside each home as the walk" in report  # not the edge
     assert "few: school: 2 from buildings layer" in stdout
     # no population column: the weight is floor area, and named so
     assert "floor area in m² (floors × footprint), a proxy for residents" in report
@@ -606,3 +607,41 @@ def test_homes_name_the_accepted_values_and_how_to_get_a_grid(invoke, street):
         "Homes: residential (buildings with use=residential), buildings (every building) or grid"
         in shown
     )
+
+
+def test_access_and_the_vital_signs_agree_when_they_count_the_same_services(street):
+    """The vital signs count kindergartens (and universities) as schools; cim.access takes
+    only schools (GB 50180 中小学): on the sample that is 7 homes against 8. Home G, round
+    the east end, walks 1,100 m to the school and 600 m to the kindergarten."""
+    roads = street[0].layer("roads")
+    at = _at((200, 0), (900, 0), (1400, 0), (2000, 100), (1000, 0), (1500, 0))
+    buildings = gpd.GeoDataFrame(
+        {
+            "id": ["A", "B", "C", "G", "school", "kindergarten"],
+            "height_m": 9.0,
+            "use": ["residential"] * 4 + ["public"] * 2,
+            "building": ["apartments"] * 4 + ["school", "kindergarten"],
+        },
+        geometry=at.buffer(0.00005).to_numpy(),
+        crs=4326,
+    )
+    hospital = gpd.GeoDataFrame(
+        {"id": ["h"], "kind": ["hospital"], "name": ["医院"], "units": [1]},
+        geometry=_at((0, 0)).to_numpy(),
+        crs=4326,
+    )
+    city = cim.CityModel(
+        {"roads": roads, "buildings": buildings, "facilities": hospital},
+        name="tiny",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vitals = city.vitals("city", indicators=["clinic_15min_share", "school_15min_share"])
+        found = cim.access.accessibility(city, ["clinic", "school"], k=1)
+        with_kindergartens = cim.access.accessibility(
+            city, ["school"], k=1, services=buildings.iloc[[5]].assign(kind="school")
+        )
+    share = vitals.set_index("indicator_id")["value"]
+    assert share["clinic_15min_share"] == found.homes["15min_clinic"].mean() == 0.5
+    assert found.homes["15min_school"].tolist() == [True, True, True, False]
+    assert share["school_15min_share"] == with_kindergartens.homes["15min_school"].mean() == 1.0
