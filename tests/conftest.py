@@ -97,6 +97,19 @@ def made_once(tmp_path_factory):
     return _made_once
 
 
+@pytest.fixture(scope="session")
+def demo(made_once, invoke):
+    """``cim demo`` on the sample, run once per test run: (its folder, its output)."""
+
+    def make(folder: Path) -> str:
+        result = invoke("demo", "--out", folder / "out")
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    folder, stdout = made_once("demo", make)
+    return folder / "out", stdout
+
+
 @dataclass
 class Rendered:
     pixels: np.ndarray  # H x W x 3

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import cim.sample
 from cim.cli import app
 from cim.views.style import CLOSURE_COLOR, FACILITY_COLORS
 from tests.conftest import near_color, static_page
@@ -17,13 +18,26 @@ CIM = Path(sys.executable).with_name("cim")
 RUNNER = CliRunner(env={"COLUMNS": "80"})  # the width rich falls back to off a terminal
 
 
+SAMPLE: dict[str, cim.CityModel] = {}  # the session's sample city, once this module has run
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sample(city):
+    """Commands run on the sample read the session's loaded city (and its compiled road
+    graph) instead of loading and compiling it again each run. Session-scoped, so it is set
+    before the session's command-run fixtures below are made."""
+    SAMPLE["city"] = city
+
+
 def run(*args: str) -> subprocess.CompletedProcess:
     """Run ``cim`` in this process, with the exit code and streams the console script gives.
 
     An exception the CLI lets through ends the console script with its traceback on stderr;
     here it is put on stderr the same way, so "no traceback" checks keep their meaning.
     """
-    result = RUNNER.invoke(app, list(args))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cim.sample, "sample_city", lambda: SAMPLE["city"])
+        result = RUNNER.invoke(app, list(args))
     stderr = result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         stderr += "".join(traceback.format_exception(result.exception))
@@ -39,17 +53,6 @@ def assert_report_embeds_a_map(out: Path) -> None:
     assert pixels.shape[0] >= 800 and pixels.shape[1] >= 800
     ink = np.abs(pixels - pixels[2, 2]).max(axis=2) > 40
     assert ink.mean() > 0.02
-
-
-@pytest.fixture(scope="session")
-def demo(made_once):
-    def make(folder: Path) -> str:
-        result = run("demo", "--out", str(folder / "out"))
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result.stdout
-
-    folder, stdout = made_once("demo", make)
-    return folder / "out", stdout
 
 
 def test_demo_writes_the_dispatch_report(demo, city):

@@ -15,6 +15,7 @@ import tempfile
 import traceback
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -118,6 +119,26 @@ def known(param: str, **fixed):
         return test
 
     return apply
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_address_base(city):
+    """``AddressBase.from_city`` of the session's sample city, built once for every example.
+
+    The base depends on the city alone, never on the fuzzed file, and building it costs more
+    than reading and geocoding an example's file; any other city is built as usual.
+    """
+    from cim.address import AddressBase
+
+    built = AddressBase.from_city(city)
+    build = AddressBase.from_city.__func__
+
+    def from_city(cls, model):
+        return built if model is city else build(cls, model)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(AddressBase, "from_city", classmethod(from_city))
+        yield
 
 
 def check(result, inputs: dict[str, bytes]) -> None:

@@ -12,11 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from typer.testing import CliRunner
 
 import cim
 import layers
-from cim.cli import app
 from cim.model import REFERENCE_KINDS
 from cim.tables import read_points
 from layers.alignment import gcj02_alignment
@@ -198,7 +196,7 @@ def write_points(path, frame: gpd.GeoDataFrame, extra: list[tuple] = ()) -> None
 
 
 @pytest.fixture(scope="module")
-def hostile_dispatch(city, tmp_path_factory):
+def hostile_dispatch(city, tmp_path_factory, invoke):
     folder = tmp_path_factory.mktemp("hostile")
     incidents = city.layer("incidents").head(8)
     write_points(
@@ -207,14 +205,11 @@ def hostile_dispatch(city, tmp_path_factory):
         [("PARIS", *PARIS), ("NULL-ISLAND", 0.0, 0.0), ("SWAPPED", 30.6700, 104.0700)],
     )
     write_points(folder / "resources.csv", city.layer("facilities"))
-    result = CliRunner().invoke(
-        app,
-        [
-            "dispatch",
-            "--incidents", str(folder / "incidents.csv"),
-            "--resources", str(folder / "resources.csv"),
-            "--out", str(folder / "out"),
-        ],
+    result = invoke(
+        "dispatch",
+        "--incidents", folder / "incidents.csv",
+        "--resources", folder / "resources.csv",
+        "--out", folder / "out",
     )  # fmt: skip
     return folder, result
 
@@ -231,7 +226,7 @@ def test_dispatch_lists_far_and_swapped_rows_as_bad_and_routes_the_rest(hostile_
     assert routes["eta_s"].notna().all()
 
 
-def test_dispatch_refuses_gcj02_incidents_and_takes_them_with_crs_gcj02(city, tmp_path):
+def test_dispatch_refuses_gcj02_incidents_and_takes_them_with_crs_gcj02(city, tmp_path, invoke):
     write_points(tmp_path / "incidents.csv", as_gcj02(city.layer("incidents")))
     write_points(tmp_path / "resources.csv", city.layer("facilities"))
     args = [
@@ -239,13 +234,13 @@ def test_dispatch_refuses_gcj02_incidents_and_takes_them_with_crs_gcj02(city, tm
         "--incidents", str(tmp_path / "incidents.csv"),
         "--resources", str(tmp_path / "resources.csv"),
     ]  # fmt: skip
-    refused = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "a")])
+    refused = invoke(*args, "--out", tmp_path / "a")
     said = " ".join(refused.output.split())
     assert refused.exit_code == 1
     assert "incidents coordinates look like GCJ-02" in said and "--crs gcj02" in said
     assert "points inside a building: 5% as given, 60% after GCJ-02 → WGS84" in said
     write_points(tmp_path / "resources.csv", as_gcj02(city.layer("facilities")))
-    taken = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "b"), "--crs", "gcj02"])
+    taken = invoke(*args, "--out", tmp_path / "b", "--crs", "gcj02")
     assert taken.exit_code == 0, taken.output
     routes = pd.read_csv(tmp_path / "b" / "routes.csv")
     assert set(routes["incident_id"]) == set(city.layer("incidents")["id"])

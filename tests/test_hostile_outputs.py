@@ -133,7 +133,7 @@ def test_escaped_text_renders_as_itself_in_a_list_item_and_a_cell(text):
     assert cell.cells == ["h", folded(text)]
 
 
-def test_dispatch_report_and_csvs_keep_hostile_ids_as_text(tmp_path, city):
+def test_dispatch_report_and_csvs_keep_hostile_ids_as_text(tmp_path, city, invoke):
     incidents = city.layer("incidents").head(len(MARKUP) + len(FORMULAS))
     ids = MARKUP + FORMULAS
     stations = city.layer("facilities").query("kind == 'fire_station'").head(len(FORMULAS) + 1)
@@ -159,11 +159,9 @@ def test_dispatch_report_and_csvs_keep_hostile_ids_as_text(tmp_path, city):
         tmp_path / "stations.csv",
     )
     out = tmp_path / "out"
-    result = runner.invoke(
-        app,
-        ["dispatch", "--incidents", str(incident_csv), "--resources", str(station_csv),
-         "--out", str(out)],
-    )  # fmt: skip
+    result = invoke(
+        "dispatch", "--incidents", incident_csv, "--resources", station_csv, "--out", out
+    )
     assert result.exit_code == 0, result.output
 
     report = (out / "report.md").read_text("utf-8")
@@ -442,9 +440,11 @@ def test_address_parse_keeps_input_columns_that_share_a_field_name(governed, tmp
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_address_geocode_keeps_input_columns_that_share_a_field_name(governed, tmp_path, suffix):
+def test_address_geocode_keeps_input_columns_that_share_a_field_name(
+    governed, tmp_path, suffix, invoke
+):
     out = tmp_path / f"geocoded{suffix}"
-    result = runner.invoke(app, ["address", "geocode", str(governed), str(out)])
+    result = invoke("address", "geocode", governed, out)
     assert result.exit_code == 0, result.output
     found = read_table(out) if suffix == ".csv" else gpd.read_parquet(out)
     assert found.columns.is_unique

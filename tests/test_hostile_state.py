@@ -20,11 +20,9 @@ import pandas as pd
 import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
-from typer.testing import CliRunner
 
 import cim
 import layers
-from cim.cli import app
 from cim.events import EventLog
 from cim.sample import SAMPLE_DEM, synthetic_events
 from cim.waterlogging import DEM, DEMError, check_coverage, ponding, read_dem, road_closures
@@ -33,8 +31,10 @@ from tests.test_waterlogging import pit_dem, write_dem
 SAMPLE_EVENTS = Path(__file__).parent.parent / "sample_data" / "events_synthetic.csv"
 
 
-def invoke(*args: str):
-    result = CliRunner().invoke(app, [str(a) for a in args])
+def run(invoke, *args):
+    """``cim ARGS`` by conftest's ``invoke`` (on the session's sample city), and its output
+    with the whitespace folded."""
+    result = invoke(*args)
     return result, " ".join(result.output.split())
 
 
@@ -50,12 +50,14 @@ def assert_clean_failure(result, text: str, *needles: str) -> None:
 # -- 11: a DEM that misses the city, non-finite scenarios ----------------------------------
 
 
-def test_flood_refuses_a_dem_of_another_place(tmp_path):
+def test_flood_refuses_a_dem_of_another_place(tmp_path, invoke):
     z = np.full((100, 100), 500.0)
     z[40:60, 40:60] -= 1.0  # a pit that would pond if the DEM were used
     far = write_dem(tmp_path / "far.tif", z, origin=(607980.0, 3401400.0), cell=10.0)
     out = tmp_path / "o"
-    result, text = invoke("flood", "--rain-mm-h", "60", "--hours", "1", "--dem", far, "--out", out)
+    result, text = run(
+        invoke, "flood", "--rain-mm-h", "60", "--hours", "1", "--dem", far, "--out", out
+    )
     assert_clean_failure(
         result, text, "the DEM covers 0% of the roads' length", "the roads lon 103.988"
     )
@@ -81,14 +83,14 @@ def jinan(tmp_path_factory) -> Path:
     )
 
 
-def test_flood_on_another_city_needs_its_own_dem(jinan, tmp_path):
+def test_flood_on_another_city_needs_its_own_dem(jinan, tmp_path, invoke):
     out = tmp_path / "o"
-    result, text = invoke(
-        "flood", "--rain-mm-h", "60", "--hours", "1", "--city", jinan, "--out", out
+    result, text = run(
+        invoke, "flood", "--rain-mm-h", "60", "--hours", "1", "--city", jinan, "--out", out
     )
     assert_clean_failure(result, text, "this city has no DEM", "--dem")
-    result, text = invoke(
-        "flood", "--rain-mm-h", "60", "--hours", "1", "--city", jinan, "--dem", SAMPLE_DEM,
+    result, text = run(
+        invoke, "flood", "--rain-mm-h", "60", "--hours", "1", "--city", jinan, "--dem", SAMPLE_DEM,
         "--out", out,
     )  # fmt: skip
     assert_clean_failure(
@@ -132,9 +134,9 @@ def test_non_finite_scenarios_are_refused(tmp_path, scenario):
         ponding(pit_dem(tmp_path), **options)
 
 
-def test_flood_refuses_infinite_rain(tmp_path):
+def test_flood_refuses_infinite_rain(tmp_path, invoke):
     out = tmp_path / "o"
-    result, text = invoke("flood", "--rain-mm-h", "inf", "--hours", "1", "--out", out)
+    result, text = run(invoke, "flood", "--rain-mm-h", "inf", "--hours", "1", "--out", out)
     assert_clean_failure(result, text, "rain_mm_h must be a finite number ≥ 0, not inf")
     assert not out.exists()
 
@@ -154,10 +156,10 @@ def _holds_open(pid: int, path: Path) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to watch the log")
 def test_two_ingests_of_overlapping_files_into_one_log_at_once_both_finish(city, tmp_path):
-    events = synthetic_events(city, 1200, seed=11)
+    events = synthetic_events(city, 300, seed=11)
     first, second, db = tmp_path / "first.csv", tmp_path / "second.csv", tmp_path / "events.db"
-    events.iloc[:800].to_csv(first, index=False)
-    events.iloc[400:].to_csv(second, index=False)
+    events.iloc[:200].to_csv(first, index=False)
+    events.iloc[100:].to_csv(second, index=False)
     EventLog(db).close()
     command = [
         sys.executable,
@@ -168,9 +170,9 @@ def test_two_ingests_of_overlapping_files_into_one_log_at_once_both_finish(city,
         "--db",
         str(db),
         "--batch",
-        "50",
+        "25",
     ]
-    # Hold the write lock until both have opened the log: both then find the 400 shared ids
+    # Hold the write lock until both have opened the log: both then find the 100 shared ids
     # missing and race to write them.
     with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as holder:
         holder.execute("BEGIN IMMEDIATE")
@@ -200,8 +202,8 @@ def test_two_ingests_of_overlapping_files_into_one_log_at_once_both_finish(city,
         )
         for out, _ in outputs
     ]
-    assert [logged + skipped for logged, skipped in counts] == [800, 800]
-    assert sum(logged for logged, _ in counts) == 1200
+    assert [logged + skipped for logged, skipped in counts] == [200, 200]
+    assert sum(logged for logged, _ in counts) == 300
     with EventLog(db) as log:
         logged, steps = log.events(), log.transitions()
     assert sorted(logged["id"]) == sorted(events["id"])
@@ -287,14 +289,14 @@ def test_a_missing_log_is_created_even_in_a_new_folder(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["empty", "garbage", "truncated"])
-def test_events_commands_refuse_a_damaged_log_in_one_line(kind, tmp_path, truncated_log):
+def test_events_commands_refuse_a_damaged_log_in_one_line(kind, tmp_path, truncated_log, invoke):
     db = _not_an_event_log(kind, tmp_path, truncated_log)
     before = db.read_bytes()
     out = tmp_path / "report"
-    result, text = invoke("events", "report", "--db", db, "--out", out)
+    result, text = run(invoke, "events", "report", "--db", db, "--out", out)
     assert_clean_failure(result, text, f"{db} is", "not an event log")
     assert not out.exists()
-    result, text = invoke("events", "ingest", SAMPLE_EVENTS, "--db", db)
+    result, text = run(invoke, "events", "ingest", SAMPLE_EVENTS, "--db", db)
     assert_clean_failure(result, text, f"{db} is", "not an event log")
     assert db.read_bytes() == before
 
@@ -356,10 +358,13 @@ def _closures_file(kind: str, folder: Path) -> Path:
         ("bad parquet", "cannot be read as GeoJSON"),
     ],
 )
-def test_dispatch_refuses_an_unusable_closures_file_in_one_line(kind, says, points_csv, tmp_path):
+def test_dispatch_refuses_an_unusable_closures_file_in_one_line(
+    kind, says, points_csv, tmp_path, invoke
+):
     incidents, resources = points_csv
     closures = _closures_file(kind, tmp_path)
-    result, text = invoke(
+    result, text = run(
+        invoke,
         "dispatch",
         "--incidents",
         incidents,

@@ -9,10 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from typer.testing import CliRunner
 
 import routing
-from cim.cli import app
 from cim.response import dispatch_incidents
 from cim.sample import SAMPLE_DEM
 from cim.waterlogging import ponding, read_dem, road_closures
@@ -112,10 +110,8 @@ def test_the_gap_is_driven_at_the_access_speed_and_the_road_part_equals_networkx
     assert checked >= 50
 
 
-def test_the_demo_reports_fire_incidents_beyond_the_snap_limit(tmp_path):
-    out = tmp_path / "demo"
-    result = CliRunner().invoke(app, ["demo", "--out", str(out)])
-    assert result.exit_code == 0, result.output
+def test_the_demo_reports_fire_incidents_beyond_the_snap_limit(demo):
+    out, _ = demo  # the run ended with exit code 0
     report = (out / "report.md").read_text("utf-8")
     # before issue 12: "8 of 12", three of them 497-624 m from any road
     assert "5 of 12 fire incidents are reached by the first engine within 5 minutes" in report
@@ -126,27 +122,24 @@ def test_the_demo_reports_fire_incidents_beyond_the_snap_limit(tmp_path):
     assert "is part of every ETA" in report and "counts against the 5-minute rule" in report
 
 
-def test_cli_dispatch_takes_max_snap_m_and_notes_the_rule(city, tmp_path):
+def test_cli_dispatch_takes_max_snap_m_and_notes_the_rule(city, tmp_path, invoke):
     incidents = city.layer("incidents").query("kind == 'fire'")
     stations = fire_stations(city)
     for name, table in (("incidents", incidents), ("stations", stations)):
         table.to_file(tmp_path / f"{name}.geojson")
 
     def dispatch(out, *extra):
-        return CliRunner().invoke(
-            app,
-            [
-                "dispatch",
-                "--incidents",
-                str(tmp_path / "incidents.geojson"),
-                "--resources",
-                str(tmp_path / "stations.geojson"),
-                "--profile",
-                "fire_engine",
-                "--out",
-                str(out),
-                *extra,
-            ],
+        return invoke(
+            "dispatch",
+            "--incidents",
+            tmp_path / "incidents.geojson",
+            "--resources",
+            tmp_path / "stations.geojson",
+            "--profile",
+            "fire_engine",
+            "--out",
+            out,
+            *extra,
         )
 
     def run(*extra):
