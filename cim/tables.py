@@ -250,10 +250,8 @@ def read_points(
     if "id" not in frame.columns:
         raise layers.InputError(f"{path}: needs an 'id' column naming each {role} row")
     geometry = frame.geometry
-    x, y = (
-        geometry.x.where(geometry.geom_type == "Point"),
-        geometry.y.where(geometry.geom_type == "Point"),
-    )
+    points = geometry[(geometry.geom_type == "Point") & ~geometry.is_empty]
+    x, y = points.x.reindex(frame.index), points.y.reindex(frame.index)
     checks = [
         (frame["id"].isna(), "no id"),
         (frame["id"].duplicated() & frame["id"].notna(), "id repeats an earlier row"),

@@ -308,3 +308,19 @@ def test_a_swapped_row_inside_the_valid_range_is_named_against_the_city():
     )
     with pytest.raises(layers.CRSError, match=r"row 1 \(40.0500, 20.0500\): looks like"):
         layers.validate(points, "facilities", reference=roads)
+
+
+def test_read_points_lists_lines_and_polygons_as_not_points(tmp_path):
+    shapes = gpd.GeoDataFrame(
+        {"id": ["p", "line", "area"]},
+        geometry=[
+            shapely.Point(104.07, 30.67),
+            shapely.LineString([(104.07, 30.67), (104.08, 30.68)]),
+            shapely.Point(104.07, 30.67).buffer(0.001),
+        ],
+        crs=4326,
+    )
+    shapes.to_file(tmp_path / "p.geojson")
+    points, bad = read_points(tmp_path / "p.geojson", "services")
+    assert points["id"].tolist() == ["p"]
+    assert bad["id"].tolist() == ["line", "area"] and set(bad["reason"]) == {"not a point"}
