@@ -324,3 +324,15 @@ def test_a_storm_day_on_jinan_answers_calls_and_says_why_it_missed_some(jinan):
     south = missed[missed["district"] == "南片"]  # the district without a road
     assert len(south) and south["reason"].str.contains("beyond the snap limit").all()
     assert set(result.kpis["policy"]) == {"nearest", "moveup"}
+
+
+def test_replayed_calls_need_no_grid_and_their_places_are_the_move_up_demand(city):
+    bare = cim.CityModel({name: city.layer(name) for name in ("roads", "facilities")}, name="bare")
+    result = compare(bare, incidents=city.layer("incidents"), hours=3, replications=1)
+    assert len(result.log) and result.log["reached"].any()
+    with pytest.raises(SimulationError, match=r"cim simulate --incidents FILE"):
+        simulate(
+            bare, hours=1, rates=pd.DataFrame({"hour": [0], "kind": ["fire"], "rate_per_h": [1.0]})
+        )
+    with pytest.raises(SimulationError, match=r"--incidents FILE, or incidents= in Python"):
+        simulate(bare, hours=1)

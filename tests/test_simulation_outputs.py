@@ -14,6 +14,7 @@ import pytest
 import shapely
 from PIL import Image
 
+import layers
 from cim.paths import SAMPLE_ROOT, SAMPLE_STORM
 from cim.simulation.network import read_hyetograph
 from cim.simulation.report import paired_differences, write_report
@@ -349,3 +350,34 @@ def test_the_sample_storm_is_the_one_its_script_writes_and_the_engine_reads():
     pd.testing.assert_frame_equal(storm, build.hyetograph(), check_dtype=False)
     assert storm["rain_mm_h"].sum() == pytest.approx(build.depth_mm(360.0), abs=0.2)  # 6 h
     assert storm["rain_mm_h"].max() == pytest.approx(build.depth_mm(60.0), abs=0.1)  # its peak hour
+
+
+def test_simulate_replays_a_csv_of_calls_read_with_its_crs(invoke, city, tmp_path):
+    table = city.layer("incidents")
+    calls = table.drop(columns="geometry").assign(lon=table.geometry.x, lat=table.geometry.y)
+    path = tmp_path / "calls.csv"
+    calls.to_csv(path, index=False)
+    out = tmp_path / "run"
+    result = invoke(
+        "simulate", "--incidents", path, "--hours", 2, "--replications", 1, "--out", out
+    )
+    assert result.exit_code == 0, result.output
+    log = pd.read_parquet(out / "incidents_log.parquet")
+    assert set(log["incident_id"]) <= set(calls["id"]) and len(log) > 0
+    help_text = invoke("simulate", "--help").output
+    assert "--crs" in help_text and "--encoding" in help_text and "reported_at" in help_text
+
+
+def test_rain_without_a_dem_names_the_cli_option(invoke, city, tmp_path):
+    from cim.model import CityModel
+    from cim.settings import CitySettings
+    from cim.simulation import simulate
+
+    bare = CityModel(
+        {name: city.layer(name) for name in ("roads", "facilities", "incidents", "grid")},
+        name="bare",
+        settings=CitySettings(),
+    )
+    with pytest.raises(layers.InputError, match=r"--dem FILE\.tif, or dem= in Python"):
+        simulate(bare, hours=1, rain=pd.DataFrame({"hour": [0], "rain_mm_h": [10.0]}))
+    assert "--dem" in invoke("simulate", "--help").output
