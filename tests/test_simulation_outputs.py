@@ -243,6 +243,7 @@ def test_the_view_builds_trips_and_incident_phases_from_one_run(city, day):
     cleared = [r for r in rows if r["color"][:3] == PHASES["cleared"][1]]
     assert cleared[0]["shown_until"] - cleared[0]["shown_from"] == pytest.approx(CLEARED_SHOWN_S)
     assert deck.timeline.at_s == 3600 and deck.timeline.origin_s == 8 * 3600
+    assert "第 2 次重复" in deck.description  # replication 1 is the second, counted from 1
     assert f"报警：{clock(8 * 3600 + missed['call_s'])}" in never[0]["tip"]  # time of day
     reached = SimpleNamespace(**{**vars(day), "log": run.assign(reached=True)})
     view = simulation_view(city, reached, policy="moveup", replication=1)
