@@ -1003,7 +1003,7 @@ def simulate(
     import layers
     from cim.simulation import compare
     from cim.simulation.policies import get_policy
-    from cim.simulation.report import policy_table, write_report
+    from cim.simulation.report import few_replications, policy_table, write_report
     from cim.views import export_html, simulation_view
 
     started = time.perf_counter()
@@ -1052,6 +1052,9 @@ def simulate(
     for row in summary.itertuples(index=False):
         table.add_row(*row)
     console.print(table)
+    warning = few_replications(len(result.seeds))
+    if warning:
+        console.print(f"  [yellow]note:[/] {warning}")
     for name, path in paths.items():
         console.print(f"  {name:<8} {path}")
     console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")

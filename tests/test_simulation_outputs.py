@@ -176,6 +176,18 @@ def test_report_compares_the_policies_with_intervals_and_escapes_user_text(repor
     assert f"![响应时间分布 · response times per policy]({report['chart'].name})" in text
 
 
+def test_the_fire_cover_sentence_cuts_its_interval_as_the_tables_do(day, tmp_path):
+    fire = (day.kpis["metric"] == "fire_5min_share") & (day.kpis["policy"] == "nearest")
+    wide = day.kpis.copy()
+    wide.loc[fire, ["mean", "ci95_low", "ci95_high"]] = [0.167, -1.951, 2.284]
+    paths = write_report(SimpleNamespace(**{**vars(day), "kpis": wide}), tmp_path)
+    text = paths["markdown"].read_text("utf-8")
+    assert "nearest 16.7 (0.0 – 100.0) %" in text and "-195.1" not in text
+    assert "kpis.csv keeps the raw t-interval bounds" in text
+    assert "**Only 2 replications: the 95 % intervals are wide" in text
+    assert pd.read_csv(paths["kpis"]).query("metric == 'fire_5min_share'")["ci95_low"].min() < 0
+
+
 def test_tables_are_written_safe_for_spreadsheets_and_the_log_kept_as_it_is(report, day):
     kpis = pd.read_csv(report["kpis"])
     assert len(kpis) == len(day.kpis) and set(kpis["policy"]) == set(POLICIES)
@@ -326,6 +338,7 @@ def test_simulate_compares_policies_on_the_same_seeds_and_writes_every_file(invo
     assert len(calls) and calls["nearest"].equals(calls["moveup"])  # common random numbers
     assert "| metric | nearest | moveup |" in (out / "report.md").read_text("utf-8")
     assert "response p90 (min)" in result.output and "moveup" in result.output
+    assert "Only 2 replications: the 95 % intervals are wide" in result.output
     page = static_page(out / "map.html")
     assert 'id="cim-timeline"' in page and "TripsLayer" in page
 

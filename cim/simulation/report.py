@@ -28,6 +28,8 @@ from layers.standards import FIRE_RESPONSE_S
 
 __all__ = [
     "METRICS",
+    "clipped_interval",
+    "few_replications",
     "interval_text",
     "paired_differences",
     "policy_table",
@@ -83,6 +85,43 @@ def interval_text(mean: float, low: float, high: float, factor: float = 1.0) -> 
     return text.replace("-0.0", "0.0")
 
 
+FEW_REPLICATIONS = 5  # below this the 95 % intervals are too wide to read much into
+
+
+def few_replications(replications: int) -> str | None:
+    """A warning that ``replications`` days give wide intervals, or None when they are enough.
+
+    Examples
+    --------
+    >>> few_replications(20) is None, few_replications(2)[:19]
+    (True, 'Only 2 replications')
+    """
+    if replications >= FEW_REPLICATIONS:
+        return None
+    return (
+        f"Only {replications} replication{'s' if replications != 1 else ''}: the 95 % "
+        "intervals are wide (or missing with one); run more (e.g. --replications 20) "
+        "before comparing policies."
+    )
+
+
+def clipped_interval(row, metric: str) -> str:
+    """One KPI row as ``mean (low – high)`` in its unit, the interval cut to the possible range.
+
+    A share is cut to 0–100 %, a time or count at 0: a t-interval of few replications can pass
+    them, and ``kpis.csv`` keeps those raw bounds.
+
+    Examples
+    --------
+    >>> clipped_interval({"mean": 0.167, "ci95_low": -1.951, "ci95_high": 2.284}, "fire_5min_share")
+    '16.7 (0.0 – 100.0)'
+    """
+    factor = METRICS.get(metric, (metric, 1.0))[1]
+    top = 1.0 if metric in SHARES else np.inf
+    low, high = np.clip([row["ci95_low"], row["ci95_high"]], 0.0, top)
+    return interval_text(row["mean"], low, high, factor)
+
+
 def policy_table(kpis: pd.DataFrame, policies, *, by_group: bool = False) -> pd.DataFrame:
     """KPIs as ``mean (low – high)`` cells: a row per metric (and group), a column per policy.
 
@@ -100,16 +139,12 @@ def policy_table(kpis: pd.DataFrame, policies, *, by_group: bool = False) -> pd.
     keys = ["group", "metric"] if by_group else ["metric"]
     for key, part in kpis.groupby(keys, sort=False):
         key = key if isinstance(key, tuple) else (key,)
-        label, factor = METRICS.get(key[-1], (key[-1], 1.0))
-        top = 1.0 if key[-1] in SHARES else np.inf
         cells = part.set_index("policy")
         row = {"group": key[0].split("=", 1)[-1]} if by_group else {}
-        row["metric"] = label
+        row["metric"] = METRICS.get(key[-1], (key[-1], 1.0))[0]
         for policy in policies:
             if policy in cells.index:
-                r = cells.loc[policy]
-                low, high = np.clip([r["ci95_low"], r["ci95_high"]], 0.0, top)
-                row[policy] = interval_text(r["mean"], low, high, factor)
+                row[policy] = clipped_interval(cells.loc[policy], key[-1])
             else:
                 row[policy] = "—"
         rows.append(row)
@@ -302,7 +337,16 @@ def _markdown(result, title: str, notes, image: str) -> str:
         "",
         _table(policy_table(overall, policies)),
         "",
+        "Intervals are cut to the possible range (a share to 0–100 %, a time at 0) wherever "
+        "they are shown; kpis.csv keeps the raw t-interval bounds.",
+        "",
     ]
+    warning = few_replications(len(seeds))
+    if warning:
+        lines[lines.index("## Policies compared (mean over replications, 95 % CI)") : 0] = [
+            f"**{warning}**",
+            "",
+        ]
     if len(policies) > 1:
         lines += [
             f"## Paired differences from {markdown_text(policies[0])} (same seeds)",
@@ -319,8 +363,8 @@ def _markdown(result, title: str, notes, image: str) -> str:
         lines += [
             "Share of fire incidents reached within 5 minutes, per policy: "
             + "; ".join(
-                f"{markdown_text(r.policy)} {interval_text(r.mean, r.ci95_low, r.ci95_high, 100)} %"
-                for r in fire.itertuples()
+                f"{markdown_text(r['policy'])} {clipped_interval(r, 'fire_5min_share')} %"
+                for _, r in fire.iterrows()
             )
             + ".",
             "",
