@@ -1003,7 +1003,12 @@ def simulate(
     import layers
     from cim.simulation import compare
     from cim.simulation.policies import get_policy
-    from cim.simulation.report import few_replications, policy_table, write_report
+    from cim.simulation.report import (
+        few_replications,
+        policy_table,
+        rain_outside,
+        write_report,
+    )
     from cim.views import export_html, simulation_view
 
     started = time.perf_counter()
@@ -1052,9 +1057,9 @@ def simulate(
     for row in summary.itertuples(index=False):
         table.add_row(*row)
     console.print(table)
-    warning = few_replications(len(result.seeds))
-    if warning:
-        console.print(f"  [yellow]note:[/] {warning}")
+    for warning in (few_replications(len(result.seeds)), rain_outside(result)):
+        if warning:
+            console.print(f"  [yellow]note:[/] {warning}")
     for name, path in paths.items():
         console.print(f"  {name:<8} {path}")
     console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")

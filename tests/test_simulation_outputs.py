@@ -137,10 +137,10 @@ def day(city) -> SimpleNamespace:
             {"times_s": [t for _, t in paths]}, geometry=[g for g, _ in paths], crs=4326
         ).rename_axis("path_id"),
         kpis=_kpis(log),
-        rain=pd.DataFrame({"hour": [0, 1, 2, 3], "rain_mm_h": [4.0, 38.5, 12.0, 0.0]}),
+        rain=pd.DataFrame({"hour": [8, 9, 10, 11], "rain_mm_h": [4.0, 38.5, 12.0, 0.0]}),
         closures_by_hour=pd.DataFrame(
             {
-                "hour": [1, 1, 2],
+                "hour": [9, 9, 10],
                 "profile": ["car", "fire_engine", "car"],
                 "closed_edges": [41, 9, 12],
             }
@@ -167,8 +167,9 @@ def test_report_compares_the_policies_with_intervals_and_escapes_user_text(repor
     assert "moveup − nearest | mean queue wait (min)" in text
     for heading in ("By incident kind", "By district", "Queue waits", "Never reached"):
         assert heading.lower().split()[-1] in text.lower()
-    assert "| 1 | 38.5 | 41 | 9 |" in text  # hour, rain, closed for car and for fire engines
-    assert "54.5 mm in 3 wet hours of the 4 given" in text and "| 3 | 0.0 |" not in text
+    assert "| 9 | 38.5 | 41 | 9 |" in text  # hour, rain, closed for car and for fire engines
+    assert "54.5 mm in 3 wet hours of the 3 simulated (08:00 to 11:00)" in text
+    assert "| 10 | 12.0 |" in text and "| 11 |" not in text and "outside the simulated" not in text
     assert "no unit serves kind 'x'" in text
     assert (
         HOSTILE_TEXT not in text and "&lt;img src=x onerror=alert(1)&gt; \\| \\*\\*x\\*\\*" in text
@@ -186,6 +187,22 @@ def test_the_fire_cover_sentence_cuts_its_interval_as_the_tables_do(day, tmp_pat
     assert "kpis.csv keeps the raw t-interval bounds" in text
     assert "**Only 2 replications: the 95 % intervals are wide" in text
     assert pd.read_csv(paths["kpis"]).query("metric == 'fire_5min_share'")["ci95_low"].min() < 0
+
+
+def test_a_storm_outside_the_simulated_hours_is_not_reported_as_if_it_fell(day, tmp_path):
+    late = pd.DataFrame({"hour": range(15, 21), "rain_mm_h": [5.0, 20, 40, 30, 10, 5]})
+    text = write_report(SimpleNamespace(**{**vars(day), "rain": late}), tmp_path)[
+        "markdown"
+    ].read_text("utf-8")
+    assert "All 110.0 mm of the hyetograph fall outside the simulated hours (08:00 to 11:00" in text
+    assert "--start-hour" in text and "No rain within the simulated hours." in text
+    assert "110.0 mm in" not in text
+    partly = pd.DataFrame({"hour": [10, 11, 12], "rain_mm_h": [10.0, 20.0, 30.0]})
+    text = write_report(SimpleNamespace(**{**vars(day), "rain": partly}), tmp_path / "b")[
+        "markdown"
+    ].read_text("utf-8")
+    assert "Of the rain, 50.0 mm of the hyetograph fall outside" in text
+    assert "10.0 mm in 1 wet hours of the 1 simulated" in text
 
 
 def test_tables_are_written_safe_for_spreadsheets_and_the_log_kept_as_it_is(report, day):

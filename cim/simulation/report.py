@@ -33,6 +33,7 @@ __all__ = [
     "interval_text",
     "paired_differences",
     "policy_table",
+    "rain_outside",
     "response_chart",
     "write_report",
 ]
@@ -237,10 +238,56 @@ def _never_reached(log: pd.DataFrame) -> pd.DataFrame:
     return table.to_frame().assign(**{"per replication": per_run}).reset_index()
 
 
+def rain_outside(result) -> str | None:
+    """What the hyetograph rains outside the simulated hours, or None when it rains within.
+
+    Hour ``h`` of the hyetograph is simulated when it overlaps ``start_hour`` to
+    ``start_hour + hours``. Rain before that still fills the ponds the first hour starts
+    with; rain after it is not simulated at all.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> storm = pd.DataFrame({"hour": [15, 16], "rain_mm_h": [20.0, 40.0]})
+    >>> rain_outside(SimpleNamespace(rain=storm, start_hour=0, hours=6.0)).split(";")[0]
+    'All 60.0 mm of the hyetograph fall outside the simulated hours (00:00 to 06:00'
+    """
+    rain = result.rain
+    if rain is None or len(rain) == 0:
+        return None
+    inside = _simulated(rain, result)
+    outside = float(rain.loc[~inside, "rain_mm_h"].sum())
+    if outside <= 0:
+        return None
+    wet = rain.loc[rain["rain_mm_h"] > 0, "hour"]
+    share = "All" if not (rain.loc[inside, "rain_mm_h"] > 0).any() else "Of the rain,"
+    return (
+        f"{share} {outside:.1f} mm of the hyetograph fall outside the simulated hours "
+        f"({_window(result)}; the rain is at hours {int(wet.min())}–{int(wet.max()) + 1}): it is "
+        "not simulated (rain before the start only fills the ponds the first hour starts "
+        "with); choose --start-hour and --hours (start_hour=, hours= in Python) to cover it."
+    )
+
+
+def _simulated(rain: pd.DataFrame, result) -> pd.Series:
+    start = float(result.start_hour)
+    return (rain["hour"] + 1 > start) & (rain["hour"] < start + float(result.hours))
+
+
+def _window(result) -> str:
+    end = float(result.start_hour) + float(result.hours)
+    return f"{int(result.start_hour):02d}:00 to {int(end) % 24:02d}:{int(end % 1 * 60):02d}"
+
+
 def _storm(result) -> list[str]:
     rain = result.rain
     if rain is None or len(rain) == 0:
         return ["No rain: every road stays open all day.", ""]
+    outside = rain_outside(result)
+    note = [f"**{outside}**", ""] if outside else []
+    rain = rain[_simulated(rain, result)]
+    if not (rain["rain_mm_h"] > 0).any():
+        return [*note, "No rain within the simulated hours.", ""]
     table = rain[["hour", "rain_mm_h"]].rename(columns={"rain_mm_h": "rain (mm/h)"})
     closures = result.closures_by_hour
     if closures is not None and len(closures):
@@ -253,12 +300,14 @@ def _storm(result) -> list[str]:
     shown = table[table.drop(columns="hour").gt(0).any(axis=1)]
     wet = int((rain["rain_mm_h"] > 0).sum())
     return [
-        f"{rain['rain_mm_h'].sum():.1f} mm in {wet} wet hours of the {len(rain)} given, at most "
-        f"{rain['rain_mm_h'].max():.1f} mm/h. Each hour's ponding closes the roads deeper than "
+        *note,
+        f"{rain['rain_mm_h'].sum():.1f} mm in {wet} wet hours of the {len(rain)} simulated "
+        f"({_window(result)}), at most {rain['rain_mm_h'].max():.1f} mm/h. Hour h is h:00 to "
+        "h+1:00 of the first simulated day. Each hour's ponding closes the roads deeper than "
         "each vehicle can pass; a trip takes the closures of the hour it starts in. Hours with "
         "neither rain nor a closed road are left out.",
         "",
-        _table(shown) if len(shown) else "No hour has rain.",
+        _table(shown),
         "",
     ]
 
