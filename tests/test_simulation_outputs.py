@@ -205,6 +205,22 @@ def test_a_storm_outside_the_simulated_hours_is_not_reported_as_if_it_fell(day, 
     assert "10.0 mm in 1 wet hours of the 1 simulated" in text
 
 
+def test_never_reached_calls_are_told_apart_by_cause(day, tmp_path):
+    reasons = {
+        3: "unreachable: 812 m from the nearest road, beyond the snap limit of 300 m (max_snap_m)",
+        7: "still queued at end",
+    }
+    log = day.log.copy()
+    for i, reason in reasons.items():
+        log.loc[log["incident_id"] == log["incident_id"].unique()[i], "reason"] = reason
+    text = write_report(SimpleNamespace(**{**vars(day), "log": log}), tmp_path)[
+        "markdown"
+    ].read_text("utf-8")
+    assert "| nearest | unreachable location (data) | unreachable: 812 m" in text
+    assert "| nearest | no unit free before the end | still queued at end |" in text
+    assert "not a busy fleet" in text
+
+
 def test_tables_are_written_safe_for_spreadsheets_and_the_log_kept_as_it_is(report, day):
     kpis = pd.read_csv(report["kpis"])
     assert len(kpis) == len(day.kpis) and set(kpis["policy"]) == set(POLICIES)

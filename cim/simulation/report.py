@@ -28,10 +28,12 @@ from cim.views.static import _text, _with_fonts
 from layers.standards import FIRE_RESPONSE_S
 
 __all__ = [
+    "CAUSES",
     "METRICS",
     "clipped_interval",
     "few_replications",
     "interval_text",
+    "never_reached_cause",
     "paired_differences",
     "policy_table",
     "queue_waits",
@@ -258,10 +260,40 @@ def queue_waits(log: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
+CAUSES = {  # why a call was never reached, from the log's reason
+    "data": "unreachable location (data)",
+    "storm": "cut off by closed roads",
+    "fleet": "no unit free before the end",
+    "kind": "no unit serves the kind",
+}
+
+
+def never_reached_cause(reason: str) -> str:
+    """Which of :data:`CAUSES` a never-reached call's ``reason`` belongs to.
+
+    Examples
+    --------
+    >>> never_reached_cause("unreachable: 512 m from the nearest road, beyond the snap limit")
+    'unreachable location (data)'
+    >>> never_reached_cause("still queued at end"), never_reached_cause("no unit serves kind 'x'")
+    ('no unit free before the end', 'no unit serves the kind')
+    """
+    if reason == "still queued at end":
+        return CAUSES["fleet"]
+    if reason.startswith("no unit serves kind"):
+        return CAUSES["kind"]
+    if reason.startswith("unreachable:") and "closure" in reason:
+        return CAUSES["storm"]
+    if reason.startswith("unreachable:"):
+        return CAUSES["data"]
+    return reason
+
+
 def _never_reached(log: pd.DataFrame) -> pd.DataFrame:
     missed = log[~log["reached"].astype(bool)]
+    missed = missed.assign(cause=missed["reason"].astype(str).map(never_reached_cause))
     runs = log.groupby("policy", sort=False)["seed"].nunique()
-    table = missed.groupby(["policy", "reason"], sort=False).size().rename("incidents")
+    table = missed.groupby(["policy", "cause", "reason"], sort=False).size().rename("incidents")
     per_run = table / runs.reindex(table.index.get_level_values("policy")).to_numpy()
     return table.to_frame().assign(**{"per replication": per_run}).reset_index()
 
@@ -475,7 +507,21 @@ def _markdown(result, title: str, notes, image: str) -> str:
         ]
     missed = _never_reached(log)
     lines += ["## Never reached", ""]
-    lines += [_table(missed), ""] if len(missed) else ["Every incident was reached.", ""]
+    lines += (
+        [
+            f"Causes: *{CAUSES['data']}* — the call lies beyond the snap limit from every "
+            "road, or on roads not joined to the stations' network (\"no available resource "
+            'can reach this point on the road graph"): a gap in the road data, not a busy '
+            f"fleet; *{CAUSES['storm']}* — the storm's closures cut every way there; "
+            f"*{CAUSES['fleet']}* — a unit could reach it, but none was free before the "
+            f"simulation ended; *{CAUSES['kind']}* — no vehicle profile answers this kind.",
+            "",
+            _table(missed),
+            "",
+        ]
+        if len(missed)
+        else ["Every incident was reached.", ""]
+    )
     lines += ["## The storm hour by hour", "", *_storm(result)]
     if notes:
         lines += ["## Notes", "", *[f"- {markdown_text(note)}" for note in notes], ""]
