@@ -175,6 +175,8 @@ def test_report_compares_the_policies_with_intervals_and_escapes_user_text(repor
         HOSTILE_TEXT not in text and "&lt;img src=x onerror=alert(1)&gt; \\| \\*\\*x\\*\\*" in text
     )
     assert f"![响应时间分布 · response times per policy]({report['chart'].name})" in text
+    assert "turnout (出动" in text and "optimistic by about the turnout time" in text
+    assert "seconds since the start of the run (08:00 of the first simulated day)" in text
 
 
 def test_the_fire_cover_sentence_cuts_its_interval_as_the_tables_do(day, tmp_path):

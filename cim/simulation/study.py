@@ -47,9 +47,13 @@ class SimulationResult:
     ----------
     log : DataFrame
         One row per (policy, replication, incident): times of call, dispatch, arrival and
-        clearance (seconds from the start; NaN when it did not happen), unit, station, queue
-        wait, travel and response time, the route's ``path_id`` (-1 when none), ``reached``
-        and the ``reason`` when not.
+        clearance (``call_s`` …: seconds since the start of the run, ``start_hour``:00 of the
+        first simulated day; NaN when it did not happen), unit, station, queue wait, travel
+        and response time, the route's ``path_id`` (-1 when none), ``reached`` and the
+        ``reason`` when not. ``response_s`` is call to arrival: the queue wait (call to
+        dispatch) plus the travel. Call handling and turnout are not modelled (a free unit
+        leaves when the call comes), so a 5-minute share counted on it is optimistic by the
+        turnout time that 建标 152-2017's 5 minutes include.
     moves : DataFrame
         One row per unit trip: ``to_scene``, ``to_hospital``, ``return`` or ``move_up``.
     paths : GeoDataFrame
