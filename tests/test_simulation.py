@@ -23,6 +23,7 @@ from cim.simulation import POLICIES, SimulationError, compare, simulate
 from cim.simulation.fleet import build_fleet
 from cim.simulation.incidents import fit_rates
 from cim.simulation.network import NetworkStates, read_hyetograph
+from cim.simulation.report import queue_waits
 
 SERVICE_S = 60.0  # mean on-scene time of the queueing tests
 CORNER = (104.060, 30.650)
@@ -233,6 +234,12 @@ def test_the_same_seed_gives_the_same_day_and_every_policy_the_same_calls(city):
         ("nearest", "response_p50_s", "all"), ["ci95_low", "mean", "ci95_high"]
     ]
     assert low <= mean <= high
+    batch = every.log[every.log["policy"] == "batch"]
+    assert (batch["queue_wait_s"].dropna() > 0).mean() > 0.9  # every call waits for its round
+    waits = queue_waits(every.log).set_index("policy")
+    assert waits.loc["batch", "waited for a free unit (%)"] < 50
+    assert 0 < waits.loc["batch", "batching hold mean (min)"] <= 1
+    assert waits.loc["nearest", "waited for a free unit (%)"] < 50
 
 
 def test_moveup_moves_the_unit_that_covers_the_most_demand():
@@ -324,3 +331,15 @@ def test_a_storm_day_on_jinan_answers_calls_and_says_why_it_missed_some(jinan):
     south = missed[missed["district"] == "南片"]  # the district without a road
     assert len(south) and south["reason"].str.contains("beyond the snap limit").all()
     assert set(result.kpis["policy"]) == {"nearest", "moveup"}
+
+
+def test_replayed_calls_need_no_grid_and_their_places_are_the_move_up_demand(city):
+    bare = cim.CityModel({name: city.layer(name) for name in ("roads", "facilities")}, name="bare")
+    result = compare(bare, incidents=city.layer("incidents"), hours=3, replications=1)
+    assert len(result.log) and result.log["reached"].any()
+    with pytest.raises(SimulationError, match=r"cim simulate --incidents FILE"):
+        simulate(
+            bare, hours=1, rates=pd.DataFrame({"hour": [0], "kind": ["fire"], "rate_per_h": [1.0]})
+        )
+    with pytest.raises(SimulationError, match=r"--incidents FILE, or incidents= in Python"):
+        simulate(bare, hours=1)

@@ -14,6 +14,7 @@ import pytest
 import shapely
 from PIL import Image
 
+import layers
 from cim.paths import SAMPLE_ROOT, SAMPLE_STORM
 from cim.simulation.network import read_hyetograph
 from cim.simulation.report import paired_differences, write_report
@@ -136,10 +137,10 @@ def day(city) -> SimpleNamespace:
             {"times_s": [t for _, t in paths]}, geometry=[g for g, _ in paths], crs=4326
         ).rename_axis("path_id"),
         kpis=_kpis(log),
-        rain=pd.DataFrame({"hour": [0, 1, 2, 3], "rain_mm_h": [4.0, 38.5, 12.0, 0.0]}),
+        rain=pd.DataFrame({"hour": [8, 9, 10, 11], "rain_mm_h": [4.0, 38.5, 12.0, 0.0]}),
         closures_by_hour=pd.DataFrame(
             {
-                "hour": [1, 1, 2],
+                "hour": [9, 9, 10],
                 "profile": ["car", "fire_engine", "car"],
                 "closed_edges": [41, 9, 12],
             }
@@ -166,13 +167,60 @@ def test_report_compares_the_policies_with_intervals_and_escapes_user_text(repor
     assert "moveup − nearest | mean queue wait (min)" in text
     for heading in ("By incident kind", "By district", "Queue waits", "Never reached"):
         assert heading.lower().split()[-1] in text.lower()
-    assert "| 1 | 38.5 | 41 | 9 |" in text  # hour, rain, closed for car and for fire engines
-    assert "54.5 mm in 3 wet hours of the 4 given" in text and "| 3 | 0.0 |" not in text
+    assert "| 9 | 38.5 | 41 | 9 |" in text  # hour, rain, closed for car and for fire engines
+    assert "54.5 mm in 3 wet hours of the 3 simulated (08:00 to 11:00)" in text
+    assert "| 10 | 12.0 |" in text and "| 11 |" not in text and "outside the simulated" not in text
     assert "no unit serves kind 'x'" in text
     assert (
         HOSTILE_TEXT not in text and "&lt;img src=x onerror=alert(1)&gt; \\| \\*\\*x\\*\\*" in text
     )
     assert f"![响应时间分布 · response times per policy]({report['chart'].name})" in text
+    assert "turnout (出动" in text and "optimistic by about the turnout time" in text
+    assert "seconds since the start of the run (08:00 of the first simulated day)" in text
+
+
+def test_the_fire_cover_sentence_cuts_its_interval_as_the_tables_do(day, tmp_path):
+    fire = (day.kpis["metric"] == "fire_5min_share") & (day.kpis["policy"] == "nearest")
+    wide = day.kpis.copy()
+    wide.loc[fire, ["mean", "ci95_low", "ci95_high"]] = [0.167, -1.951, 2.284]
+    paths = write_report(SimpleNamespace(**{**vars(day), "kpis": wide}), tmp_path)
+    text = paths["markdown"].read_text("utf-8")
+    assert "nearest 16.7 (0.0 – 100.0) %" in text and "-195.1" not in text
+    assert "kpis.csv keeps the raw t-interval bounds" in text
+    assert "**Only 2 replications: the 95 % intervals are wide" in text
+    assert pd.read_csv(paths["kpis"]).query("metric == 'fire_5min_share'")["ci95_low"].min() < 0
+
+
+def test_a_storm_outside_the_simulated_hours_is_not_reported_as_if_it_fell(day, tmp_path):
+    late = pd.DataFrame({"hour": range(15, 21), "rain_mm_h": [5.0, 20, 40, 30, 10, 5]})
+    text = write_report(SimpleNamespace(**{**vars(day), "rain": late}), tmp_path)[
+        "markdown"
+    ].read_text("utf-8")
+    assert "All 110.0 mm of the hyetograph fall outside the simulated hours (08:00 to 11:00" in text
+    assert "--start-hour" in text and "No rain within the simulated hours." in text
+    assert "110.0 mm in" not in text
+    partly = pd.DataFrame({"hour": [10, 11, 12], "rain_mm_h": [10.0, 20.0, 30.0]})
+    text = write_report(SimpleNamespace(**{**vars(day), "rain": partly}), tmp_path / "b")[
+        "markdown"
+    ].read_text("utf-8")
+    assert "Of the rain, 50.0 mm of the hyetograph fall outside" in text
+    assert "10.0 mm in 1 wet hours of the 1 simulated" in text
+
+
+def test_never_reached_calls_are_told_apart_by_cause(day, tmp_path):
+    reasons = {
+        3: "unreachable: 812 m from the nearest road, beyond the snap limit of 300 m (max_snap_m)",
+        7: "still queued at end",
+    }
+    log = day.log.copy()
+    for i, reason in reasons.items():
+        log.loc[log["incident_id"] == log["incident_id"].unique()[i], "reason"] = reason
+    text = write_report(SimpleNamespace(**{**vars(day), "log": log}), tmp_path)[
+        "markdown"
+    ].read_text("utf-8")
+    assert "| nearest | unreachable location (data) | unreachable: 812 m" in text
+    assert "| nearest | no unit free before the end | still queued at end |" in text
+    assert "not a busy fleet" in text
 
 
 def test_tables_are_written_safe_for_spreadsheets_and_the_log_kept_as_it_is(report, day):
@@ -242,6 +290,7 @@ def test_the_view_builds_trips_and_incident_phases_from_one_run(city, day):
     cleared = [r for r in rows if r["color"][:3] == PHASES["cleared"][1]]
     assert cleared[0]["shown_until"] - cleared[0]["shown_from"] == pytest.approx(CLEARED_SHOWN_S)
     assert deck.timeline.at_s == 3600 and deck.timeline.origin_s == 8 * 3600
+    assert "第 2 次重复" in deck.description  # replication 1 is the second, counted from 1
     assert f"报警：{clock(8 * 3600 + missed['call_s'])}" in never[0]["tip"]  # time of day
     reached = SimpleNamespace(**{**vars(day), "log": run.assign(reached=True)})
     view = simulation_view(city, reached, policy="moveup", replication=1)
@@ -324,6 +373,7 @@ def test_simulate_compares_policies_on_the_same_seeds_and_writes_every_file(invo
     assert len(calls) and calls["nearest"].equals(calls["moveup"])  # common random numbers
     assert "| metric | nearest | moveup |" in (out / "report.md").read_text("utf-8")
     assert "response p90 (min)" in result.output and "moveup" in result.output
+    assert "Only 2 replications: the 95 % intervals are wide" in result.output
     page = static_page(out / "map.html")
     assert 'id="cim-timeline"' in page and "TripsLayer" in page
 
@@ -349,3 +399,34 @@ def test_the_sample_storm_is_the_one_its_script_writes_and_the_engine_reads():
     pd.testing.assert_frame_equal(storm, build.hyetograph(), check_dtype=False)
     assert storm["rain_mm_h"].sum() == pytest.approx(build.depth_mm(360.0), abs=0.2)  # 6 h
     assert storm["rain_mm_h"].max() == pytest.approx(build.depth_mm(60.0), abs=0.1)  # its peak hour
+
+
+def test_simulate_replays_a_csv_of_calls_read_with_its_crs(invoke, city, tmp_path):
+    table = city.layer("incidents")
+    calls = table.drop(columns="geometry").assign(lon=table.geometry.x, lat=table.geometry.y)
+    path = tmp_path / "calls.csv"
+    calls.to_csv(path, index=False)
+    out = tmp_path / "run"
+    result = invoke(
+        "simulate", "--incidents", path, "--hours", 2, "--replications", 1, "--out", out
+    )
+    assert result.exit_code == 0, result.output
+    log = pd.read_parquet(out / "incidents_log.parquet")
+    assert set(log["incident_id"]) <= set(calls["id"]) and len(log) > 0
+    help_text = invoke("simulate", "--help").output
+    assert "--crs" in help_text and "--encoding" in help_text and "reported_at" in help_text
+
+
+def test_rain_without_a_dem_names_the_cli_option(invoke, city, tmp_path):
+    from cim.model import CityModel
+    from cim.settings import CitySettings
+    from cim.simulation import simulate
+
+    bare = CityModel(
+        {name: city.layer(name) for name in ("roads", "facilities", "incidents", "grid")},
+        name="bare",
+        settings=CitySettings(),
+    )
+    with pytest.raises(layers.InputError, match=r"--dem FILE\.tif, or dem= in Python"):
+        simulate(bare, hours=1, rain=pd.DataFrame({"hour": [0], "rain_mm_h": [10.0]}))
+    assert "--dem" in invoke("simulate", "--help").output

@@ -22,15 +22,22 @@ from scipy import stats
 from cim.atomic import atomic_path, write_text
 from cim.escape import markdown_text
 from cim.reports import _table
+from cim.simulation.policies import POLICIES, get_policy
 from cim.tables import write_table
 from cim.views.static import _text, _with_fonts
 from layers.standards import FIRE_RESPONSE_S
 
 __all__ = [
+    "CAUSES",
     "METRICS",
+    "clipped_interval",
+    "few_replications",
     "interval_text",
+    "never_reached_cause",
     "paired_differences",
     "policy_table",
+    "queue_waits",
+    "rain_outside",
     "response_chart",
     "write_report",
 ]
@@ -41,8 +48,8 @@ METRICS = {  # engine metric: (label, factor to the unit shown)
     "response_p90_s": ("response p90 (min)", 1 / 60),
     "response_max_s": ("response max (min)", 1 / 60),
     "fire_5min_share": ("fire within 5 min (%)", 100.0),
-    "queue_wait_mean_s": ("mean queue wait (min)", 1 / 60),
-    "queue_wait_share": ("queued (%)", 100.0),
+    "queue_wait_mean_s": ("mean wait, call to dispatch (min)", 1 / 60),
+    "queue_wait_share": ("waited to dispatch (%)", 100.0),
     "utilisation": ("unit utilisation (%)", 100.0),
     "never_reached": ("never reached (per replication)", 1.0),
 }
@@ -83,6 +90,43 @@ def interval_text(mean: float, low: float, high: float, factor: float = 1.0) -> 
     return text.replace("-0.0", "0.0")
 
 
+FEW_REPLICATIONS = 5  # below this the 95 % intervals are too wide to read much into
+
+
+def few_replications(replications: int) -> str | None:
+    """A warning that ``replications`` days give wide intervals, or None when they are enough.
+
+    Examples
+    --------
+    >>> few_replications(20) is None, few_replications(2)[:19]
+    (True, 'Only 2 replications')
+    """
+    if replications >= FEW_REPLICATIONS:
+        return None
+    return (
+        f"Only {replications} replication{'s' if replications != 1 else ''}: the 95 % "
+        "intervals are wide (or missing with one); run more (e.g. --replications 20) "
+        "before comparing policies."
+    )
+
+
+def clipped_interval(row, metric: str) -> str:
+    """One KPI row as ``mean (low – high)`` in its unit, the interval cut to the possible range.
+
+    A share is cut to 0–100 %, a time or count at 0: a t-interval of few replications can pass
+    them, and ``kpis.csv`` keeps those raw bounds.
+
+    Examples
+    --------
+    >>> clipped_interval({"mean": 0.167, "ci95_low": -1.951, "ci95_high": 2.284}, "fire_5min_share")
+    '16.7 (0.0 – 100.0)'
+    """
+    factor = METRICS.get(metric, (metric, 1.0))[1]
+    top = 1.0 if metric in SHARES else np.inf
+    low, high = np.clip([row["ci95_low"], row["ci95_high"]], 0.0, top)
+    return interval_text(row["mean"], low, high, factor)
+
+
 def policy_table(kpis: pd.DataFrame, policies, *, by_group: bool = False) -> pd.DataFrame:
     """KPIs as ``mean (low – high)`` cells: a row per metric (and group), a column per policy.
 
@@ -100,16 +144,12 @@ def policy_table(kpis: pd.DataFrame, policies, *, by_group: bool = False) -> pd.
     keys = ["group", "metric"] if by_group else ["metric"]
     for key, part in kpis.groupby(keys, sort=False):
         key = key if isinstance(key, tuple) else (key,)
-        label, factor = METRICS.get(key[-1], (key[-1], 1.0))
-        top = 1.0 if key[-1] in SHARES else np.inf
         cells = part.set_index("policy")
         row = {"group": key[0].split("=", 1)[-1]} if by_group else {}
-        row["metric"] = label
+        row["metric"] = METRICS.get(key[-1], (key[-1], 1.0))[0]
         for policy in policies:
             if policy in cells.index:
-                r = cells.loc[policy]
-                low, high = np.clip([r["ci95_low"], r["ci95_high"]], 0.0, top)
-                row[policy] = interval_text(r["mean"], low, high, factor)
+                row[policy] = clipped_interval(cells.loc[policy], key[-1])
             else:
                 row[policy] = "—"
         rows.append(row)
@@ -182,30 +222,132 @@ def _paired_table(paired: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _queues(log: pd.DataFrame) -> pd.DataFrame:
-    wait = log["queue_wait_s"]
-    grouped = log.assign(queued=wait > 0, wait_min=wait / 60).groupby("policy", sort=False)
-    return pd.DataFrame(
+def queue_waits(log: pd.DataFrame) -> pd.DataFrame:
+    """Per policy: the share of dispatched calls that waited for a free unit, and how long.
+
+    A policy that holds calls for its next round (``batch``, every ``interval_s`` from the
+    start, 60 s by default) makes every call wait to that round even with units free: that
+    hold is shown on its own and left out of the wait for a unit. The log's ``queue_wait_s``
+    (call to dispatch) is both together.
+
+    Examples
+    --------
+    >>> log = pd.DataFrame({"policy": ["batch"] * 3, "call_s": [10.0, 70.0, 130.0],
+    ...                     "queue_wait_s": [50.0, 50.0, 200.0]})
+    >>> queue_waits(log).round(1).to_dict("records")
+    [{'policy': 'batch', 'waited for a free unit (%)': 33.3, 'wait for a unit p90 (min)': 2.0, 'wait for a unit max (min)': 2.5, 'batching hold mean (min)': 0.8}]
+    """
+    sent = log[log["queue_wait_s"].notna()]
+    rounds = {
+        p: getattr(get_policy(p), "interval_s", None)
+        for p in sent["policy"].unique()
+        if p in POLICIES
+    }
+    interval = sent["policy"].map(rounds).astype(float)  # NaN: dispatched as calls come
+    hold = (np.ceil(sent["call_s"] / interval) * interval - sent["call_s"]).fillna(0.0)
+    hold = np.minimum(hold, sent["queue_wait_s"])
+    unit = (sent["queue_wait_s"] - hold) / 60
+    grouped = sent.assign(waited=unit > 0, unit=unit, hold=hold / 60).groupby("policy", sort=False)
+    table = pd.DataFrame(
         {
-            "queued (%)": grouped["queued"].mean() * 100,
-            "wait p90 (min)": grouped["wait_min"].quantile(0.9),
-            "wait max (min)": grouped["wait_min"].max(),
+            "waited for a free unit (%)": grouped["waited"].mean() * 100,
+            "wait for a unit p90 (min)": grouped["unit"].quantile(0.9),
+            "wait for a unit max (min)": grouped["unit"].max(),
         }
-    ).reset_index()
+    )
+    if (hold > 0).any():
+        table["batching hold mean (min)"] = grouped["hold"].mean()
+    return table.reset_index()
+
+
+CAUSES = {  # why a call was never reached, from the log's reason
+    "data": "unreachable location (data)",
+    "storm": "cut off by closed roads",
+    "fleet": "no unit free before the end",
+    "kind": "no unit serves the kind",
+}
+
+
+def never_reached_cause(reason: str) -> str:
+    """Which of :data:`CAUSES` a never-reached call's ``reason`` belongs to.
+
+    Examples
+    --------
+    >>> never_reached_cause("unreachable: 512 m from the nearest road, beyond the snap limit")
+    'unreachable location (data)'
+    >>> never_reached_cause("still queued at end"), never_reached_cause("no unit serves kind 'x'")
+    ('no unit free before the end', 'no unit serves the kind')
+    """
+    if reason == "still queued at end":
+        return CAUSES["fleet"]
+    if reason.startswith("no unit serves kind"):
+        return CAUSES["kind"]
+    if reason.startswith("unreachable:") and "closure" in reason:
+        return CAUSES["storm"]
+    if reason.startswith("unreachable:"):
+        return CAUSES["data"]
+    return reason
 
 
 def _never_reached(log: pd.DataFrame) -> pd.DataFrame:
     missed = log[~log["reached"].astype(bool)]
+    missed = missed.assign(cause=missed["reason"].astype(str).map(never_reached_cause))
     runs = log.groupby("policy", sort=False)["seed"].nunique()
-    table = missed.groupby(["policy", "reason"], sort=False).size().rename("incidents")
+    table = missed.groupby(["policy", "cause", "reason"], sort=False).size().rename("incidents")
     per_run = table / runs.reindex(table.index.get_level_values("policy")).to_numpy()
     return table.to_frame().assign(**{"per replication": per_run}).reset_index()
+
+
+def rain_outside(result) -> str | None:
+    """What the hyetograph rains outside the simulated hours, or None when it rains within.
+
+    Hour ``h`` of the hyetograph is simulated when it overlaps ``start_hour`` to
+    ``start_hour + hours``. Rain before that still fills the ponds the first hour starts
+    with; rain after it is not simulated at all.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> storm = pd.DataFrame({"hour": [15, 16], "rain_mm_h": [20.0, 40.0]})
+    >>> rain_outside(SimpleNamespace(rain=storm, start_hour=0, hours=6.0)).split(";")[0]
+    'All 60.0 mm of the hyetograph fall outside the simulated hours (00:00 to 06:00'
+    """
+    rain = result.rain
+    if rain is None or len(rain) == 0:
+        return None
+    inside = _simulated(rain, result)
+    outside = float(rain.loc[~inside, "rain_mm_h"].sum())
+    if outside <= 0:
+        return None
+    wet = rain.loc[rain["rain_mm_h"] > 0, "hour"]
+    share = "All" if not (rain.loc[inside, "rain_mm_h"] > 0).any() else "Of the rain,"
+    return (
+        f"{share} {outside:.1f} mm of the hyetograph fall outside the simulated hours "
+        f"({_window(result)}; the rain is at hours {int(wet.min())}–{int(wet.max()) + 1}): it is "
+        "not simulated (rain before the start only fills the ponds the first hour starts "
+        "with); choose --start-hour and --hours (start_hour=, hours= in Python) to cover it."
+    )
+
+
+def _simulated(rain: pd.DataFrame, result) -> pd.Series:
+    start = float(result.start_hour)
+    return (rain["hour"] + 1 > start) & (rain["hour"] < start + float(result.hours))
+
+
+def _window(result) -> str:
+    end = float(result.start_hour) + float(result.hours)
+    return f"{int(result.start_hour):02d}:00 to {int(end) % 24:02d}:{int(end % 1 * 60):02d}"
 
 
 def _storm(result) -> list[str]:
     rain = result.rain
     if rain is None or len(rain) == 0:
         return ["No rain: every road stays open all day.", ""]
+    outside = rain_outside(result)
+    note = [f"**{outside}**", ""] if outside else []
+    rain = rain[_simulated(rain, result)]
+    if not (rain["rain_mm_h"] > 0).any():
+        return [*note, "No rain within the simulated hours.", ""]
     table = rain[["hour", "rain_mm_h"]].rename(columns={"rain_mm_h": "rain (mm/h)"})
     closures = result.closures_by_hour
     if closures is not None and len(closures):
@@ -218,12 +360,14 @@ def _storm(result) -> list[str]:
     shown = table[table.drop(columns="hour").gt(0).any(axis=1)]
     wet = int((rain["rain_mm_h"] > 0).sum())
     return [
-        f"{rain['rain_mm_h'].sum():.1f} mm in {wet} wet hours of the {len(rain)} given, at most "
-        f"{rain['rain_mm_h'].max():.1f} mm/h. Each hour's ponding closes the roads deeper than "
+        *note,
+        f"{rain['rain_mm_h'].sum():.1f} mm in {wet} wet hours of the {len(rain)} simulated "
+        f"({_window(result)}), at most {rain['rain_mm_h'].max():.1f} mm/h. Hour h is h:00 to "
+        "h+1:00 of the first simulated day. Each hour's ponding closes the roads deeper than "
         "each vehicle can pass; a trip takes the closures of the hour it starts in. Hours with "
         "neither rain nor a closed road are left out.",
         "",
-        _table(shown) if len(shown) else "No hour has rain.",
+        _table(shown),
         "",
     ]
 
@@ -298,11 +442,21 @@ def _markdown(result, title: str, notes, image: str) -> str:
         "",
         f"![响应时间分布 · response times per policy]({image})",
         "",
+        *_definitions(result),
         "## Policies compared (mean over replications, 95 % CI)",
         "",
         _table(policy_table(overall, policies)),
         "",
+        "Intervals are cut to the possible range (a share to 0–100 %, a time at 0) wherever "
+        "they are shown; kpis.csv keeps the raw t-interval bounds.",
+        "",
     ]
+    warning = few_replications(len(seeds))
+    if warning:
+        lines[lines.index("## Policies compared (mean over replications, 95 % CI)") : 0] = [
+            f"**{warning}**",
+            "",
+        ]
     if len(policies) > 1:
         lines += [
             f"## Paired differences from {markdown_text(policies[0])} (same seeds)",
@@ -319,8 +473,8 @@ def _markdown(result, title: str, notes, image: str) -> str:
         lines += [
             "Share of fire incidents reached within 5 minutes, per policy: "
             + "; ".join(
-                f"{markdown_text(r.policy)} {interval_text(r.mean, r.ci95_low, r.ci95_high, 100)} %"
-                for r in fire.itertuples()
+                f"{markdown_text(r['policy'])} {clipped_interval(r, 'fire_5min_share')} %"
+                for _, r in fire.iterrows()
             )
             + ".",
             "",
@@ -335,7 +489,16 @@ def _markdown(result, title: str, notes, image: str) -> str:
                 _table(policy_table(part, policies, by_group=True)),
                 "",
             ]
-    lines += ["## Queue waits", "", _table(_queues(log)), ""]
+    lines += [
+        "## Queue waits",
+        "",
+        "Waiting for a free unit: from the call until a unit of the right kind is free to be "
+        "sent. A batching policy's hold for its next round is shown apart; the policy "
+        "table's queue figures (from the log's queue_wait_s, call to dispatch) include it.",
+        "",
+        _table(queue_waits(log)),
+        "",
+    ]
     if len(utilisation):
         lines += [
             "## Unit utilisation",
@@ -345,11 +508,40 @@ def _markdown(result, title: str, notes, image: str) -> str:
         ]
     missed = _never_reached(log)
     lines += ["## Never reached", ""]
-    lines += [_table(missed), ""] if len(missed) else ["Every incident was reached.", ""]
+    lines += (
+        [
+            f"Causes: *{CAUSES['data']}* — the call lies beyond the snap limit from every "
+            "road, or on roads not joined to the stations' network (\"no available resource "
+            'can reach this point on the road graph"): a gap in the road data, not a busy '
+            f"fleet; *{CAUSES['storm']}* — the storm's closures cut every way there; "
+            f"*{CAUSES['fleet']}* — a unit could reach it, but none was free before the "
+            f"simulation ended; *{CAUSES['kind']}* — no vehicle profile answers this kind.",
+            "",
+            _table(missed),
+            "",
+        ]
+        if len(missed)
+        else ["Every incident was reached.", ""]
+    )
     lines += ["## The storm hour by hour", "", *_storm(result)]
     if notes:
         lines += ["## Notes", "", *[f"- {markdown_text(note)}" for note in notes], ""]
     return "\n".join(lines)
+
+
+def _definitions(result) -> list[str]:
+    return [
+        "**What the times mean.** Response time is from the call to the first unit's arrival "
+        "at the scene: the wait until a unit is dispatched (queue wait, call to dispatch) "
+        "plus its travel. Call handling and turnout (出动, the crew getting under way, about "
+        "a minute for a fire engine) are not modelled: a free unit leaves the moment the call "
+        "comes, so in the log dispatch_s equals call_s and response_s equals travel_s when no "
+        "one waited. 建标 152-2017 counts its 5 minutes from the dispatch order with turnout "
+        "included, so the fire-cover shares here are optimistic by about the turnout time. "
+        "In incidents_log.parquet, call_s, dispatch_s, arrive_s and clear_s are seconds since "
+        f"the start of the run ({int(result.start_hour):02d}:00 of the first simulated day).",
+        "",
+    ]
 
 
 def write_report(

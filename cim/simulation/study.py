@@ -47,9 +47,13 @@ class SimulationResult:
     ----------
     log : DataFrame
         One row per (policy, replication, incident): times of call, dispatch, arrival and
-        clearance (seconds from the start; NaN when it did not happen), unit, station, queue
-        wait, travel and response time, the route's ``path_id`` (-1 when none), ``reached``
-        and the ``reason`` when not.
+        clearance (``call_s`` …: seconds since the start of the run, ``start_hour``:00 of the
+        first simulated day; NaN when it did not happen), unit, station, queue wait, travel
+        and response time, the route's ``path_id`` (-1 when none), ``reached`` and the
+        ``reason`` when not. ``response_s`` is call to arrival: the queue wait (call to
+        dispatch) plus the travel. Call handling and turnout are not modelled (a free unit
+        leaves when the call comes), so a 5-minute share counted on it is optimistic by the
+        turnout time that 建标 152-2017's 5 minutes include.
     moves : DataFrame
         One row per unit trip: ``to_scene``, ``to_hospital``, ``return`` or ``move_up``.
     paths : GeoDataFrame
@@ -76,14 +80,11 @@ class SimulationResult:
     start_hour: int
 
 
-def _default_sites(city: CityModel) -> gpd.GeoDataFrame:
+def _default_sites(city: CityModel) -> gpd.GeoDataFrame | None:
     for name in ("grid", "districts"):
         if name in city.layers:
             return city.layer(name)
-    raise SimulationError(
-        f"{city.name}: generating incidents needs sites to place them in: the city has no "
-        "'grid' or 'districts' layer; pass sites= (polygons or points, optional 'weight')"
-    )
+    return None
 
 
 class _Study:
@@ -121,18 +122,36 @@ class _Study:
         elif rates is None:
             if "incidents" not in city.layers:
                 raise SimulationError(
-                    f"{city.name}: no incidents layer to fit call rates from; pass incidents= "
-                    "(a table to replay) or rates= (hour, kind, rate_per_h)"
+                    f"{city.name}: no incidents layer to fit call rates from; give a table of "
+                    "calls to replay (cim simulate --incidents FILE, or incidents= in Python), "
+                    "add an incidents layer to the city, or pass rates= (hour, kind, "
+                    "rate_per_h) in Python"
                 )
             rates = fit_rates(city.layer("incidents"), per_day=incidents_per_day)
         self.rates = rates
         self.sites = _default_sites(city) if sites is None else layers.to_wgs84(sites, kind="sites")
-        weight = (
-            pd.to_numeric(self.sites["weight"], errors="coerce").fillna(0).to_numpy(dtype=float)
-            if "weight" in self.sites.columns
-            else np.ones(len(self.sites))
-        )
-        self.demand = (self.sites.geometry.representative_point(), weight)
+        if self.sites is None and self.table is None:
+            raise SimulationError(
+                f"{city.name}: generating calls needs sites to place them in and the city has "
+                "no 'grid' or 'districts' layer; add one to the city, pass sites= (polygons or "
+                "points, optional 'weight') in Python, or replay a table of calls "
+                "(cim simulate --incidents FILE)"
+            )
+        if self.sites is None:  # replayed calls only: their own places are the demand
+            self.demand = (self.table.geometry.representative_point(), np.ones(len(self.table)))
+        else:
+            weight = (
+                pd.to_numeric(self.sites["weight"], errors="coerce").fillna(0).to_numpy(float)
+                if "weight" in self.sites.columns
+                else np.ones(len(self.sites))
+            )
+            self.demand = (self.sites.geometry.representative_point(), weight)
+        if rain is not None and dem is None and city.settings.dem is None:
+            raise SimulationError(
+                f"{city.name}: rain needs a DEM for the ponding model and this city has none; "
+                "pass one (cim simulate --dem FILE.tif, or dem= in Python: a projected GeoTIFF "
+                "covering the roads) or save the city with CitySettings(dem=...)"
+            )
         self.districts = city.layer("districts") if "districts" in city.layers else None
         profiles = {u.profile for u in self.fleet.units}
         self.states = NetworkStates(

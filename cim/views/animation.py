@@ -204,7 +204,8 @@ def simulation_view(
     policy : str, optional
         Which policy's day to draw; the result's first by default.
     replication : int, optional
-        Which replication; the first by default.
+        Which replication, counted from 0 as in ``result.log`` (the legend counts from 1:
+        replication 0 is "第 1 次重复"); the first by default.
     at_s : float, optional
         Seconds after the simulation's start at which the page opens (paused); by default the
         moment the most incidents are open.
@@ -267,7 +268,7 @@ def simulation_view(
         legend=legend,
         note=_note(
             city,
-            f"策略 {policy}，第 {replication} 次重复（种子 {seed}），{len(log)} 起事件；"
+            f"策略 {policy}，第 {replication + 1} 次重复（种子 {seed}），{len(log)} 起事件；"
             "按 ▶ 播放或拖动时间轴",
             **drawn,
         ),
