@@ -104,16 +104,6 @@ class Replication:
             )
         ]
         self.event_driven = getattr(policy, "interval_s", None) is None
-        travel.hint = self._soon
-
-    def _soon(self, profile: str) -> list[int]:
-        """Where the units of ``profile`` will set off from next: where they are, the calls
-        waiting, and the scenes of the calls being served."""
-        serving = np.flatnonzero(~np.isnan(self.dispatch_s) & np.isnan(self.clear_s))
-        calls = [*self.queue, *serving.tolist()]
-        return [u.place for u in self.by_profile.get(profile, [])] + [
-            self.places[i] for i in calls if self.profiles[i] == profile
-        ]
 
     # -- the clock ---------------------------------------------------------------------------
     @property
