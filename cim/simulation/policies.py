@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 import pandas as pd
@@ -72,8 +73,8 @@ class Nearest:
     interval_s: float | None = None
 
     def assign(self, calls: Sequence[Call], units: Sequence[Unit], eta: np.ndarray) -> list:
-        order = sorted(range(len(calls)), key=lambda c: (calls[c].call_s, calls[c].id))
-        return _greedy(order, eta, units, calls)
+        keys = list(map(attrgetter("call_s", "id"), calls))
+        return _greedy(sorted(range(len(calls)), key=keys.__getitem__), eta, units, calls)
 
 
 class Priority:
@@ -86,10 +87,8 @@ class Priority:
     interval_s: float | None = None
 
     def assign(self, calls: Sequence[Call], units: Sequence[Unit], eta: np.ndarray) -> list:
-        order = sorted(
-            range(len(calls)), key=lambda c: (calls[c].priority, calls[c].call_s, calls[c].id)
-        )
-        return _greedy(order, eta, units, calls)
+        keys = list(map(attrgetter("priority", "call_s", "id"), calls))
+        return _greedy(sorted(range(len(calls)), key=keys.__getitem__), eta, units, calls)
 
 
 class Batch:

@@ -3,10 +3,11 @@
 Places are the fleet's stations and hospitals followed by the incidents, by position. A
 travel time comes from :meth:`routing.Router.cost_rows` under the network state of the hour
 the trip starts in (:class:`~cim.simulation.network.NetworkStates`): per state and profile,
-the places are joined to the roads once, and the times from a place to every target of the
-profile (its stations, the hospitals its patients go to, its incidents) cost one search the
-first time a unit sets off from there, and are kept. Route lines (:meth:`Travel.paths`) come
-from :meth:`routing.Router.routes`, all the trips of a network state at once.
+the profile's places (its stations, the hospitals its patients go to, its incidents: where
+its units can be) are joined to the roads once, and the times from one of them to all cost
+one search the first time a unit sets off from there, and are kept. Route lines
+(:meth:`Travel.paths`) come from :meth:`routing.Router.routes`, all the trips of a network
+state at once.
 """
 
 from __future__ import annotations
@@ -68,14 +69,16 @@ class Travel:
         """Seconds from each source to each target place (inf where no route), as a
         ``sources x targets`` array, for a trip of ``profile`` starting in hour ``slot``.
 
-        Targets are the profile's stations, hospitals and incidents; sources any place."""
+        Sources and targets are the profile's places: its stations, the hospitals its
+        patients go to, its incidents (where its units can be)."""
         key = self.states.key(profile, slot)
         rows = self._rows.get(key)
         if rows is None:
-            rows = self._rows[key] = self.states.router(key).cost_rows(
-                self.points, self.points.iloc[self._targets[profile]]
-            )
-        return rows.rows(sources)[:, self._column[profile][np.asarray(targets, dtype=int)]]
+            places = self.points.iloc[self._targets[profile]]
+            rows = self._rows[key] = self.states.router(key).cost_rows(places, places)
+        column = self._column[profile]
+        found = rows.rows(column[np.asarray(sources, dtype=int)])
+        return found[:, column[np.asarray(targets, dtype=int)]]
 
     def coverage(self, profile: str, slot: int, demand: gpd.GeoSeries) -> np.ndarray:
         """Seconds from each of ``profile``'s anchors (its stations first) to each demand point."""
@@ -119,8 +122,12 @@ class Travel:
         trips = trips.iloc[sorted(wanted)].assign(path_id=sorted(wanted))
         lines: dict[int, shapely.LineString] = {}
         for key, group in trips.groupby("key", sort=False):
+            sources, source_at = np.unique(group["source"], return_inverse=True)
+            targets, target_at = np.unique(group["target"], return_inverse=True)
             found = self.states.router(key).routes(
-                self.points, self.points, group[["source", "target"]].to_numpy()
+                self.points.iloc[sources],
+                self.points.iloc[targets],
+                np.column_stack([source_at.ravel(), target_at.ravel()]),
             )
             lines.update(zip(group["path_id"], found.geometry.values, strict=True))
         ordered = trips["path_id"].to_numpy()
