@@ -16,13 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.sparse.csgraph import dijkstra
 
 from routing._engine.compiled import CompiledGraph
 from routing._engine.lines import lines_along
-from routing._engine.search import RouteBatch, direct, joins
+from routing._engine.search import RouteBatch, direct, joined, joins
 from routing.batch import Snapped
 
-__all__ = ["nearest", "node_nearest"]
+__all__ = ["nearest", "node_nearest", "pair_routes"]
 
 
 @dataclass
@@ -45,7 +46,7 @@ def _open_csr(engine: CompiledGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return engine._open_csr
 
 
-def _labels(engine: CompiledGraph, seeds: pd.DataFrame, tie_rank, k: int, objective: str):
+def _labels(engine: CompiledGraph, seeds: pd.DataFrame, tie_rank, k: int, objective: str, limit):
     indptr, head, edge_of = _open_csr(engine)
     edge, share = seeds["edge"].to_numpy(), (seeds["end"] - seeds["start"]).to_numpy()
     from routing._engine.kernels import k_labels
@@ -64,17 +65,19 @@ def _labels(engine: CompiledGraph, seeds: pd.DataFrame, tie_rank, k: int, object
         np.asarray(tie_rank, dtype=np.int64),
         k,
         len(engine.nodes),
+        np.full(len(tie_rank), np.inf) if limit is None else np.asarray(limit, dtype=float),
     )
     return _Labels(*found)
 
 
-def _seeded(engine: CompiledGraph, sources: Snapped, tie_rank, k: int, objective: str):
-    """The labels of every node from the sources (their gaps counted), and the seeds."""
+def _seeded(engine: CompiledGraph, sources: Snapped, tie_rank, k: int, objective: str, limit=None):
+    """The labels of every node from the sources (their gaps counted), and the seeds; with
+    ``limit``, a source's labels only up to its cost there."""
     source_gap = engine.gap_cost(sources, objective)
     seeds = joins(engine, sources, engine.cost(objective), leaving=True)
     seeds = seeds.assign(cost=seeds["cost"] + source_gap[seeds["point"].to_numpy()])
     seeds = seeds.reset_index(drop=True)
-    return _labels(engine, seeds, tie_rank, k, objective), seeds
+    return _labels(engine, seeds, tie_rank, k, objective, limit), seeds
 
 
 def node_nearest(
@@ -228,6 +231,9 @@ def pair_routes(
     eta, metres_out, access_out = (np.full(count, np.nan) for _ in range(3))
     geometry = np.full(count, None, dtype=object)
     wanted = np.unique(pairs[:, 0])
+    # each source's labels stop at the cost of its dearest pair (a margin for rounding)
+    graph, _, _ = joined(engine, sources, targets, objective)
+    first_target = len(engine.nodes) + len(sources.edge)
     for begin in range(0, len(wanted), _CHUNK):
         chunk = wanted[begin : begin + _CHUNK]
         local = np.full(len(sources.edge), -1)
@@ -240,8 +246,11 @@ def pair_routes(
             sources.cut_off[chunk],
         )
         k = len(chunk)
-        labels, seeds = _seeded(engine, sub, np.arange(k), k, objective)
         source, target = local[pairs[rows, 0]], pairs[rows, 1]
+        costs = dijkstra(graph, indices=len(engine.nodes) + chunk)[source, first_target + target]
+        limit = np.full(k, -np.inf)
+        np.maximum.at(limit, source, np.where(np.isfinite(costs), costs, -np.inf))
+        labels, seeds = _seeded(engine, sub, np.arange(k), k, objective, limit * (1 + 1e-9) + 1e-9)
         # ways in by a label: each pair with each join of its target, in the joins' order
         many = first_in[target + 1] - first_in[target]
         pair = np.repeat(np.arange(len(rows)), many)
