@@ -114,15 +114,14 @@ def read_hyetograph(rain) -> pd.DataFrame | None:
 
 @lru_cache(maxsize=32)
 def _water(dem_path: str, store_mm: float, runoff: float, drainage_mm_h: float):
-    """The DEM, the water on it when the store holds ``store_mm``, and whether every
-    depression is full then (cached: a storm's hours repeat the same stores, and so do the
-    replications and policies of one study)."""
+    """The DEM and the water on it when the store holds ``store_mm`` (cached: a storm's hours
+    repeat the same stores, and so do the replications and policies of one study)."""
     dem = read_dem(dem_path)
     rain_mm_h = (store_mm + drainage_mm_h) / runoff
-    ponds, water = ponding(
+    _, water = ponding(
         dem, rain_mm_h=rain_mm_h, hours=1.0, runoff=runoff, drainage_mm_h=drainage_mm_h
     )
-    return dem, water, bool((ponds["water_m3"] >= ponds["storage_m3"]).all())
+    return dem, water
 
 
 class NetworkStates:
@@ -231,16 +230,9 @@ class NetworkStates:
             store = max(0.0, store + by_hour.get(hour, 0.0) * runoff - drainage_mm_h)
             if hour >= self.start_hour:
                 keys.append(round(store, 1))
-        full = None  # the roads a store that fills every depression closes: so do larger ones
         for store in sorted(set(keys) - {0.0}):
-            if full is None:
-                surface, water, filled = _water(
-                    str(dem), store, float(runoff), float(drainage_mm_h)
-                )
-                self._barriers[store] = road_closures(self.city.layer("roads"), surface, water)
-                full = self._barriers[store] if filled else None
-            else:
-                self._barriers[store] = full
+            surface, water = _water(str(dem), store, float(runoff), float(drainage_mm_h))
+            self._barriers[store] = road_closures(self.city.layer("roads"), surface, water)
         return keys
 
     def key(self, profile: str, slot: int) -> tuple:
