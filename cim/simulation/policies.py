@@ -41,13 +41,16 @@ def _greedy(order: Sequence[int], eta: np.ndarray, units: Sequence[Unit], calls)
         order = np.asarray(order, dtype=int)
         reach = order[np.isfinite(eta[0, order])]
         return [(calls[reach[0]], units[0])] if len(reach) else []
+    reachable = np.isfinite(eta)
+    order = np.asarray(order, dtype=int)
+    order = order[reachable[:, order].any(axis=0)]
+    if len(order) == 0:
+        return []
     tie = np.empty(len(units), dtype=int)
     tie[sorted(range(len(units)), key=lambda u: units[u].sort_key)] = np.arange(len(units))
     free = np.ones(len(units), dtype=bool)
-    reachable = np.isfinite(eta)
-    order = np.asarray(order, dtype=int)
     pairs = []
-    for c in order[reachable[:, order].any(axis=0)].tolist():
+    for c in order.tolist():
         options = np.flatnonzero(free & reachable[:, c])
         if len(options) == 0:
             continue

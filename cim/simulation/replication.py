@@ -141,11 +141,13 @@ class Replication:
             )
             calls = [self._calls[i] for i in waiting]
             pairs = self.policy.assign(calls, free, eta)
+            if not pairs:
+                continue
             row = {u.id: r for r, u in enumerate(free)}
             column = {i: c for c, i in enumerate(waiting)}
             for call, unit in pairs:
                 self.send(unit, call.index, float(eta[row[unit.id], column[call.index]]))
-            if pairs and hasattr(self.policy, "relocate"):
+            if hasattr(self.policy, "relocate"):
                 self.cover(profile)
 
     def release(self, units: list[Unit]) -> None:
