@@ -1,7 +1,8 @@
 """What the routing batch API returns: snapped points and cost matrices.
 
 :meth:`routing.Router.snap` gives a :class:`Snapped`, :meth:`routing.Router.cost_matrix` a
-:class:`CostMatrix`; :meth:`routing.Router.reach` a GeoDataFrame of edge pieces. Edges are
+:class:`CostMatrix`, :meth:`routing.Router.cost_rows` a :class:`CostRows` (the same matrix
+computed a few rows at a time); :meth:`routing.Router.reach` a GeoDataFrame of edge pieces. Edges are
 named by their position in ``router.graph.edges(keys=True)``.
 """
 
@@ -11,8 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 
-__all__ = ["SNAP_CLOSED", "SNAP_FAR", "SNAP_NO_ROAD", "CostMatrix", "Snapped"]
+__all__ = ["SNAP_CLOSED", "SNAP_FAR", "SNAP_NO_ROAD", "CostMatrix", "CostRows", "Snapped"]
 
 SNAP_FAR = "far"  # farther than the snap limit from every road
 SNAP_CLOSED = "closed"  # under a barrier on its (closed) nearest road
@@ -86,3 +89,52 @@ class CostMatrix:
             index=pd.Index(self.source_ids, name="source_id"),
             columns=pd.Index(self.target_ids, name="target_id"),
         )
+
+
+class CostRows:
+    """A cost matrix from many sources to fixed targets, computed row by row when asked.
+
+    Built by :meth:`routing.Router.cost_rows`, which snaps the points and joins them to the
+    road graph once; each row then costs one Dijkstra from its source, and is kept. A row
+    equals the same row of :meth:`routing.Router.cost_matrix` on the same points, to the
+    last bit.
+
+    Attributes
+    ----------
+    source_ids, target_ids : ndarray
+        The ids of the rows and columns.
+    objective : str
+        ``"time"`` (seconds) or ``"distance"`` (metres).
+    """
+
+    def __init__(
+        self,
+        graph: csr_matrix,
+        first_source: int,
+        source_ids: np.ndarray,
+        target_ids: np.ndarray,
+        objective: str,
+    ):
+        self._graph, self._first = graph, first_source
+        self.source_ids, self.target_ids, self.objective = source_ids, target_ids, objective
+        self._rows: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.source_ids)
+
+    def rows(self, sources) -> np.ndarray:
+        """The costs from the sources at these positions to every target (sources x
+        targets, inf where no route joins them)."""
+        sources = np.asarray(sources, dtype=np.int64).ravel().tolist()
+        missing = sorted({s for s in sources if s not in self._rows})
+        if missing:
+            if missing[0] < 0 or missing[-1] >= len(self):
+                raise IndexError(f"source positions must be 0 to {len(self) - 1}")
+            found = dijkstra(self._graph, indices=self._first + np.array(missing))
+            first_target = self._first + len(self)
+            self._rows.update(zip(missing, found[:, first_target:].copy(), strict=True))
+        if len(sources) == 1:
+            return self._rows[sources[0]][None, :]
+        if not sources:
+            return np.zeros((0, len(self.target_ids)))
+        return np.stack([self._rows[s] for s in sources])

@@ -23,15 +23,17 @@ from layers.times import local_times
 from routing._engine import (
     CompiledGraph,
     assemble,
+    joined,
     lines_along,
     nearest,
     node_nearest,
+    pair_routes,
     reached_pieces,
     search,
     snap,
 )
 from routing.allocation import Allocation, assign_greedy, assign_optimal, priority_weights
-from routing.batch import SNAP_CLOSED, SNAP_FAR, CostMatrix, Snapped
+from routing.batch import SNAP_CLOSED, SNAP_FAR, CostMatrix, CostRows, Snapped
 from routing.closures import closure_effect
 from routing.profiles import Profile, get_profile
 from routing.service_areas import service_area_polygons
@@ -377,6 +379,96 @@ class Router:
             source_gap_m=starts.distance_m,
             target_gap_m=ends.distance_m,
             objective=objective,
+        )
+
+    def cost_rows(
+        self,
+        sources,
+        targets,
+        *,
+        objective: str = "time",
+        max_snap_m: float = SNAP_LIMIT_M,
+    ) -> CostRows:
+        """The :meth:`cost_matrix` from ``sources`` to ``targets``, computed a few rows at a time.
+
+        The points are snapped and joined to the roads once; each row asked of the result
+        (:meth:`CostRows.rows`) then costs one search from its source and is kept. For a
+        simulation that needs the costs from a few of many places at a time.
+
+        Examples
+        --------
+        >>> import cim, numpy as np
+        >>> city = cim.sample_city()
+        >>> router, incidents = city.router("fire_engine"), city.layer("incidents")
+        >>> rows = router.cost_rows(incidents, incidents)
+        >>> whole = router.cost_matrix(incidents.iloc[[4, 2]], incidents).values
+        >>> bool(np.array_equal(rows.rows([4, 2]), whole))
+        True
+        """
+        starts = self.snap(sources, max_snap_m=max_snap_m)
+        ends = self.snap(targets, max_snap_m=max_snap_m)
+        graph, _, _ = joined(self._engine, starts, ends, objective)
+        return CostRows(graph, len(self._engine.nodes), _ids(sources), _ids(targets), objective)
+
+    def routes(
+        self,
+        sources,
+        targets,
+        pairs,
+        *,
+        objective: str = "time",
+        max_snap_m: float = SNAP_LIMIT_M,
+    ) -> gpd.GeoDataFrame:
+        """The best route of each (source, target) pair, with its line: many pairs at once.
+
+        Each route is the one :meth:`dispatch` draws from that resource to that incident
+        (same ETA, distance and line), but only the pairs asked for are searched and drawn.
+
+        Parameters
+        ----------
+        sources, targets : GeoDataFrame or GeoSeries
+            Points in any CRS; named by their ``id`` column when they have one, else by
+            their index.
+        pairs : array of int, shape (n, 2)
+            Positions (source, target) of the routes wanted.
+        objective : {"time", "distance"}
+        max_snap_m : float
+            The snap limit in metres (:data:`SNAP_LIMIT_M`).
+
+        Returns
+        -------
+        GeoDataFrame
+            One row per pair, in order: ``source_id, target_id, eta_s, distance_m,
+            access_s, geometry`` (LineString along the roads, EPSG:4326); NaN and no line
+            where no route joins the pair.
+
+        Examples
+        --------
+        >>> import cim
+        >>> city = cim.sample_city()
+        >>> stations = city.layer("facilities").query("kind == 'fire_station'")
+        >>> found = city.router("fire_engine").routes(stations, city.layer("incidents"), [[0, 3], [2, 0]])
+        >>> found["target_id"].tolist(), found.geom_type.tolist()
+        (['INC-0004', 'INC-0001'], ['LineString', 'LineString'])
+        """
+        self._engine.cost(objective)
+        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        for column, points, role in ((0, sources, "sources"), (1, targets, "targets")):
+            if len(pairs) and (pairs[:, column].min() < 0 or pairs[:, column].max() >= len(points)):
+                raise layers.InputError(f"pairs: {role} positions must be 0 to {len(points) - 1}")
+        starts = self.snap(sources, max_snap_m=max_snap_m)
+        ends = self.snap(targets, max_snap_m=max_snap_m)
+        found = pair_routes(self._engine, starts, ends, pairs, objective=objective)
+        return gpd.GeoDataFrame(
+            {
+                "source_id": _ids(sources)[pairs[:, 0]],
+                "target_id": _ids(targets)[pairs[:, 1]],
+                "eta_s": found.eta_s,
+                "distance_m": found.distance_m,
+                "access_s": found.access_s,
+            },
+            geometry=found.geometry,
+            crs=4326,
         )
 
     def reach(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 import pandas as pd
@@ -40,13 +41,16 @@ def _greedy(order: Sequence[int], eta: np.ndarray, units: Sequence[Unit], calls)
         order = np.asarray(order, dtype=int)
         reach = order[np.isfinite(eta[0, order])]
         return [(calls[reach[0]], units[0])] if len(reach) else []
+    reachable = np.isfinite(eta)
+    order = np.asarray(order, dtype=int)
+    order = order[reachable[:, order].any(axis=0)]
+    if len(order) == 0:
+        return []
     tie = np.empty(len(units), dtype=int)
     tie[sorted(range(len(units)), key=lambda u: units[u].sort_key)] = np.arange(len(units))
     free = np.ones(len(units), dtype=bool)
-    reachable = np.isfinite(eta)
-    order = np.asarray(order, dtype=int)
     pairs = []
-    for c in order[reachable[:, order].any(axis=0)].tolist():
+    for c in order.tolist():
         options = np.flatnonzero(free & reachable[:, c])
         if len(options) == 0:
             continue
@@ -72,8 +76,8 @@ class Nearest:
     interval_s: float | None = None
 
     def assign(self, calls: Sequence[Call], units: Sequence[Unit], eta: np.ndarray) -> list:
-        order = sorted(range(len(calls)), key=lambda c: (calls[c].call_s, calls[c].id))
-        return _greedy(order, eta, units, calls)
+        keys = list(map(attrgetter("call_s", "id"), calls))
+        return _greedy(sorted(range(len(calls)), key=keys.__getitem__), eta, units, calls)
 
 
 class Priority:
@@ -86,10 +90,8 @@ class Priority:
     interval_s: float | None = None
 
     def assign(self, calls: Sequence[Call], units: Sequence[Unit], eta: np.ndarray) -> list:
-        order = sorted(
-            range(len(calls)), key=lambda c: (calls[c].priority, calls[c].call_s, calls[c].id)
-        )
-        return _greedy(order, eta, units, calls)
+        keys = list(map(attrgetter("priority", "call_s", "id"), calls))
+        return _greedy(sorted(range(len(calls)), key=keys.__getitem__), eta, units, calls)
 
 
 class Batch:

@@ -94,7 +94,7 @@ class Replication:
         self.on_scene_s = calls["on_scene_s"].to_numpy(dtype=float)
         self.transport = calls["transport"].to_numpy(dtype=bool)
         self.handover_s = calls["handover_s"].to_numpy(dtype=float)
-        self.queue: list[int] = []
+        self.waiting: dict[str, list[int]] = {}  # the calls waiting, by profile, in order
         self.moves: list[tuple] = []
         self._homing: set[str] = set()
         self._calls = [
@@ -104,16 +104,6 @@ class Replication:
             )
         ]
         self.event_driven = getattr(policy, "interval_s", None) is None
-        travel.hint = self._soon
-
-    def _soon(self, profile: str) -> list[int]:
-        """Where the units of ``profile`` will set off from next: where they are, the calls
-        waiting, and the scenes of the calls being served."""
-        serving = np.flatnonzero(~np.isnan(self.dispatch_s) & np.isnan(self.clear_s))
-        calls = [*self.queue, *serving.tolist()]
-        return [u.place for u in self.by_profile.get(profile, [])] + [
-            self.places[i] for i in calls if self.profiles[i] == profile
-        ]
 
     # -- the clock ---------------------------------------------------------------------------
     @property
@@ -141,23 +131,23 @@ class Replication:
         self.release(self.units if freed is None else freed)
 
     def decide(self) -> None:
-        if not self.queue:
-            return
-        for profile in sorted({self.profiles[i] for i in self.queue}):
+        for profile in sorted(p for p, calls in self.waiting.items() if calls):
             free = [u for u in self.by_profile[profile] if u.state == "idle"]
             if not free:
                 continue
-            waiting = [i for i in self.queue if self.profiles[i] == profile]
+            waiting = list(self.waiting[profile])
             eta = self.travel.times(
                 profile, self.slot, [u.place for u in free], [self.places[i] for i in waiting]
             )
             calls = [self._calls[i] for i in waiting]
             pairs = self.policy.assign(calls, free, eta)
+            if not pairs:
+                continue
             row = {u.id: r for r, u in enumerate(free)}
             column = {i: c for c, i in enumerate(waiting)}
             for call, unit in pairs:
                 self.send(unit, call.index, float(eta[row[unit.id], column[call.index]]))
-            if pairs and hasattr(self.policy, "relocate"):
+            if hasattr(self.policy, "relocate"):
                 self.cover(profile)
 
     def release(self, units: list[Unit]) -> None:
@@ -194,7 +184,7 @@ class Replication:
             self.env.process(self.relocation(unit, seconds))
 
     def send(self, unit: Unit, i: int, seconds: float) -> None:
-        self.queue.remove(i)
+        self.waiting[self.profiles[i]].remove(i)
         now = self.env.now
         self.dispatch_s[i], self.travel_s[i], self.arrive_s[i] = now, seconds, now + seconds
         self.unit_id[i], self.station_id[i] = unit.id, unit.station_id
@@ -208,7 +198,7 @@ class Replication:
             yield self.env.timeout(call_s - self.env.now)
             if self.reason[i]:
                 continue
-            self.queue.append(i)
+            self.waiting.setdefault(self.profiles[i], []).append(i)
             if self.event_driven:
                 self.decide()
 
@@ -310,7 +300,7 @@ class Replication:
     def _unreached(self) -> None:
         """The reason of each call still waiting at the end."""
         lost: dict[tuple, list[int]] = {}
-        for i in self.queue:
+        for i in sorted(i for calls in self.waiting.values() for i in calls):
             profile = self.profile[i]
             slot = int(self.calls["call_s"].iat[i] // 3600)
             stations = self.fleet.stations[profile]

@@ -275,9 +275,8 @@ def _run(
         steps = track(steps, description="simulating", total=len(steps))
     for r, s in steps:
         calls, here = study.calls(s)
-        if travel is not None and np.array_equal(here, points):
-            travel.retime(calls)  # the same places (a replayed table): keep the known times
-        else:
+        # a replayed table has the same places every time: keep their known times
+        if travel is None or not np.array_equal(here, points):
             if travel is not None:
                 offset, drawn = offset + len(travel.trips), 0
             travel, points = study.travel(calls, here), here

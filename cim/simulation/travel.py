@@ -1,30 +1,28 @@
 """Travel times and routes between the places of a simulation, from the city's Router.
 
 Places are the fleet's stations and hospitals followed by the incidents, by position. A
-travel time is asked of :meth:`routing.Router.cost_matrix` under the network state of the
-hour the trip starts in (:class:`~cim.simulation.network.NetworkStates`) and kept per
-(source, target, state). A decision that meets a source not yet known asks, in one batch,
-for the times from it to every target of the profile (its stations, the hospitals its
-patients go to, its incidents); the same batch also fetches from where units will be: the
-stations, the incidents called within six hours either side, and the places the simulation
-names in :attr:`Travel.hint` (the calls waiting or being served). Route lines (:meth:`paths`) come from :meth:`routing.Router.dispatch`.
+travel time comes from :meth:`routing.Router.cost_rows` under the network state of the hour
+the trip starts in (:class:`~cim.simulation.network.NetworkStates`): per state and profile,
+the profile's places (its stations, the hospitals its patients go to, its incidents: where
+its units can be) are joined to the roads once, and the times from one of them to all cost
+one search the first time a unit sets off from there, and are kept. Route lines
+(:meth:`Travel.paths`) come from :meth:`routing.Router.routes`, all the trips of a network
+state at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
+import routing
 from cim.simulation.network import NetworkStates
 
 __all__ = ["Travel"]
-
-_CHUNK = 25  # lone trips drawn together: a dispatch of 25 sources to 25 targets draws 625 lines
-_WINDOW_H = 6  # a miss also fetches from the incidents called this many hours either side
 
 
 class Travel:
@@ -39,8 +37,8 @@ class Travel:
     anchors : dict
         Profile → positions of its fixed places (stations, hospitals).
     calls : DataFrame
-        ``place``, ``profile`` (None for a call no unit serves) and ``call_s`` of each
-        incident, for prefetching.
+        ``place`` and ``profile`` (None for a call no unit serves) of each incident: the
+        incidents are the targets of their profile.
     """
 
     def __init__(
@@ -54,33 +52,16 @@ class Travel:
         self.points = gpd.GeoSeries(places.geometry.values, crs=4326)
         self.anchors = anchors
         self._targets, self._column = {}, {}
-        self.retime(calls)
-        for name in self._calls:
-            targets = np.unique(np.concatenate([anchors.get(name, []), self._calls[name][1]]))
+        for name in set(anchors) | set(calls["profile"].dropna()):
+            served = calls.loc[calls["profile"] == name, "place"].to_numpy(dtype=int)
+            targets = np.unique(np.concatenate([anchors.get(name, []), served])).astype(int)
             column = np.full(len(self.points), -1)
-            column[targets.astype(int)] = np.arange(len(targets))
-            self._targets[name], self._column[name] = targets.astype(int), column
-        self._rows: dict[tuple, dict[int, np.ndarray]] = {}
+            column[targets] = np.arange(len(targets))
+            self._targets[name], self._column[name] = targets, column
+        self._rows: dict[tuple, routing.CostRows] = {}
         self._coverage: dict[tuple, np.ndarray] = {}
-        self.hint: Callable[[str], list[int]] = lambda profile: []
-        self.queries = 0
         self._path_ids: dict[tuple, int] = {}
         self.trips: list[tuple] = []
-
-    def retime(self, calls: pd.DataFrame) -> None:
-        """Take the call times of another stream over the same places (for prefetching)."""
-        self._calls = {
-            name: (
-                calls.loc[calls["profile"] == name, "call_s"].to_numpy(),
-                calls.loc[calls["profile"] == name, "place"].to_numpy(dtype=int),
-            )
-            for name in set(self.anchors) | set(calls["profile"].dropna())
-        }
-
-    def _window(self, profile: str, slot: int) -> np.ndarray:
-        call_s, place = self._calls[profile]
-        near = (call_s >= (slot - _WINDOW_H) * 3600) & (call_s < (slot + _WINDOW_H) * 3600)
-        return place[near]
 
     def times(
         self, profile: str, slot: int, sources: Iterable[int], targets: Iterable[int]
@@ -88,35 +69,16 @@ class Travel:
         """Seconds from each source to each target place (inf where no route), as a
         ``sources x targets`` array, for a trip of ``profile`` starting in hour ``slot``.
 
-        Targets are the profile's stations, hospitals and incidents; sources any place."""
+        Sources and targets are the profile's places: its stations, the hospitals its
+        patients go to, its incidents (where its units can be)."""
         key = self.states.key(profile, slot)
-        rows = self._rows.setdefault(key, {})
-        if len(sources) == 1 and sources[0] in rows:  # the common case, kept short
-            return rows[sources[0]][self._column[profile][targets]][None, :]
-        sources = np.asarray(sources, dtype=int).ravel()
-        columns = self._column[profile][np.asarray(targets, dtype=int).ravel()]
-        missing = [s for s in set(sources.tolist()) if s not in rows]
-        if missing:
-            self._fetch(key, profile, slot, np.array(sorted(missing), dtype=int))
-        if len(sources) == 0:
-            return np.zeros((0, len(columns)))
-        return np.array([rows[s][columns] for s in sources.tolist()])
-
-    def _fetch(self, key, profile: str, slot: int, sources: np.ndarray) -> None:
-        """One batch, to every target of the profile, from the missing sources and from those
-        the next decisions will want that are not known yet."""
-        rows = self._rows[key]
-        ahead = np.concatenate(
-            [self.anchors.get(profile, []), self._window(profile, slot), self.hint(profile)]
-        )
-        sources = np.concatenate([sources, [p for p in ahead.astype(int) if p not in rows]])
-        sources = np.unique(sources.astype(int))
-        targets = self._targets[profile]
-        matrix = self.states.router(key).cost_matrix(
-            self.points.iloc[sources], self.points.iloc[targets]
-        )
-        self.queries += 1
-        rows.update(zip(sources.tolist(), matrix.values, strict=True))
+        rows = self._rows.get(key)
+        if rows is None:
+            places = self.points.iloc[self._targets[profile]]
+            rows = self._rows[key] = self.states.router(key).cost_rows(places, places)
+        column = self._column[profile]
+        found = rows.rows(column[np.asarray(sources, dtype=int)])
+        return found[:, column[np.asarray(targets, dtype=int)]]
 
     def coverage(self, profile: str, slot: int, demand: gpd.GeoSeries) -> np.ndarray:
         """Seconds from each of ``profile``'s anchors (its stations first) to each demand point."""
@@ -126,12 +88,11 @@ class Travel:
             self._coverage[key] = (
                 self.states.router(key).cost_matrix(self.points.iloc[anchors], demand).values
             )
-            self.queries += 1
         return self._coverage[key]
 
     def why_unreachable(self, key: tuple, targets, stations) -> list[str]:
         """Why no station reaches each target in the network ``key`` (the Router's reason)."""
-        found = self._dispatch(self.states.router(key), targets, stations[:1], geometry=False)
+        found = self._dispatch(self.states.router(key), targets, stations[:1])
         first = found.drop_duplicates("incident_id").set_index("incident_id")["reason"]
         return [str(first.get(int(t)) or "no route") for t in targets]
 
@@ -147,9 +108,7 @@ class Travel:
     def paths(self, ids: Iterable[int] | None = None, *, offset: int = 0) -> gpd.GeoDataFrame:
         """Route lines of the trips (all, or those with the given ids).
 
-        Routes that share a target (returns to a station, carries to a hospital) are drawn
-        together by one dispatch to that target, routes that share a source (calls answered
-        from a station) by one dispatch from it, and the rest in chunks of sources x targets.
+        The trips of each network state are drawn together (:meth:`routing.Router.routes`).
 
         Returns
         -------
@@ -163,21 +122,14 @@ class Travel:
         trips = trips.iloc[sorted(wanted)].assign(path_id=sorted(wanted))
         lines: dict[int, shapely.LineString] = {}
         for key, group in trips.groupby("key", sort=False):
-            router = self.states.router(key)
-            shared_target = group["target"].map(group["target"].value_counts()) > 1
-            for target, by_target in group[shared_target].groupby("target"):
-                found = self._dispatch(router, [target], by_target["source"].unique())
-                lines.update(self._match(by_target, found))
-            rest = group[~shared_target]
-            shared_source = rest["source"].map(rest["source"].value_counts()) > 1
-            for source, by_source in rest[shared_source].groupby("source"):
-                found = self._dispatch(router, by_source["target"].unique(), [source])
-                lines.update(self._match(by_source, found))
-            single = rest[~shared_source]
-            for start in range(0, len(single), _CHUNK):
-                chunk = single.iloc[start : start + _CHUNK]
-                found = self._dispatch(router, chunk["target"].unique(), chunk["source"].unique())
-                lines.update(self._match(chunk, found))
+            sources, source_at = np.unique(group["source"], return_inverse=True)
+            targets, target_at = np.unique(group["target"], return_inverse=True)
+            found = self.states.router(key).routes(
+                self.points.iloc[sources],
+                self.points.iloc[targets],
+                np.column_stack([source_at.ravel(), target_at.ravel()]),
+            )
+            lines.update(zip(group["path_id"], found.geometry.values, strict=True))
         ordered = trips["path_id"].to_numpy()
         geometry = [lines.get(i) for i in ordered]
         for n, (line, row) in enumerate(zip(geometry, trips.itertuples(), strict=True)):
@@ -195,7 +147,7 @@ class Travel:
         )
         return frame
 
-    def _dispatch(self, router, targets, sources, *, geometry: bool = True) -> pd.DataFrame:
+    def _dispatch(self, router, targets, sources) -> pd.DataFrame:
         incidents = gpd.GeoDataFrame(
             {"id": np.asarray(targets, dtype=int)},
             geometry=self.points.iloc[list(targets)].values,
@@ -206,18 +158,7 @@ class Travel:
             geometry=self.points.iloc[list(sources)].values,
             crs=4326,
         )
-        self.queries += 1
-        return router.dispatch(incidents, resources, k=len(resources), geometry=geometry)
-
-    @staticmethod
-    def _match(trips: pd.DataFrame, found: pd.DataFrame) -> dict[int, shapely.LineString]:
-        by_pair = {
-            (int(r), int(i)): g
-            for r, i, g in zip(
-                found["resource_id"].fillna(-1), found["incident_id"], found.geometry, strict=True
-            )
-        }
-        return {row.path_id: by_pair.get((row.source, row.target)) for row in trips.itertuples()}
+        return router.dispatch(incidents, resources, k=len(resources), geometry=False)
 
 
 def _vertex_times(lines: gpd.GeoSeries, seconds: np.ndarray, crs) -> list[list[float]]:

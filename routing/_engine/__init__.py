@@ -10,9 +10,9 @@
 
 from routing._engine.compiled import OBJECTIVES, CompiledGraph
 from routing._engine.lines import lines_along
-from routing._engine.nearest import nearest, node_nearest
+from routing._engine.nearest import nearest, node_nearest, pair_routes
 from routing._engine.reach import reached_pieces
-from routing._engine.search import RouteBatch, assemble, search
+from routing._engine.search import RouteBatch, assemble, joined, search
 from routing._engine.snapping import nearest_nodes, snap
 
 __all__ = [
@@ -20,10 +20,12 @@ __all__ = [
     "CompiledGraph",
     "RouteBatch",
     "assemble",
+    "joined",
     "lines_along",
     "nearest",
     "nearest_nodes",
     "node_nearest",
+    "pair_routes",
     "reached_pieces",
     "search",
     "snap",

@@ -46,9 +46,10 @@ def _offer(pending, pending_tie, pending_source, waiting, w, d, t, s, k):
 
 
 @numba.njit(cache=True)
-def k_labels(indptr, head, edge_of, cost, seconds, metres, seeds, start, tie, k, n):
+def k_labels(indptr, head, edge_of, cost, seconds, metres, seeds, start, tie, k, n, limit):
     """Labels from the seeds (rows: source, node; ``start``: their cost, seconds and metres)
-    over the CSR graph; see :mod:`routing._engine.nearest`.
+    over the CSR graph; see :mod:`routing._engine.nearest`. A source's labels stop at its
+    ``limit`` (cost): those within it are the same as without one.
 
     The heap holds (cost, tie rank, node, source, edge or -1 - seed, seconds, metres).
     """
@@ -66,7 +67,9 @@ def k_labels(indptr, head, edge_of, cost, seconds, metres, seeds, start, tie, k,
     heap.pop()
     for i in range(len(start)):
         s, v = seeds[i, 0], seeds[i, 1]
-        if _offer(pending, pending_tie, pending_source, waiting, v, start[i, 0], tie[s], s, k):
+        if start[i, 0] <= limit[s] and _offer(
+            pending, pending_tie, pending_source, waiting, v, start[i, 0], tie[s], s, k
+        ):
             heap.append((start[i, 0], tie[s], v, s, -1 - i, start[i, 1], start[i, 2]))
     heapq.heapify(heap)
     while heap:
@@ -88,7 +91,9 @@ def k_labels(indptr, head, edge_of, cost, seconds, metres, seeds, start, tie, k,
             if count[w] < k:
                 e = edge_of[arc]
                 d = c + cost[e]
-                if _offer(pending, pending_tie, pending_source, waiting, w, d, t, s, k):
+                if d <= limit[s] and _offer(
+                    pending, pending_tie, pending_source, waiting, w, d, t, s, k
+                ):
                     heapq.heappush(heap, (d, t, w, s, e, a + seconds[e], b + metres[e]))
     return source, best, sec, met, came_by
 

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.sparse.csgraph import dijkstra
 
 from routing._engine.compiled import CompiledGraph
 from routing._engine.lines import lines_along
-from routing._engine.search import RouteBatch, direct, joins
+from routing._engine.search import RouteBatch, direct, joined, joins
 from routing.batch import Snapped
 
-__all__ = ["nearest", "node_nearest"]
+__all__ = ["nearest", "node_nearest", "pair_routes"]
 
 
 @dataclass
@@ -45,7 +46,7 @@ def _open_csr(engine: CompiledGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return engine._open_csr
 
 
-def _labels(engine: CompiledGraph, seeds: pd.DataFrame, tie_rank, k: int, objective: str):
+def _labels(engine: CompiledGraph, seeds: pd.DataFrame, tie_rank, k: int, objective: str, limit):
     indptr, head, edge_of = _open_csr(engine)
     edge, share = seeds["edge"].to_numpy(), (seeds["end"] - seeds["start"]).to_numpy()
     from routing._engine.kernels import k_labels
@@ -64,17 +65,19 @@ def _labels(engine: CompiledGraph, seeds: pd.DataFrame, tie_rank, k: int, object
         np.asarray(tie_rank, dtype=np.int64),
         k,
         len(engine.nodes),
+        np.full(len(tie_rank), np.inf) if limit is None else np.asarray(limit, dtype=float),
     )
     return _Labels(*found)
 
 
-def _seeded(engine: CompiledGraph, sources: Snapped, tie_rank, k: int, objective: str):
-    """The labels of every node from the sources (their gaps counted), and the seeds."""
+def _seeded(engine: CompiledGraph, sources: Snapped, tie_rank, k: int, objective: str, limit=None):
+    """The labels of every node from the sources (their gaps counted), and the seeds; with
+    ``limit``, a source's labels only up to its cost there."""
     source_gap = engine.gap_cost(sources, objective)
     seeds = joins(engine, sources, engine.cost(objective), leaving=True)
     seeds = seeds.assign(cost=seeds["cost"] + source_gap[seeds["point"].to_numpy()])
     seeds = seeds.reset_index(drop=True)
-    return _labels(engine, seeds, tie_rank, k, objective), seeds
+    return _labels(engine, seeds, tie_rank, k, objective, limit), seeds
 
 
 def node_nearest(
@@ -202,3 +205,124 @@ def _lines(
     walk_labels(*args, True, out)
     route, edge = out[:, 0].astype(np.int64), out[:, 1].astype(np.int64)
     return lines_along(engine, route, edge, out[:, 2], out[:, 3], len(chosen))
+
+
+_CHUNK = 64  # sources labelled in one search in pair_routes: labels are nodes x chunk
+
+
+def pair_routes(
+    engine: CompiledGraph, sources: Snapped, targets: Snapped, pairs: np.ndarray, *, objective: str
+) -> RouteBatch:
+    """The route of each (source, target) pair of positions, as :func:`nearest` finds it when
+    it ranks every source: the sources are labelled a chunk at a time (a source's labels do
+    not depend on the others when each node keeps one per source), and only the pairs asked
+    for are joined and drawn. Entries without a route are NaN, with no line."""
+    asked = pairs
+    pairs, back = np.unique(asked.reshape(-1, 2), axis=0, return_inverse=True)
+    back = back.ravel()
+    cost = engine.cost(objective)
+    target_gap = engine.gap_cost(targets, objective)
+    into = joins(engine, targets, cost, leaving=False)
+    by_target = np.argsort(into["point"].to_numpy(), kind="stable")
+    first_in = np.searchsorted(into["point"].to_numpy()[by_target], np.arange(len(targets) + 1))
+    into_node, into_cost = into["node"].to_numpy(), into["cost"].to_numpy()
+    into_piece = into[["edge", "start", "end"]].to_numpy(dtype=float)
+    count = len(pairs)
+    eta, metres_out, access_out = (np.full(count, np.nan) for _ in range(3))
+    geometry = np.full(count, None, dtype=object)
+    wanted = np.unique(pairs[:, 0])
+    # each source's labels stop at the cost of its dearest pair (a margin for rounding)
+    graph, _, _ = joined(engine, sources, targets, objective)
+    first_target = len(engine.nodes) + len(sources.edge)
+    for begin in range(0, len(wanted), _CHUNK):
+        chunk = wanted[begin : begin + _CHUNK]
+        local = np.full(len(sources.edge), -1)
+        local[chunk] = np.arange(len(chunk))
+        rows = np.flatnonzero(local[pairs[:, 0]] >= 0)
+        sub = Snapped(
+            sources.edge[chunk],
+            sources.fraction[chunk],
+            sources.distance_m[chunk],
+            sources.cut_off[chunk],
+        )
+        k = len(chunk)
+        source, target = local[pairs[rows, 0]], pairs[rows, 1]
+        costs = dijkstra(graph, indices=len(engine.nodes) + chunk)[source, first_target + target]
+        limit = np.full(k, -np.inf)
+        np.maximum.at(limit, source, np.where(np.isfinite(costs), costs, -np.inf))
+        labels, seeds = _seeded(engine, sub, np.arange(k), k, objective, limit * (1 + 1e-9) + 1e-9)
+        # ways in by a label: each pair with each join of its target, in the joins' order
+        many = first_in[target + 1] - first_in[target]
+        pair = np.repeat(np.arange(len(rows)), many)
+        j = by_target[
+            np.repeat(first_in[target], many)
+            + np.arange(len(pair))
+            - np.repeat(np.cumsum(many) - many, many)
+        ]
+        node = into_node[j]
+        hit = labels.source[node] == source[pair][:, None]
+        slot = np.argmax(hit, axis=1)
+        ok = hit.any(axis=1)
+        pair, j, node, slot = pair[ok], j[ok], node[ok], slot[ok]
+        piece = into_piece[j]
+        edge = piece[:, 0].astype(np.int64)
+        share = piece[:, 2] - piece[:, 1]
+        # ways along the source's own segment
+        along = direct(engine, sub, targets, cost)
+        key = pd.MultiIndex.from_arrays([source, target])
+        at = key.get_indexer(pd.MultiIndex.from_arrays([along["source"], along["target"]]))
+        along = along[at >= 0]
+        along_pair = key.get_indexer(pd.MultiIndex.from_arrays([along["source"], along["target"]]))
+        e = along["edge"].to_numpy()
+        along_share = (along["end"] - along["start"]).to_numpy()
+        source_gap = engine.gap_cost(sub, objective)
+        ways = pd.DataFrame(
+            {
+                "pair": np.concatenate([pair, along_pair]),
+                "cost": np.concatenate(
+                    [
+                        labels.cost[node, slot] + into_cost[j],
+                        source_gap[along["source"].to_numpy()] + along["cost"].to_numpy(),
+                    ]
+                ),
+                "seconds": np.concatenate(
+                    [
+                        labels.seconds[node, slot] + share * engine.travel_time[edge],
+                        along_share * engine.travel_time[e],
+                    ]
+                ),
+                "metres": np.concatenate(
+                    [
+                        labels.metres[node, slot] + share * engine.length[edge],
+                        along_share * engine.length[e],
+                    ]
+                ),
+                "node": np.concatenate([node, np.full(len(along), -1)]),
+                "edge": np.concatenate([edge, e]),
+                "start": np.concatenate([piece[:, 1], along["start"].to_numpy()]),
+                "end": np.concatenate([piece[:, 2], along["end"].to_numpy()]),
+            }
+        )
+        way_pair = ways["pair"].to_numpy()
+        total = ways["cost"].to_numpy() + target_gap[target[way_pair]]
+        order = np.lexsort((total, way_pair))
+        best = order[_starts(way_pair[order])]
+        chosen = ways.iloc[best].assign(source=source[way_pair[best]])
+        done = rows[way_pair[best]]
+        access = (
+            engine.gap_cost(sub, "time")[chosen["source"].to_numpy()]
+            + engine.gap_cost(targets, "time")[target[way_pair[best]]]
+        )
+        eta[done] = chosen["seconds"].to_numpy() + access
+        metres_out[done] = chosen["metres"].to_numpy()
+        access_out[done] = access
+        geometry[done] = _lines(engine, labels, seeds, chosen)
+    return RouteBatch(
+        asked[:, 1],
+        asked[:, 0],
+        np.ones(len(asked), dtype=np.int64),
+        eta[back],
+        metres_out[back],
+        access_out[back],
+        geometry[back],
+    )

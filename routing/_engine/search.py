@@ -22,7 +22,7 @@ from routing._engine.compiled import CompiledGraph
 from routing._engine.lines import lines_along
 from routing.batch import Snapped
 
-__all__ = ["RouteBatch", "assemble", "direct", "joins", "search"]
+__all__ = ["RouteBatch", "assemble", "direct", "joined", "joins", "search"]
 
 _AT_NODE_M = 0.01  # a snapped point this close to an edge's end is at the node
 _PIECE = ["edge", "start", "end"]
@@ -76,6 +76,24 @@ def search(
 
     With ``limit``, the search stops at that cost: whatever lies farther is left at inf.
     """
+    graph, links, source_gap = joined(engine, sources, targets, objective)
+    n, s_count = len(engine.nodes), len(sources.edge)
+    distances, predecessors = dijkstra(
+        graph, indices=n + np.arange(s_count), return_predecessors=True, limit=limit
+    )
+    access = np.concatenate([engine.gap_cost(sources, "time"), engine.gap_cost(targets, "time")])
+    return _Search(distances, predecessors, links, n, s_count, objective, source_gap, access)
+
+
+def joined(
+    engine: CompiledGraph, sources: Snapped, targets: Snapped, objective: str
+) -> tuple[csr_matrix, pd.DataFrame, np.ndarray]:
+    """The road graph with the snapped points joined as virtual nodes (nodes, then sources,
+    then targets), its virtual links, and each source's gap cost.
+
+    Only links out of a source and into a target join a point, so the cost from a source to
+    a target does not depend on which other points are joined.
+    """
     cost = engine.cost(objective)
     n, s_count, t_count = len(engine.nodes), len(sources.edge), len(targets.edge)
     source_gap = engine.gap_cost(sources, objective)
@@ -93,11 +111,7 @@ def search(
         ),
         shape=(size, size),
     )
-    distances, predecessors = dijkstra(
-        graph, indices=n + np.arange(s_count), return_predecessors=True, limit=limit
-    )
-    access = np.concatenate([engine.gap_cost(sources, "time"), engine.gap_cost(targets, "time")])
-    return _Search(distances, predecessors, links, n, s_count, objective, source_gap, access)
+    return graph, links, source_gap
 
 
 def joins(
