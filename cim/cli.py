@@ -18,6 +18,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     import pandas as pd
 
+    from cim.distributed import PartitionedRun
     from cim.model import CityModel
 
 # Each command imports the library where it runs: `cim --help` and a mistyped option answer
@@ -54,6 +55,17 @@ ColumnOption = Annotated[str, typer.Option("--column", help="Column holding the 
 CityOption = Annotated[
     Path | None,
     typer.Option("--city", help="Saved city model folder; the Chengdu sample by default."),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Run over partitions: in-process, local[:N] (N worker processes) or a Dask "
+        "scheduler address (tcp://host:8786); $DASK_SCHEDULER_ADDRESS when not given. "
+        "SOURCE may then be a folder or glob of Parquet partitions, and OUT is a folder "
+        "with one file per partition. Needs the dask extra except in-process.",
+        show_default=False,
+    ),
 ]
 EncodingOption = Annotated[
     str | None,
@@ -146,6 +158,45 @@ def _in_chunks(texts: list, work, label: str) -> pd.DataFrame:
             parts.append(work(texts[start : start + CHUNK]))
             progress.advance(task, min(CHUNK, len(texts) - start))
     return pd.concat(parts or [work([])], ignore_index=True)
+
+
+def _partitioned(source: Path, scheduler: str | None) -> bool:
+    """Whether a job runs over partitions: asked for, or a folder or glob given."""
+    import glob
+
+    return scheduler is not None or source.is_dir() or glob.has_magic(str(source))
+
+
+def _over_partitions(source: Path, scheduler: str | None, label: str, job) -> PartitionedRun:
+    """``job(client, progress)`` on the chosen scheduler, a line and a tick per partition;
+    failed partitions are listed and end the command with 1 (the others are written)."""
+    import layers
+    from cim.distributed import connect, partition_paths, resolve
+
+    total = len(partition_paths(source))
+    where = resolve(scheduler)
+    console.print(f"  {total} partitions, scheduler {_shown(where)}")
+    with (
+        connect(where) as client,
+        Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=console) as bar,
+    ):
+        task = bar.add_task(label, total=total)
+
+        def tick(part):
+            name = _shown(Path(part.source).name)
+            if part.error is None:
+                bar.console.print(f"  [green]✓[/] {name}: {part.rows} rows, {part.flagged} flagged")
+            else:
+                bar.console.print(f"  [red]✗[/] {_shown(part.error)}")
+            bar.advance(task)
+
+        run = job(client, tick)
+    if run.failed:
+        raise layers.InputError(
+            f"{len(run.failed)} of {total} partitions failed (listed above, nothing written "
+            f"for them); the other {total - len(run.failed)} are in {run.out}"
+        )
+    return run
 
 
 def _write_errors(out: Path, rows: pd.DataFrame) -> Path | None:
@@ -444,11 +495,13 @@ def address_parse(
             "flagged in the 'ambiguous' column."
         ),
     ] = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Parse addresses into province … room; unreadable rows go to OUT.errors.csv with the reason.
 
     The parsed fields take their plain names; an input column of the same name (e.g. a
-    ``district`` column) is kept as ``district_input``.
+    ``district`` column) is kept as ``district_input``. Over partitions (--scheduler, or a
+    folder or glob as SOURCE) unreadable rows keep their reason in the ``error`` column.
     """
     import functools
 
@@ -459,6 +512,25 @@ def address_parse(
     from cim.address.parser import home_code
     from cim.tables import join_fields, write_table
 
+    if _partitioned(source, scheduler):
+        from cim.distributed import parse_partitions
+
+        try:
+            run = _over_partitions(
+                source,
+                scheduler,
+                "parsing",
+                lambda client, tick: parse_partitions(
+                    source, out, column=column, home=home, client=client, progress=tick
+                ),
+            )
+        except (layers.CimError, OSError) as err:
+            _fail(err)
+        console.print(
+            f"[green]✓[/] parsed {run.rows - run.flagged} of {run.rows} addresses → {out}"
+            + (f"; {run.flagged} could not be read (see the 'error' column)" if run.flagged else "")
+        )
+        return
     try:
         frame, texts = _texts(source, column, out, encoding)
         home_code(home)
@@ -500,12 +572,14 @@ def address_geocode(
     column: ColumnOption = "address",
     city: CityOption = None,
     encoding: EncodingOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Geocode addresses against the city's address base; unmatched rows go to OUT.errors.csv.
 
     The match fields (address_id, standard, code, match_level, score, candidates, district,
     town, reason, and lon/lat or geometry) take their plain names; an input column of the
-    same name is kept as ``<name>_input``.
+    same name is kept as ``<name>_input``. Over partitions (--scheduler, or a folder or glob
+    as SOURCE) the output is GeoParquet per partition and unmatched rows keep their reason.
     """
     import geopandas as gpd
     import pandas as pd
@@ -514,6 +588,27 @@ def address_geocode(
     from cim.address import AddressBase
     from cim.tables import join_fields, write_table
 
+    if _partitioned(source, scheduler):
+        from cim.distributed import geocode_partitions
+
+        try:
+            with console.status("Building the address base…"):
+                base = AddressBase.from_city(_load(city))
+            run = _over_partitions(
+                source,
+                scheduler,
+                "geocoding",
+                lambda client, tick: geocode_partitions(
+                    source, out, base=base, column=column, client=client, progress=tick
+                ),
+            )
+        except (layers.CimError, OSError) as err:
+            _fail(err)
+        console.print(
+            f"[green]✓[/] geocoded {run.rows} addresses → {out}"
+            + (f"; {run.flagged} matched nothing (see the 'reason' column)" if run.flagged else "")
+        )
+        return
     try:
         frame, texts = _texts(source, column, out, encoding)
         with console.status("Building the address base…"):

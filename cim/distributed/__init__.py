@@ -1,0 +1,42 @@
+"""Scale-out: the bulk jobs over partitioned tables, in-process or on a Dask cluster.
+
+The same call runs in this process (the default, Dask not needed) or on a cluster chosen by
+:func:`connect` (``local:N`` worker processes, or an existing scheduler's address), with the
+same results. Inputs and outputs are folders of Parquet / GeoParquet partitions, read and
+written one partition per task.
+
+>>> from cim import distributed
+>>> distributed.resolve("local:2")
+'local:2'
+"""
+
+from cim.distributed.address import geocode_partitions, parse_partitions
+from cim.distributed.partitions import (
+    PartitionedRun,
+    PartitionResult,
+    partition_paths,
+    run_partitions,
+)
+from cim.distributed.scheduler import (
+    IN_PROCESS,
+    SCHEDULER_ENV,
+    DaskMissingError,
+    connect,
+    require_dask,
+    resolve,
+)
+
+__all__ = [
+    "IN_PROCESS",
+    "SCHEDULER_ENV",
+    "DaskMissingError",
+    "PartitionResult",
+    "PartitionedRun",
+    "connect",
+    "geocode_partitions",
+    "parse_partitions",
+    "partition_paths",
+    "require_dask",
+    "resolve",
+    "run_partitions",
+]
