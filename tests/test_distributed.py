@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from cim.address import AddressBase, parse_many
+from cim.coverage import sensor_coverage
 from cim.distributed import (
     DaskMissingError,
     connect,
@@ -23,8 +24,10 @@ from cim.distributed import (
     parse_partitions,
     partition_paths,
     resolve,
+    sensor_counts,
 )
 from cim.distributed.scale_data import write_scale_data
+from cim.model import CityModel
 from cim.tables import join_fields, write_table
 from layers import InputError
 
@@ -50,7 +53,7 @@ def client():
 def scale(tmp_path_factory):
     folder = tmp_path_factory.mktemp("scale")
     write_scale_data(
-        folder, addresses=1200, sensors=3000, incidents=240, rows_per_partition=200, seed=7
+        folder, addresses=1200, sensors=1200, incidents=240, rows_per_partition=200, seed=7
     )
     return folder
 
@@ -116,6 +119,45 @@ def test_a_corrupt_partition_is_named_and_the_others_are_written(client, scale, 
     pd.testing.assert_frame_equal(
         _sorted(run.read()), _sorted(_parsed_here(parts / "part-0000*.parquet", tmp_path))
     )
+
+
+@pytest.fixture(scope="session")
+def coverage_here(city, scale):
+    """sensor_coverage in-process on a city whose sensors are the partitions put together."""
+    units = {name: city.layer(name) for name in ("grid", "communities", "streets", "districts")}
+    sensors = pd.concat(gpd.read_parquet(p) for p in partition_paths(scale / "sensors"))
+    model = CityModel({**units, "sensors": sensors.reset_index(drop=True)}, settings=city.settings)
+    return sensor_coverage(model)
+
+
+@pytest.mark.parametrize("on_cluster", [True, False], ids=["cluster", "in-process"])
+def test_sensor_counts_per_unit_equal_sensor_coverage(
+    client, city, scale, coverage_here, on_cluster
+):
+    ticks = []
+    got = sensor_counts(
+        city, scale / "sensors", client=client if on_cluster else None, progress=ticks.append
+    )
+    assert list(got.columns[:6]) == list(coverage_here.columns[:6])
+    assert {c for c in got.columns if c.startswith("sensors_")} == {
+        "sensors_air",
+        "sensors_camera",
+        "sensors_manhole",
+        "sensors_rain_gauge",
+        "sensors_smoke",
+        "sensors_water_level",
+    }
+    pd.testing.assert_frame_equal(got, coverage_here[got.columns])
+    assert got.loc[got["level"].eq("grid"), "sensors"].sum() > 1000  # the offline ones left out
+    assert len(ticks) == (6 * 5 if on_cluster else 6)  # per partition (and level, on a cluster)
+
+
+def test_a_corrupt_sensors_partition_is_named(client, city, scale, tmp_path):
+    shutil.copy(scale / "sensors" / "part-00000.parquet", tmp_path)
+    (tmp_path / "part-00001.parquet").write_bytes(b"PAR1 cut short")
+    for where in (client, None):
+        with pytest.raises(InputError, match=r"part-00001.parquet: not a readable GeoParquet"):
+            sensor_counts(city, tmp_path, client=where)
 
 
 def test_the_cli_runs_partitions_in_process(invoke, scale, tmp_path):

@@ -11,6 +11,7 @@ written one partition per task.
 """
 
 from cim.distributed.address import geocode_partitions, parse_partitions
+from cim.distributed.coverage import sensor_counts
 from cim.distributed.partitions import (
     PartitionedRun,
     PartitionResult,
@@ -39,4 +40,5 @@ __all__ = [
     "require_dask",
     "resolve",
     "run_partitions",
+    "sensor_counts",
 ]

@@ -66,7 +66,7 @@ class PartitionedRun:
 
 def partition_paths(source) -> list[Path]:
     """The partitions of ``source``: a folder's .parquet (else .csv) files, a glob's matches,
-    or the one file, sorted by name.
+    or the one file, sorted by name; or a list of files, as it is.
 
     Raises
     ------
@@ -79,6 +79,8 @@ def partition_paths(source) -> list[Path]:
     >>> [p.name for p in partition_paths(SAMPLE_DIR / "s*.parquet")]
     ['sensors.parquet', 'streets.parquet']
     """
+    if isinstance(source, list | tuple):
+        return [q for p in source for q in partition_paths(p)]
     text = str(source)
     path = Path(text)
     if path.is_dir():
