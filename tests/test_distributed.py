@@ -20,6 +20,7 @@ from cim.coverage import sensor_coverage
 from cim.distributed import (
     DaskMissingError,
     connect,
+    dispatch_partitions,
     geocode_partitions,
     parse_partitions,
     partition_paths,
@@ -28,6 +29,7 @@ from cim.distributed import (
 )
 from cim.distributed.scale_data import write_scale_data
 from cim.model import CityModel
+from cim.response import dispatch_incidents
 from cim.tables import join_fields, write_table
 from layers import InputError
 
@@ -158,6 +160,20 @@ def test_a_corrupt_sensors_partition_is_named(client, city, scale, tmp_path):
     for where in (client, None):
         with pytest.raises(InputError, match=r"part-00001.parquet: not a readable GeoParquet"):
             sensor_counts(city, tmp_path, client=where)
+
+
+def test_dispatch_on_the_cluster_equals_dispatch_incidents(client, city, scale, tmp_path):
+    source = scale / "incidents"
+    run = dispatch_partitions(city, source, tmp_path / "out", k=2, client=client)
+    incidents = pd.concat(gpd.read_parquet(p) for p in partition_paths(source))
+    expected = dispatch_incidents(city, incidents.reset_index(drop=True), k=2)
+    order = ["incident_id", "rank"]
+    got = run.read().sort_values(order).reset_index(drop=True)
+    expected = _as_written(expected, tmp_path).sort_values(order).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected)
+    no_route = expected.drop_duplicates("incident_id")["eta_s"].isna()
+    assert run.flagged == int(no_route.sum()) > 0  # unknown kinds and far points, with reasons
+    assert got["reason"].str.contains("no responder is defined for incident kind 'other'").any()
 
 
 def test_the_cli_runs_partitions_in_process(invoke, scale, tmp_path):

@@ -12,6 +12,7 @@ written one partition per task.
 
 from cim.distributed.address import geocode_partitions, parse_partitions
 from cim.distributed.coverage import sensor_counts
+from cim.distributed.dispatch import Fleet, dispatch_partitions
 from cim.distributed.partitions import (
     PartitionedRun,
     PartitionResult,
@@ -31,9 +32,11 @@ __all__ = [
     "IN_PROCESS",
     "SCHEDULER_ENV",
     "DaskMissingError",
+    "Fleet",
     "PartitionResult",
     "PartitionedRun",
     "connect",
+    "dispatch_partitions",
     "geocode_partitions",
     "parse_partitions",
     "partition_paths",
