@@ -26,11 +26,13 @@ from cim.distributed import (
     partition_paths,
     resolve,
     sensor_counts,
+    vital_signs,
 )
 from cim.distributed.scale_data import write_scale_data
 from cim.model import CityModel
 from cim.response import dispatch_incidents
 from cim.tables import join_fields, write_table
+from cim.vitals import compute
 from layers import InputError
 
 
@@ -54,9 +56,8 @@ def client():
 @pytest.fixture(scope="session")
 def scale(tmp_path_factory):
     folder = tmp_path_factory.mktemp("scale")
-    write_scale_data(
-        folder, addresses=1200, sensors=1200, incidents=240, rows_per_partition=200, seed=7
-    )
+    write_scale_data(folder, addresses=1200, incidents=240, rows_per_partition=200, seed=7)
+    write_scale_data(folder, sensors=1200, rows_per_partition=400, seed=8)
     return folder
 
 
@@ -123,13 +124,23 @@ def test_a_corrupt_partition_is_named_and_the_others_are_written(client, scale, 
     )
 
 
+UNITS = ("grid", "communities", "streets", "districts")
+
+
+def _with_sensors(city, scale, names) -> CityModel:
+    """The city's layers ``names`` and, as its sensors, the partitions put together."""
+    model = CityModel(settings=city.settings, graph=city.graph)
+    sensors = pd.concat(gpd.read_parquet(p) for p in partition_paths(scale / "sensors"))
+    for name in names:
+        model.add_layer(name, city.layer(name), check_placement=False)
+    model.add_layer("sensors", sensors.reset_index(drop=True), check_placement=False)
+    return model
+
+
 @pytest.fixture(scope="session")
 def coverage_here(city, scale):
-    """sensor_coverage in-process on a city whose sensors are the partitions put together."""
-    units = {name: city.layer(name) for name in ("grid", "communities", "streets", "districts")}
-    sensors = pd.concat(gpd.read_parquet(p) for p in partition_paths(scale / "sensors"))
-    model = CityModel({**units, "sensors": sensors.reset_index(drop=True)}, settings=city.settings)
-    return sensor_coverage(model)
+    """sensor_coverage in-process on the sensors of all partitions."""
+    return sensor_coverage(_with_sensors(city, scale, UNITS))
 
 
 @pytest.mark.parametrize("on_cluster", [True, False], ids=["cluster", "in-process"])
@@ -151,7 +162,39 @@ def test_sensor_counts_per_unit_equal_sensor_coverage(
     }
     pd.testing.assert_frame_equal(got, coverage_here[got.columns])
     assert got.loc[got["level"].eq("grid"), "sensors"].sum() > 1000  # the offline ones left out
-    assert len(ticks) == (6 * 5 if on_cluster else 6)  # per partition (and level, on a cluster)
+    assert len(ticks) == (3 * 5 if on_cluster else 3)  # per partition (and level, on a cluster)
+
+
+SENSOR_VITALS = [
+    "sensor_density",
+    "sensor_online_share",
+    "camera_per_road_km",
+    "manhole_sensor_per_road_km",
+    "water_level_sensor_density",
+]
+
+
+@pytest.mark.parametrize("on_cluster", [True, False], ids=["cluster", "in-process"])
+def test_vital_signs_with_partitioned_sensors_equal_compute(client, city, scale, on_cluster):
+    expected = compute(
+        _with_sensors(city, scale, ("roads", "buildings", *UNITS)),
+        "street",
+        indicators=SENSOR_VITALS,
+    )
+    got = vital_signs(
+        city,
+        "street",
+        indicators=SENSOR_VITALS,
+        partitioned={"sensors": scale / "sensors"},
+        client=client if on_cluster else None,
+    )
+    pd.testing.assert_frame_equal(got, expected)
+    assert {"ok", "warn", "alarm", "no_data"} <= set(got["status"])
+
+
+def test_vital_signs_refuse_a_partitioned_layer_a_formula_needs_whole(city, scale):
+    with pytest.raises(InputError, match=r"computes \w+ on buildings, which needs the whole layer"):
+        vital_signs(city, "street", partitioned={"buildings": scale / "sensors"})
 
 
 def test_a_corrupt_sensors_partition_is_named(client, city, scale, tmp_path):

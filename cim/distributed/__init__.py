@@ -27,6 +27,7 @@ from cim.distributed.scheduler import (
     require_dask,
     resolve,
 )
+from cim.distributed.vitals import vital_signs
 
 __all__ = [
     "IN_PROCESS",
@@ -44,4 +45,5 @@ __all__ = [
     "resolve",
     "run_partitions",
     "sensor_counts",
+    "vital_signs",
 ]

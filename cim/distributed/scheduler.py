@@ -15,6 +15,7 @@ raises :class:`DaskMissingError` saying so.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -120,6 +121,7 @@ def connect(
             processes=True,
             memory_limit=memory_limit or "auto",
             dashboard_address=None,
+            silence_logs=logging.CRITICAL,  # workers' chatter when the cluster stops is noise
         )
         with cluster, Client(cluster) as client:
             yield client
