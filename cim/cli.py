@@ -49,6 +49,12 @@ events_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(events_app, name="events")
+scale_app = typer.Typer(
+    help="City-scale batch jobs over Parquet partitions, in-process or on a Dask cluster "
+    "(--scheduler).",
+    no_args_is_help=True,
+)
+app.add_typer(scale_app, name="scale")
 
 CHUNK = 5000
 ColumnOption = Annotated[str, typer.Option("--column", help="Column holding the address text.")]
@@ -722,6 +728,128 @@ def vitals(
     console.print(summary)
     for name, path in paths.items():
         console.print(f"  {name:<8} {path}")
+    console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")
+
+
+@scale_app.command("data")
+def scale_data(
+    out: Annotated[Path, typer.Argument(help="Folder for addresses/, sensors/, incidents/.")],
+    addresses: Annotated[int, typer.Option(min=0, help="Synthetic addresses.")] = 0,
+    sensors: Annotated[int, typer.Option(min=0, help="Synthetic sensors.")] = 0,
+    incidents: Annotated[int, typer.Option(min=0, help="Synthetic incidents over a year.")] = 0,
+    rows_per_partition: Annotated[int, typer.Option(min=1, help="Rows per file.")] = 250_000,
+    seed: Annotated[int, typer.Option(help="The same seed writes the same rows.")] = 0,
+) -> None:
+    """Write synthetic addresses, sensors and incidents over the sample city as partitions."""
+    from cim.distributed.scale_data import write_scale_data
+
+    started = time.perf_counter()
+    with console.status("Writing…"):
+        written = write_scale_data(
+            out,
+            addresses=addresses,
+            sensors=sensors,
+            incidents=incidents,
+            rows_per_partition=rows_per_partition,
+            seed=seed,
+        )
+    for kind, paths in written.items():
+        console.print(f"[green]✓[/] {kind}: {len(paths)} partitions → {_shown(paths[0].parent)}")
+    console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")
+
+
+@scale_app.command("dispatch")
+def scale_dispatch(
+    incidents: Annotated[
+        Path, typer.Argument(help="Folder or glob of GeoParquet incident partitions.")
+    ],
+    out: Annotated[Path, typer.Argument(help="Folder for one GeoParquet of routes per partition.")],
+    city: CityOption = None,
+    k: Annotated[int, typer.Option("--k", min=1, help="Units ranked per incident.")] = 1,
+    scheduler: SchedulerOption = None,
+) -> None:
+    """Dispatch every incident partition from the city's facilities, routes per partition."""
+    import layers
+    import routing
+    from cim.distributed import dispatch_partitions
+
+    started = time.perf_counter()
+    try:
+        with (
+            console.status("Loading the city and compiling its roads…"),
+            warnings.catch_warnings(),
+        ):
+            warnings.simplefilter("ignore", routing.UnreachableNodesWarning)
+            model = _load(city)
+            model.router("car")
+        run = _over_partitions(
+            incidents,
+            scheduler,
+            "dispatching",
+            lambda client, tick: dispatch_partitions(
+                model, incidents, out, k=k, client=client, progress=tick
+            ),
+        )
+    except (layers.CimError, OSError) as err:
+        _fail(err)
+    console.print(
+        f"[green]✓[/] {run.rows} routes → {out}; {run.flagged} incidents without a route "
+        "(the reason is in their row)"
+    )
+    console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")
+
+
+@scale_app.command("sensors")
+def scale_sensors(
+    sensors: Annotated[
+        Path, typer.Argument(help="Folder or glob of GeoParquet sensor partitions.")
+    ],
+    out: Annotated[Path, typer.Argument(help="Output .csv or .parquet: counts per unit.")],
+    city: CityOption = None,
+    level: Annotated[
+        list[str] | None,
+        typer.Option(help="Units: grid, community, street, district (repeat); all by default."),
+    ] = None,
+    scheduler: SchedulerOption = None,
+) -> None:
+    """Online sensors per unit and kind, density and below-target flag, from partitions."""
+    import layers
+    from cim.distributed import connect, partition_paths, resolve, sensor_counts
+    from cim.tables import check_suffix, write_table
+    from layers.units import UNIT_LAYERS
+
+    started = time.perf_counter()
+    try:
+        check_suffix(out)
+        levels = level or list(UNIT_LAYERS)
+        for name in levels:
+            if name not in UNIT_LAYERS:
+                raise layers.InputError(
+                    f"--level must be one of {', '.join(UNIT_LAYERS)}, not {name!r}"
+                )
+        where, total = resolve(scheduler), len(partition_paths(sensors))
+        with console.status("Loading the city…"):
+            model = _load(city)
+        console.print(f"  {total} partitions, scheduler {_shown(where)}")
+        with (
+            connect(where) as client,
+            Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=console) as bar,
+        ):
+            task = bar.add_task("counting", total=total * (len(levels) + 1 if client else 1))
+            table = sensor_counts(
+                model,
+                sensors,
+                levels=levels,
+                client=client,
+                progress=lambda n: bar.advance(task, n),
+            )
+        write_table(table, out)
+    except (layers.CimError, OSError) as err:
+        _fail(err)
+    console.print(
+        f"[green]✓[/] {len(table)} units, {int(table.groupby('level')['sensors'].sum().max())} "
+        f"online sensors placed → {out}"
+    )
     console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")
 
 

@@ -232,6 +232,25 @@ def test_the_cli_runs_partitions_in_process(invoke, scale, tmp_path):
     )
 
 
+def test_the_cli_counts_sensors_per_unit_as_the_library(invoke, scale, coverage_here, tmp_path):
+    out = tmp_path / "counts.parquet"
+    result = invoke("scale", "sensors", scale / "sensors", out, "--level", "grid")
+    assert result.exit_code == 0, result.output
+    got = pd.read_parquet(out)
+    expected = coverage_here[coverage_here["level"].eq("grid")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected[got.columns])
+
+
+def test_the_same_seed_writes_the_same_scale_data(invoke, tmp_path):
+    for folder in ("a", "b"):
+        args = ("scale", "data", tmp_path / folder, "--addresses", 50, "--incidents", 20)
+        assert invoke(*args, "--seed", 3).exit_code == 0
+    for kind in ("addresses", "incidents"):
+        first, second = (pd.read_parquet(tmp_path / f / kind / "part-00000.parquet") for f in "ab")
+        pd.testing.assert_frame_equal(first, second)
+    assert not (tmp_path / "a" / "sensors").exists()
+
+
 def test_the_cli_fails_with_the_partition_that_cannot_be_read(invoke, tmp_path):
     parts = tmp_path / "parts"
     parts.mkdir()
