@@ -731,6 +731,130 @@ def vitals(
     console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")
 
 
+@app.command()
+def access(
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Folder for access_by_building.parquet, access_by_unit.csv, report.md and map.html."
+        ),
+    ],
+    kinds: Annotated[
+        str,
+        typer.Option(
+            help="Service kinds, comma-separated: clinic, school, kindergarten, market, "
+            "elderly_care, sports, park."
+        ),
+    ] = "clinic,school,market",
+    city: CityOption = None,
+    homes: Annotated[
+        str, typer.Option(help="Homes: residential buildings, all buildings, or grid cells.")
+    ] = "residential",
+    services: Annotated[
+        Path | None,
+        typer.Option(
+            help="More services: an OSM file (.osm), or a layer file of points with a 'kind' "
+            "column."
+        ),
+    ] = None,
+    k: Annotated[int, typer.Option(help="Nearest services of each kind to measure.")] = 3,
+    speed: Annotated[
+        float, typer.Option(help="Walking speed, m/s (1.2 by default, see layers.standards).")
+    ] = 1.2,
+    origin: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="LON,LAT to draw the 5/10/15-minute walking isochrones from; the middle of "
+            "the homes by default.",
+        ),
+    ] = None,
+) -> None:
+    """15-minute living circles (GB 50180-2018): walking distance from homes to services."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    import layers
+    from cim.access import accessibility
+    from cim.access.report import access_report
+    from cim.atomic import write_text
+    from cim.tables import write_table
+    from cim.views import access_view, export_html
+    from layers.osm import services_from_osm
+    from layers.units import UNIT_LAYERS
+
+    started = time.perf_counter()
+    try:
+        _folder(out)
+        point = None
+        if origin is not None:
+            try:
+                point = shapely.Point(*(float(v) for v in origin.split(",")))
+            except (TypeError, ValueError):
+                raise layers.InputError(
+                    f"--from must be LON,LAT (e.g. 104.07,30.66), not {origin!r}"
+                ) from None
+        with console.status("Loading the city…"), _reading():
+            model = _load(city)
+            extra = None
+            if services is not None and services.suffix.lower() == ".osm":
+                extra = services_from_osm(services)
+            elif services is not None:
+                extra = gpd.read_file(services)
+        with console.status("Walking to the services…"), _reading():
+            found = accessibility(
+                model,
+                [kind.strip() for kind in kinds.split(",") if kind.strip()],
+                homes=homes,
+                services=extra,
+                k=k,
+                speed_mps=speed,
+            )
+        levels = [
+            lv for lv in ("community", "street", "district") if UNIT_LAYERS[lv] in model.layers
+        ]
+        by_unit = (
+            pd.concat([found.by_unit(model, lv) for lv in levels], ignore_index=True)
+            if levels
+            else pd.DataFrame(columns=["level", "unit_code"])
+        )
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {
+            "homes": write_table(found.homes, out / "access_by_building.parquet"),
+            "units": write_table(by_unit, out / "access_by_unit.csv"),
+            "markdown": write_text(
+                out / "report.md", access_report(found, city_name=model.name, by_unit=by_unit)
+            ),
+        }
+        if point is None:  # the middle of the homes
+            doors = found.homes.geometry.representative_point()
+            point = shapely.Point(doors.x.median(), doors.y.median())
+        with console.status("Rendering the map…"):
+            paths["map"] = export_html(
+                access_view(model, found, isochrones_from=point),
+                out / "map.html",
+                title="CIM 15 分钟生活圈",
+            )
+    except (layers.CimError, OSError) as err:
+        _fail(err)
+    summary = Table(title=f"Living circles on foot: {len(found.homes):,} homes")
+    for column in ("circle", "distance", "checked", "walking", "straight line"):
+        summary.add_column(column, justify="left" if column in ("circle", "checked") else "right")
+    for row in found.summary().itertuples():
+        summary.add_row(
+            row.circle,
+            f"{row.distance_m:,.0f} m",
+            row.kinds,
+            f"{row.walk_homes:,} ({row.walk_share:.1%})",
+            f"{row.straight_homes:,} ({row.straight_share:.1%})",
+        )
+    console.print(summary)
+    for name, path in paths.items():
+        console.print(f"  {name:<8} {path}")
+    console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")
+
+
 @scale_app.command("data")
 def scale_data(
     out: Annotated[Path, typer.Argument(help="Folder for addresses/, sensors/, incidents/.")],

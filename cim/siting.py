@@ -21,7 +21,14 @@ import layers
 from cim.model import CityModel
 from layers.standards import FIRE_RESPONSE_S
 
-__all__ = ["Siting", "maximal_covering", "set_covering", "site_fire_stations", "site_sensors"]
+__all__ = [
+    "Siting",
+    "covered_share",
+    "maximal_covering",
+    "set_covering",
+    "site_fire_stations",
+    "site_sensors",
+]
 
 
 class Siting(NamedTuple):
@@ -98,7 +105,12 @@ def _costs(
     return matrix.values.T
 
 
-def _covered(cost: np.ndarray, open_: np.ndarray, radius: float, weights: np.ndarray) -> float:
+def covered_share(cost: np.ndarray, open_: np.ndarray, radius: float, weights: np.ndarray) -> float:
+    """Share of the demand ``weights`` (rows of ``cost``) within ``radius`` of an open facility.
+
+    >>> covered_share(np.array([[1.0, 9.0], [9.0, 9.0]]), np.array([True, False]), 5, np.ones(2))
+    0.5
+    """
     if not open_.any() or not weights.sum():
         return 0.0
     within = (cost[:, open_] <= radius).any(axis=1)
@@ -138,8 +150,8 @@ def site_sensors(
     new = open_ & ~kept
     return Siting(
         sites[new].assign(kind=kind, range_m=radius).reset_index(drop=True),
-        _covered(cost, kept, radius, weights),
-        _covered(cost, open_, radius, weights),
+        covered_share(cost, kept, radius, weights),
+        covered_share(cost, open_, radius, weights),
     )
 
 
@@ -171,6 +183,6 @@ def site_fire_stations(
     new = open_ & ~kept
     return Siting(
         sites[new].assign(kind="fire_station").reset_index(drop=True),
-        _covered(cost, kept, cutoff, weights),
-        _covered(cost, open_, cutoff, weights),
+        covered_share(cost, kept, cutoff, weights),
+        covered_share(cost, open_, cutoff, weights),
     )

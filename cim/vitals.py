@@ -52,6 +52,7 @@ import shapely
 
 import layers
 import routing
+from cim.access.network import walking_router
 from cim.atomic import atomic_path
 from cim.config import check_fields, check_types, read_entries
 from cim.filters import FilterError, check_filter, filter_columns, filter_mask
@@ -486,6 +487,38 @@ def _near_share(
     return _ratio(ctx.total(rows, near), ctx.total(rows))
 
 
+def _walk_share(
+    ctx: _Context,
+    *,
+    layer: str,
+    targets: str,
+    targets_where: str,
+    distance_m: float,
+    where: str | None = None,
+) -> pd.Series:
+    """Share of ``layer`` rows within ``distance_m`` of a target by walking: along the city's
+    walking graph (:func:`cim.access.walking_router`), the gaps from each row and target to
+    their nearest way walked too, however long."""
+    if "roads" not in ctx.city.layers:
+        raise _MissingDataError("the city has no roads layer to walk along")
+    found = ctx.rows(targets, targets_where, track=False)
+    if found.empty:
+        raise _MissingDataError(f"no {targets} with {targets_where}")
+    rows = ctx.rows(layer, where)
+    if rows.empty:
+        return _ratio(ctx.total(rows), ctx.total(rows))
+    nearest = walking_router(ctx.city).k_nearest(
+        found.geometry.representative_point().to_crs(4326),
+        rows.geometry.representative_point().to_crs(4326),
+        k=1,
+        objective="distance",
+        max_snap_m=np.inf,
+    )
+    near = np.zeros(len(rows), dtype=float)
+    near[nearest["target"].to_numpy()[nearest["cost"].to_numpy() <= distance_m]] = 1.0
+    return _ratio(ctx.total(rows, near), ctx.total(rows))
+
+
 def _reached_share(
     ctx: _Context, *, layer: str, stations: str, profile: str, cutoff_s: float
 ) -> pd.Series:
@@ -528,6 +561,7 @@ FORMULAS = {
     "floor_area_ratio": _floor_area_ratio,
     "floor_area_share": _floor_area_share,
     "near_share": _near_share,
+    "walk_share": _walk_share,
     "reached_share": _reached_share,
     "mean_eta": _mean_eta,
     "eta_within_share": _eta_within_share,

@@ -13,7 +13,7 @@ import pandas as pd
 from layers.schema import ADDRESS_FIELDS, ROAD_CLASSES, road_class_of, validate
 from layers.standards import FLOOR_HEIGHT_M
 
-__all__ = ["DEFAULT_UNITS", "from_osm"]
+__all__ = ["DEFAULT_UNITS", "WALK_TAGS", "from_osm", "services_from_osm", "walkways_from_osm"]
 
 DRIVABLE = frozenset(
     {
@@ -130,26 +130,34 @@ def _drivable(data: dict) -> bool:
     )
 
 
-def _roads(path: Path) -> gpd.GeoDataFrame:
+def _roads(path: Path, keep=_drivable, tags: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
+    """The ways ``keep`` accepts, one row per street segment, with the extra way ``tags``."""
     import networkx as nx
     import osmnx as ox
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        graph = ox.graph_from_xml(path, simplify=False, retain_all=True)
-    closed = [(u, v, k) for u, v, k, d in graph.edges(keys=True, data=True) if not _drivable(d)]
+    useful = ox.settings.useful_tags_way
+    ox.settings.useful_tags_way = list(dict.fromkeys([*useful, *tags]))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            graph = ox.graph_from_xml(path, simplify=False, retain_all=True)
+    finally:
+        ox.settings.useful_tags_way = useful
+    closed = [(u, v, k) for u, v, k, d in graph.edges(keys=True, data=True) if not keep(d)]
     graph.remove_edges_from(closed)
     graph.remove_nodes_from(list(nx.isolates(graph)))
     graph = ox.simplify_graph(graph)
     edges = ox.graph_to_gdfs(graph, nodes=False).reset_index()
     # two-way streets appear once per direction; the road layer keeps one row per street segment
     edges = edges[(edges["oneway"].astype(bool) | (edges["u"] < edges["v"]))]
-    for column in _ROAD_COLUMNS:
+    columns = [*_ROAD_COLUMNS[:-1], *tags, "geometry"]
+    for column in columns:
         if column not in edges.columns:
             edges[column] = None
-    roads = edges[_ROAD_COLUMNS].copy()
+    roads = edges[columns].copy()
     roads["highway"] = roads["highway"].map(_main_highway)
-    for column in ("osmid", "name", "ref", "maxspeed", "lanes", "bridge", "tunnel", "junction"):
+    joined = ("osmid", "name", "ref", "maxspeed", "lanes", "bridge", "tunnel", "junction", *tags)
+    for column in joined:
         roads[column] = roads[column].map(_joined)
     roads["oneway"] = roads["oneway"].astype(bool)
     return validate(gpd.GeoDataFrame(roads.reset_index(drop=True), crs=4326), "roads")
@@ -291,3 +299,96 @@ def from_osm(path) -> dict[str, gpd.GeoDataFrame]:
         "facilities": _facilities(features),
         "addresses": _addresses(features),
     }
+
+
+# way tags a pedestrian's rules read (routing.walking): foot access, sidewalks, and closures
+WALK_TAGS = ("foot", "sidewalk", "access", "area", "service")
+
+
+def _has_highway(data: dict) -> bool:
+    return data.get("highway") is not None
+
+
+def walkways_from_osm(path) -> gpd.GeoDataFrame:
+    """Every ``highway`` way of an OSM XML file, footways and steps included, as a roads layer.
+
+    Unlike :func:`from_osm`'s roads (drivable ways only), nothing is left out here: rows keep
+    the tags of :data:`WALK_TAGS` (``foot``, ``sidewalk``, ``access``, ``area``, ``service``)
+    so that :func:`routing.walking_graph` can decide which ways a pedestrian may use.
+
+    Examples
+    --------
+    >>> ways = walkways_from_osm("tests/data/tiny.osm")
+    >>> sorted(ways["highway"])
+    ['footway', 'primary', 'primary', 'residential', 'service']
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such OSM file: {path}")
+    return _roads(path, keep=_has_highway, tags=WALK_TAGS)
+
+
+# (tag, value) -> service kind of cim.access.SERVICE_KINDS, the first match wins
+SERVICE_TAGS = (
+    ("amenity", "kindergarten", "kindergarten"),
+    ("amenity", "childcare", "kindergarten"),
+    ("amenity", "school", "school"),
+    ("amenity", "clinic", "clinic"),
+    ("amenity", "doctors", "clinic"),
+    ("amenity", "hospital", "clinic"),
+    ("healthcare", "clinic", "clinic"),
+    ("amenity", "marketplace", "market"),
+    ("shop", "supermarket", "market"),
+    ("shop", "greengrocer", "market"),
+    ("shop", "convenience", "market"),
+    ("shop", "mall", "market"),
+    ("shop", "department_store", "market"),
+    ("amenity", "nursing_home", "elderly_care"),
+    ("social_facility", "nursing_home", "elderly_care"),
+    ("social_facility", "assisted_living", "elderly_care"),
+    ("leisure", "pitch", "sports"),
+    ("leisure", "sports_centre", "sports"),
+    ("leisure", "fitness_centre", "sports"),
+    ("leisure", "fitness_station", "sports"),
+    ("leisure", "stadium", "sports"),
+    ("leisure", "park", "park"),
+)
+
+
+def services_from_osm(path) -> gpd.GeoDataFrame:
+    """Everyday services of an OSM XML file: schools, clinics, markets, elderly care, sports
+    grounds and parks, one point each (a representative point of areas).
+
+    ``kind`` is the service kind of :data:`SERVICE_TAGS` (``amenity=school`` → ``school``,
+    ``shop=supermarket`` → ``market`` …), ``tag`` the OSM tag it came from.
+
+    Examples
+    --------
+    >>> services_from_osm("tests/data/tiny.osm")[["kind", "tag"]].to_dict("records")
+    [{'kind': 'clinic', 'tag': 'amenity=hospital'}]
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such OSM file: {path}")
+    import osmnx as ox
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        features = ox.features_from_xml(path)
+    kind = pd.Series(None, index=features.index, dtype=object)
+    tag = pd.Series(None, index=features.index, dtype=object)
+    for key, value, service in SERVICE_TAGS:
+        hit = kind.isna() & (_column(features, key) == value)
+        kind[hit], tag[hit] = service, f"{key}={value}"
+    rows = features[kind.notna()]
+    name = _column(rows, "name").fillna(_column(rows, "name:zh"))
+    return gpd.GeoDataFrame(
+        {
+            "id": _osm_ids(rows).to_numpy(),
+            "kind": kind[rows.index].to_numpy(),
+            "name": name.to_numpy(),
+            "tag": tag[rows.index].to_numpy(),
+        },
+        geometry=rows.geometry.representative_point().to_numpy(),
+        crs=4326,
+    )

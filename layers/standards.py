@@ -12,10 +12,14 @@ from __future__ import annotations
 
 __all__ = [
     "CLASS_SPEED_KPH",
+    "CROSSING_WALK_SPEED_MPS",
     "FIRE_RESPONSE_S",
     "FLOOR_HEIGHT_M",
     "HIGH_RISE_M",
+    "LIVING_CIRCLES",
+    "LIVING_CIRCLE_M",
     "SUPER_HIGH_RISE_M",
+    "WALK_SPEED_MPS",
     "WATERLOGGED_CM",
 ]
 
@@ -41,3 +45,28 @@ FLOOR_HEIGHT_M = 3.0
 # GB 50352-2019 民用建筑设计统一标准: above 24 m a building is high-rise, above 100 m super high-rise
 HIGH_RISE_M = 24.0
 SUPER_HIGH_RISE_M = 100.0
+
+# GB 50180-2018 城市居住区规划设计标准 表 3.0.4: the 15-, 10- and 5-minute living circles
+# (生活圈居住区) are set by walking distance: 800-1,000 m, 500 m and 300 m (the upper bound here).
+LIVING_CIRCLE_M = {"5min": 300.0, "10min": 500.0, "15min": 1000.0}
+
+# GB 50180-2018 附录 B (配套设施设置规定), the services each circle must hold within its walking
+# distance, by the kinds of cim.access.SERVICE_KINDS:
+#   15min: 初中 (school), 社区卫生服务中心 (clinic), 养老院 (elderly_care),
+#          大型多功能运动场地 (sports), 商场 (market);
+#   10min: 小学 (school), 菜市场或生鲜超市 (market), 中型多功能运动场地 (sports);
+#    5min: 幼儿园 (kindergarten), 社区卫生服务站 (clinic), 老年人日间照料中心 (elderly_care),
+#          室外综合健身场地 (sports).
+LIVING_CIRCLES = {
+    "15min": ("school", "clinic", "elderly_care", "sports", "market"),
+    "10min": ("school", "market", "sports"),
+    "5min": ("kindergarten", "clinic", "elderly_care", "sports"),
+}
+
+# Walking speed for the minutes of the walking network (isochrones, walking times). GB 50180-2018
+# gives distances, not a speed: its 300 m / 5 min and 1,000 m / 15 min imply 1.0-1.1 m/s.
+# GB 50647-2011 城市道路交叉口规划规范 designs pedestrian crossings for 1.0 m/s (a slow walker);
+# 1.2 m/s is the usual planning figure for an adult's free walk (observed crossing speeds in
+# Chinese cities are 1.17-1.29 m/s). A parameter wherever it is used.
+WALK_SPEED_MPS = 1.2
+CROSSING_WALK_SPEED_MPS = 1.0

@@ -25,6 +25,7 @@ from routing.graph import (
 )
 from routing.profiles import PROFILES, Profile, get_profile
 from routing.router import DISPATCH_COLUMNS, SNAP_LIMIT_M, Router, compare_dispatch, first_units
+from routing.walking import not_walkable, pedestrian, walking_graph, walking_graph_from_osm
 
 __all__ = [
     "CLASS_SPEED_KPH",
@@ -49,6 +50,10 @@ __all__ = [
     "graph_from_roads",
     "graph_from_sumo",
     "graph_from_tables",
+    "not_walkable",
     "parse_maxspeed",
+    "pedestrian",
     "read_barriers",
+    "walking_graph",
+    "walking_graph_from_osm",
 ]

@@ -25,6 +25,7 @@ from routing._engine import (
     assemble,
     lines_along,
     nearest,
+    node_nearest,
     reached_pieces,
     search,
     snap,
@@ -709,6 +710,89 @@ class Router:
         out["eta_s"], out["unit_id"] = eta, unit
         out["covered"] = out["eta_s"] <= cutoff
         return out
+
+    def k_nearest(
+        self,
+        sources,
+        targets=None,
+        *,
+        k: int = 1,
+        objective: str = "distance",
+        max_snap_m: float = SNAP_LIMIT_M,
+    ) -> pd.DataFrame:
+        """The ``k`` nearest sources of every target, or of every node of the graph.
+
+        One search from all sources at once (a multi-source Dijkstra keeping ``k`` labels a
+        node), so the cost hardly grows with the number of sources or targets. Points join
+        the road as in :meth:`cost_matrix`, and both straight gaps count in ``cost``; the
+        costs equal the cheapest entries of :meth:`cost_matrix`'s rows. Ties break by source
+        id.
+
+        Parameters
+        ----------
+        sources : GeoDataFrame or GeoSeries
+            Points (facilities), named by their ``id`` column or else their index.
+        targets : GeoDataFrame or GeoSeries, optional
+            Points (homes); by default every node of :attr:`graph`, each at no gap.
+        k : int
+            How many sources to rank per target.
+        objective : {"distance", "time"}
+            Metres of the shortest route, or seconds of the fastest.
+        max_snap_m : float
+            The snap limit in metres (:data:`SNAP_LIMIT_M`).
+
+        Returns
+        -------
+        DataFrame
+            ``target, rank, source_id, cost``, ordered by target then rank: ``target`` is
+            the target's position in ``targets`` (or the node id), ``rank`` 1 for the
+            nearest. A target fewer than ``k`` sources reach has fewer rows, one none reach
+            (or beyond the snap limit) has none.
+
+        Examples
+        --------
+        >>> import cim
+        >>> city = cim.sample_city()
+        >>> hospitals = city.layer("facilities").query("kind == 'hospital'")
+        >>> near = city.router("car").k_nearest(hospitals, k=3)
+        >>> list(near.columns), near["rank"].head(3).tolist()
+        (['target', 'rank', 'source_id', 'cost'], [1, 2, 3])
+        """
+        if k < 1:
+            raise layers.InputError(f"k must be at least 1, not {k}")
+        self._engine.cost(objective)
+        if len(sources) == 0:
+            raise layers.EmptyLayerError("sources", "no source to measure from")
+        ids = _ids(sources)
+        tie_rank = np.argsort(np.argsort(ids.astype(str), kind="stable"))
+        starts = self.snap(sources, max_snap_m=max_snap_m)
+        if targets is None:
+            found, cost = node_nearest(
+                self._engine, starts, k=k, objective=objective, tie_rank=tie_rank
+            )
+            node, rank = np.nonzero(found >= 0)
+            return pd.DataFrame(
+                {
+                    "target": self._engine.nodes[node],
+                    "rank": rank + 1,
+                    "source_id": ids[found[node, rank]],
+                    "cost": cost[node, rank],
+                }
+            )
+        ends = self.snap(targets, max_snap_m=max_snap_m)
+        batch, _ = nearest(
+            self._engine, starts, ends, k=k, objective=objective, tie_rank=tie_rank, lines=False
+        )
+        gaps = starts.distance_m[batch.source] + ends.distance_m[batch.target]
+        cost = batch.eta_s if objective == "time" else batch.distance_m + gaps
+        return pd.DataFrame(
+            {
+                "target": batch.target,
+                "rank": batch.rank,
+                "source_id": ids[batch.source],
+                "cost": cost,
+            }
+        )
 
     def __repr__(self) -> str:
         return (

@@ -179,9 +179,13 @@ def render(browser):
 
 
 def static_page(path: Path) -> str:
-    """The text of an exported page, checked without a browser: one self-contained page that
-    forbids requests and builds a deck with layers (the views' own renders are in test_views)."""
-    html = Path(path).read_text(encoding="utf-8")
+    """The text of an exported page, checked without a browser (see :func:`static_page_text`)."""
+    return static_page_text(Path(path).read_text(encoding="utf-8"))
+
+
+def static_page_text(html: str) -> str:
+    """One self-contained page that forbids requests and builds a deck with layers (the views'
+    own renders are in test_views)."""
     assert "<script src=" not in html and "createDeck" in html
     assert "default-src 'none'" in html and '"layers":[{"@@type":' in html
     return html

@@ -111,26 +111,6 @@ def changed_pixels(a: np.ndarray, b: np.ndarray) -> int:
     return int((np.abs(a.astype(int) - b.astype(int)).max(axis=2) > 30).sum())
 
 
-@pytest.mark.browser
-def test_offline_render_draws_buildings_and_routes(city, routes, tmp_path, render):
-    full = city_view(city, routes=routes)
-    shots = {}
-    for name, drop in (("full", None), ("no_buildings", "buildings"), ("no_routes", "routes")):
-        deck = city_view(city, routes=routes)
-        deck.layers = [layer for layer in full.layers if layer.id != drop]
-        shots[name] = render(export_html(deck, tmp_path / f"{name}.html"))
-    for shot in shots.values():
-        assert shot.offline
-    assert shots["full"].drawn > 20_000
-    assert changed_pixels(shots["full"].pixels, shots["no_buildings"].pixels) > 500
-    assert changed_pixels(shots["full"].pixels, shots["no_routes"].pixels) > 500
-    route_colors = [color for _, _, color in ETA_CLASSES]
-    drawn = sum(near_color(shots["full"].pixels, c, 20) for c in route_colors)
-    assert drawn > 5 * max(
-        sum(near_color(shots["no_routes"].pixels, c, 20) for c in route_colors), 1
-    )
-
-
 @pytest.fixture(scope="session")
 def coverage_table(city):
     return sensor_coverage(city)
@@ -155,8 +135,12 @@ def all_views(city, routes, coverage_table):
         ],
         crs=4326,
     )
+    city_3d = city_view(city, routes=routes)
+    city_3d.layers.append(  # rows of a shape we do not encode travel as plain JSON
+        pdk.Layer("ScatterplotLayer", [{"lonlat": [104.06, 30.66], "r": 50}], id="plain")
+    )
     return {
-        "city_3d": city_view(city, routes=routes),
+        "city_3d": city_3d,
         "city_2d_by_height": city_view(city, preset="2d", color_by="height"),
         "dispatch": dispatch_view(city, routes, closures=flooded),
         "choropleth": choropleth_view(
@@ -177,14 +161,36 @@ def all_views(city, routes, coverage_table):
 def test_every_view_draws_offline_and_differs_from_every_other(all_views, tmp_path, render):
     shots = {}
     for name, deck in all_views.items():
-        shown = render(export_html(deck, tmp_path / f"{name}.html"))
+        shown = render(export_html(deck, tmp_path / f"{name}.html"), evaluate=PAGE_STATE)
         assert shown.offline, (name, shown.errors, shown.requests)
         assert shown.drawn > 20_000, name
         shots[name] = shown.pixels
+        if name == "city_3d":
+            assert_rows_rebuilt(deck, shown.value["rows"])
+            assert_buildings_and_routes_drawn(shown)
     for (a, pa), (b, pb) in itertools.combinations(shots.items(), 2):
         assert changed_pixels(pa, pb) > 5_000, (a, b)
     # the same choropleth flat and tilted: 2D and 3D views differ
     assert changed_pixels(shots["choropleth"], shots["choropleth_3d"]) > 10_000
+
+
+# the rows deck.gl holds, and how many objects of a layer the picking pass finds on screen
+PAGE_STATE = """(() => {
+    const deck = window.cimDeck;
+    const onScreen = id => deck.pickObjects(
+        {x: 0, y: 0, width: deck.width, height: deck.height, layerIds: [id]}).length;
+    return {
+        rows: Object.fromEntries(deck.props.layers.map(l => [l.id, l.props.data])),
+        onScreen: {buildings: onScreen('buildings'), routes: onScreen('routes')},
+    };
+})()"""
+
+
+def assert_buildings_and_routes_drawn(shown) -> None:
+    assert shown.value["onScreen"]["buildings"] > 100
+    assert shown.value["onScreen"]["routes"] > 5
+    route_pixels = sum(near_color(shown.pixels, color, 20) for _, _, color in ETA_CLASSES)
+    assert route_pixels > 500
 
 
 def flat(value) -> list[float]:
@@ -193,18 +199,10 @@ def flat(value) -> list[float]:
     return [value]
 
 
-@pytest.mark.browser
-def test_the_page_rebuilds_exactly_the_rows_python_built(city, routes, tmp_path, render):
-    deck = city_view(city, routes=routes)
-    deck.layers.append(  # rows of a shape we do not encode travel as plain JSON
-        pdk.Layer("ScatterplotLayer", [{"lonlat": [104.06, 30.66], "r": 50}], id="plain")
-    )
-    shown = render(
-        export_html(deck, tmp_path / "rows.html"),
-        evaluate="Object.fromEntries(window.cimDeck.props.layers.map(l => [l.id, l.props.data]))",
-    )
+def assert_rows_rebuilt(deck: pdk.Deck, rows: dict) -> None:
+    """The page rebuilds exactly the rows Python built, layer by layer."""
     for layer in deck.layers:
-        got = shown.value[layer.id]
+        got = rows[layer.id]
         assert len(got) == len(layer.data), layer.id
         for mine, theirs in zip(layer.data, got, strict=True):
             assert set(mine) == set(theirs), layer.id
@@ -248,11 +246,18 @@ def test_100k_buildings_fit_in_25_mb_and_render(tmp_path, render):
 
 @pytest.mark.browser
 def test_the_15_cm_rule_draws_a_dark_ring(city, tmp_path, render):
-    def dark_pixels(depth: float) -> int:
-        water = points("w", [(104.065, 30.665), (104.095, 30.685)], depth_cm=[depth, 5.0])
-        deck = waterlogging_view(city, points=water)
-        shown = render(export_html(deck, tmp_path / f"w{depth}.html"))
-        return near_color(shown.pixels, (40, 20, 20), 25)
+    at = {16.0: (104.065, 30.665), 15.0: (104.095, 30.685), 5.0: (104.08, 30.70)}
+    water = points("w", list(at.values()), depth_cm=list(at))
+    shown = render(
+        export_html(waterlogging_view(city, points=water), tmp_path / "w.html"),
+        evaluate=f"{[list(c) for c in at.values()]}.map(c => window.cimDeck.getViewports()[0].project(c))",
+    )
+
+    def dark_pixels(depth: float) -> int:  # near the disc of that depth, in screen pixels
+        x, y = np.round(shown.value[list(at).index(depth)]).astype(int)
+        return near_color(
+            shown.pixels[max(y - 60, 0) : y + 60, max(x - 60, 0) : x + 60], (40, 20, 20), 25
+        )
 
     assert dark_pixels(16.0) - dark_pixels(15.0) > 300  # a 4 px ring round a 30 px disc
 

@@ -76,8 +76,8 @@ def town() -> cim.CityModel:
     )
     buildings = frame(
         [
-            square(200, 200, 20),
-            square(950, 950, 20),
+            square(150, 100, 20),
+            square(900, 950, 20),
             square(1200, 300, 50, 20),
             square(1500, 800, 20),
         ],
@@ -135,9 +135,13 @@ BY_HAND = {  # indicator → (A, B); C is empty
     "camera_per_road_km": (2 / 2, 0 / 2),
     "manhole_sensor_per_road_km": (1 / 2, 0.0),
     "water_level_sensor_density": (0.0, 1.0),
-    "clinic_15min_share": (0.5, None),  # r2's nearest corner is 1,037.9 m from the hospital
-    "school_15min_share": (0.5, None),  # r1 is 1,300 m from the school, r2 546 m
-    "market_15min_share": (1.0, None),  # the shop is 968 m from r1, 666 m from r2
+    # walking: r1 joins the x=500 street (350 m), r2 too (400 m); the shop and school their
+    # nearest ways (main road 200 m, x=1500 street 0 m). r1: hospital 350 + 100 = 450 m, shop
+    # 350 + 400 + 700 + 200 = 1,650 m, school 350 + 400 + 1,000 + 300 = 2,050 m; r2: hospital
+    # 400 + 950 = 1,350 m, shop 400 + 450 + 700 + 200 = 1,750 m, school 2,150 m
+    "clinic_15min_share": (0.5, None),
+    "school_15min_share": (0.0, None),
+    "market_15min_share": (0.0, None),
     "waterlogged_points": (1.0, None),  # A: 20 cm counts, 10 cm not; B: its one depth unknown
     "waterlogging_reports": (2.0, 1.0),
     "road_network_density": (2.0, 2.0),
@@ -279,7 +283,7 @@ def test_shelters_within_500_m_of_homes(town):
     sheltered = cim.CityModel({**town.layers, "facilities": facilities}, name="小城")
     table = sheltered.vitals("district", indicators=["shelter_500m_share"])
     values = dict(zip(table["unit_code"], table["value"], strict=True))
-    assert values[A] == 0.5  # r1 is 290 m from the shelter, r2 740 m
+    assert values[A] == 0.5  # r1 is 392 m from the shelter, r2 818 m
     assert math.isnan(values[B])  # no homes in B
 
 

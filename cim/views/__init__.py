@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from cim.lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from cim.views.access import access_view
     from cim.views.html import export_html, render_html
     from cim.views.maps import (
         PRESETS,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PRESETS",
     "CityDeck",
+    "access_view",
     "choropleth_view",
     "city_view",
     "classify",
@@ -51,6 +53,7 @@ __getattr__, __dir__ = lazy_attributes(
     {
         "PRESETS": "cim.views.maps",
         "CityDeck": "cim.views.maps",
+        "access_view": "cim.views.access",
         "choropleth_view": "cim.views.maps",
         "city_view": "cim.views.maps",
         "classify": "cim.views.style",

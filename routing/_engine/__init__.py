@@ -10,7 +10,7 @@
 
 from routing._engine.compiled import OBJECTIVES, CompiledGraph
 from routing._engine.lines import lines_along
-from routing._engine.nearest import nearest
+from routing._engine.nearest import nearest, node_nearest
 from routing._engine.reach import reached_pieces
 from routing._engine.search import RouteBatch, assemble, search
 from routing._engine.snapping import nearest_nodes, snap
@@ -23,6 +23,7 @@ __all__ = [
     "lines_along",
     "nearest",
     "nearest_nodes",
+    "node_nearest",
     "reached_pieces",
     "search",
     "snap",

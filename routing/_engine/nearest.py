@@ -22,7 +22,7 @@ from routing._engine.lines import lines_along
 from routing._engine.search import RouteBatch, direct, joins
 from routing.batch import Snapped
 
-__all__ = ["nearest"]
+__all__ = ["nearest", "node_nearest"]
 
 
 @dataclass
@@ -68,6 +68,24 @@ def _labels(engine: CompiledGraph, seeds: pd.DataFrame, tie_rank, k: int, object
     return _Labels(*found)
 
 
+def _seeded(engine: CompiledGraph, sources: Snapped, tie_rank, k: int, objective: str):
+    """The labels of every node from the sources (their gaps counted), and the seeds."""
+    source_gap = engine.gap_cost(sources, objective)
+    seeds = joins(engine, sources, engine.cost(objective), leaving=True)
+    seeds = seeds.assign(cost=seeds["cost"] + source_gap[seeds["point"].to_numpy()])
+    seeds = seeds.reset_index(drop=True)
+    return _labels(engine, seeds, tie_rank, k, objective), seeds
+
+
+def node_nearest(
+    engine: CompiledGraph, sources: Snapped, *, k: int, objective: str, tie_rank: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` cheapest sources of every node: sources (nodes x k, -1 where fewer reach it)
+    and their costs (inf there), cheapest first, ties to the lower ``tie_rank``."""
+    labels, _ = _seeded(engine, sources, tie_rank, k, objective)
+    return labels.source, labels.cost
+
+
 def nearest(
     engine: CompiledGraph,
     sources: Snapped,
@@ -87,10 +105,7 @@ def nearest(
     cost = engine.cost(objective)
     source_gap = engine.gap_cost(sources, objective)
     target_gap = engine.gap_cost(targets, objective)
-    seeds = joins(engine, sources, cost, leaving=True)
-    seeds = seeds.assign(cost=seeds["cost"] + source_gap[seeds["point"].to_numpy()])
-    seeds = seeds.reset_index(drop=True)
-    labels = _labels(engine, seeds, tie_rank, k, objective)
+    labels, seeds = _seeded(engine, sources, tie_rank, k, objective)
 
     # every way into a target: a label at the node it joins, or a source on its own segment
     into = joins(engine, targets, cost, leaving=False)

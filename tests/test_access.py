@@ -1,0 +1,357 @@
+"""15-minute living circles on the walking network (issue 19)."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import cim
+import cim.access
+import layers
+import routing
+
+TINY_OSM = Path(__file__).parent / "data" / "tiny.osm"
+
+
+def _roads(rows):
+    """A roads layer from (highway, oneway, extra tags, coordinates) rows."""
+    return gpd.GeoDataFrame(
+        [
+            {"highway": h, "oneway": o, "name": None, "maxspeed": None, **tags}
+            for h, o, tags, _ in rows
+        ],
+        geometry=[shapely.LineString(c) for *_, c in rows],
+        crs=4326,
+    )
+
+
+def test_the_walking_graph_is_two_way_and_leaves_out_motorways_and_bare_trunk_roads():
+    a, b, c, d, e = (
+        (104.060, 30.650),
+        (104.061, 30.650),
+        (104.062, 30.650),
+        (104.063, 30.650),
+        (104.064, 30.650),
+    )
+    roads = _roads(
+        [
+            ("residential", True, {}, [a, b]),  # one-way for cars
+            ("footway", False, {}, [b, c]),
+            ("trunk", False, {"sidewalk": "both"}, [c, d]),
+            ("trunk", False, {}, [d, e]),
+            ("motorway", True, {}, [a, e]),
+            ("steps", False, {"foot": "no"}, [b, d]),
+        ]
+    )
+    with pytest.warns(routing.ExcludedRoadsWarning, match="3 of 6 road lines"):
+        graph = routing.walking_graph(roads, speed_mps=1.0)
+    assert graph.graph["excluded"] == {
+        "highway=trunk without sidewalk": 1,
+        "highway=motorway": 1,
+        "foot=no": 1,
+    }
+    assert sorted(d["highway"] for *_, d in graph.edges(data=True)) == sorted(
+        ["residential", "footway", "trunk"] * 2
+    )
+    for u, v, data in graph.edges(data=True):
+        assert graph.has_edge(v, u)
+        assert data["travel_time"] == pytest.approx(data["length"] / 1.0)
+    # a–b–c–d walk end to end both ways; e is not reached at all
+    ends = {n for n, deg in graph.degree() if deg == 2}
+    assert (
+        len(ends) == 2 and nx.has_path(graph, *ends) and nx.has_path(graph, *reversed(list(ends)))
+    )
+
+
+def test_the_walking_graph_from_osm_takes_footways_and_walks_one_way_streets_both_ways():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        walking = routing.walking_graph_from_osm(TINY_OSM)
+    highways = [d["highway"] for *_, d in walking.edges(data=True)]
+    assert highways.count("footway") == 2 and highways.count("residential") == 2
+    assert walking.graph["excluded"] == {"access=private": 1}
+    assert walking.graph["walk_speed_mps"] == layers.standards.WALK_SPEED_MPS
+
+
+def test_a_pedestrian_needs_a_positive_speed():
+    with pytest.raises(layers.InputError, match="speed_mps"):
+        routing.pedestrian(0)
+
+
+# --- accessibility ------------------------------------------------------------------------
+
+METRIC = 4544  # CGCS2000 / 3-degree Gauss-Kruger CM 105E, Chengdu's zone
+X0, Y0 = 390_000.0, 3_392_000.0
+
+
+def _at(*xy_m):
+    """Lon/lat points at metre offsets from (X0, Y0) in EPSG:4544."""
+    return gpd.GeoSeries([shapely.Point(X0 + x, Y0 + y) for x, y in xy_m], crs=METRIC).to_crs(4326)
+
+
+@pytest.fixture(scope="module")
+def street():
+    """Two parallel streets 200 m apart joined only at their east end (2,000 m), services on
+    the south one at 0 (clinic), 600 (market), 1,000 (school) and 1,500 m (kindergarten)."""
+    south, north, link = (
+        _at((0, 0), (2000, 0)),
+        _at((0, 200), (2000, 200)),
+        _at((2000, 0), (2000, 200)),
+    )
+    roads = gpd.GeoDataFrame(
+        {
+            "highway": "residential",
+            "oneway": False,
+            "name": ["南街", "北街", "东街"],
+            "maxspeed": None,
+        },
+        geometry=[shapely.LineString(s.to_numpy()) for s in (south, north, link)],
+        crs=4326,
+    )
+    city = cim.CityModel({"roads": roads}, name="tiny")
+    services = gpd.GeoDataFrame(
+        {"id": ["c", "m", "s", "k"], "kind": ["clinic", "market", "school", "kindergarten"]},
+        geometry=_at((0, 0), (600, 0), (1000, 0), (1500, 0)).to_numpy(),
+        crs=4326,
+    )
+    # A, B, C on the south street; D on the north street, 200 m from the clinic as the crow
+    # flies; E 500 m from any street
+    homes = gpd.GeoDataFrame(
+        {"id": list("ABCDE"), "population": [10, 20, 30, 40, 50]},
+        geometry=_at((200, 0), (900, 0), (1400, 0), (0, 200), (1000, -500)).to_numpy(),
+        crs=4326,
+    )
+    return city, services, homes
+
+
+@pytest.fixture(scope="module")
+def street_found(street):
+    city, services, homes = street
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return cim.access.accessibility(
+            city,
+            ["clinic", "school", "market", "kindergarten"],
+            homes=homes,
+            services=services,
+            k=2,
+        )
+
+
+def test_the_gb50180_requirements_each_home_meets_match_a_hand_computed_street(street_found):
+    found = street_found
+    table = found.homes.set_index("id")
+    # walking metres by hand: along the street, D round by the east end (2,000 + 200 + 2,000)
+    expected = {"A": 200, "B": 900, "C": 1400, "D": 4200}
+    assert table["clinic_1_m"].loc[list("ABCD")].tolist() == pytest.approx(
+        list(expected.values()), abs=0.5
+    )
+    assert table.loc["D", "clinic_straight_m"] == pytest.approx(200, abs=0.5)
+    assert table.loc["A", "market_2_m"] == pytest.approx(np.inf)  # one market only
+    assert table.loc["B", "school_1_m"] == pytest.approx(100, abs=0.5)
+    assert table.loc["A", "clinic_n300"] == 1 and table.loc["B", "market_n500"] == 1
+    requirement = {
+        #       15min: school clinic market   10min: school market   5min: kindergarten clinic
+        "A": [True, True, True, False, True, False, True],
+        "B": [True, True, True, True, True, False, False],
+        "C": [True, False, True, True, False, True, False],
+        "D": [False, False, False, False, False, False, False],
+    }
+    columns = [
+        "15min_school", "15min_clinic", "15min_market",
+        "10min_school", "10min_market",
+        "5min_kindergarten", "5min_clinic",
+    ]  # fmt: skip
+    for home, met in requirement.items():
+        assert table.loc[home, columns].tolist() == met, home
+    assert table["meets_15min"].loc[list("ABCD")].tolist() == [True, True, False, False]
+    assert table["meets_10min"].loc[list("ABCD")].tolist() == [False, True, False, False]
+    assert table["meets_5min"].loc[list("ABCD")].tolist() == [False, False, False, False]
+    # as the crow flies D is 200 m from the clinic: the straight line calls it served
+    assert table.loc["D", "meets_5min_straight"] == table.loc["C", "meets_5min_straight"] == False  # noqa: E712
+    assert bool(table.loc["D", "clinic_straight_m"] <= 300)
+    # E joins no street: reported, with unknown requirements, never counted as served
+    assert "beyond the snap limit of 300 m" in table.loc["E", "reason"]
+    assert pd.isna(table.loc["E", "meets_15min"]) and np.isnan(table.loc["E", "clinic_1_m"])
+    summary = found.summary().set_index("circle")
+    assert summary.loc["15min", ["measured", "walk_homes"]].tolist() == [4, 2]
+    assert summary.loc["15min", "unchecked"] == "elderly_care, sports"
+
+
+def test_unknown_or_absent_service_kinds_are_refused_by_name(street):
+    city, services, homes = street
+    with pytest.raises(
+        layers.InputError, match="unknown service kind 'hospitals'; choose from clinic"
+    ):
+        cim.access.accessibility(city, ["hospitals"], homes=homes, services=services)
+    with pytest.raises(layers.EmptyLayerError, match=r"no elderly_care .* pass services="):
+        cim.access.accessibility(city, ["clinic", "elderly_care"], homes=homes, services=services)
+
+
+def test_walking_distances_to_the_k_nearest_equal_networkx_on_every_pair(city):
+    """Every (home, service) pair of the 3 nearest clinics and schools of the sample's 800
+    buildings (4,000+ pairs), against networkx on the walking graph with the points spliced in."""
+    found = cim.access.accessibility(city, ["clinic", "school"], homes="buildings", k=3)
+    router = cim.access.walking_router(city)
+    graph = router.graph
+    homes = found.homes.geometry.representative_point()
+    spots = {"h": router.snap(homes), "s": router.snap(found.services)}
+    spliced = nx.Graph()  # the two directions of a street are one edge; the shortest one kept
+    for u, v, length in sorted(graph.edges(data="length"), key=lambda e: -e[2]):
+        spliced.add_edge(u, v, weight=length)
+    edges = list(graph.edges(keys=True, data="length"))
+    on_edge: dict[int, list] = {}
+    on_street: dict[tuple, list] = {}
+    for prefix, snapped in spots.items():
+        for i in snapped.on_road:
+            on_edge.setdefault(snapped.edge[i], []).append((snapped.fraction[i], (prefix, i)))
+    for e, points in on_edge.items():  # a street's two directions are one chain
+        u, v, _, length = edges[e]
+        street = (u, v, round(length, 6)) if u <= v else (v, u, round(length, 6))
+        flip = u > v
+        on_street.setdefault(street, []).extend((1 - t if flip else t, p) for t, p in points)
+    for (u, v, length), points in on_street.items():
+        chain = [(0.0, u), *sorted(points), (1.0, v)]
+        for (a, p), (b, q) in itertools.pairwise(chain):
+            spliced.add_edge(p, q, weight=(b - a) * length)
+    checked, best = 0, {}
+    for j, (sid, kind) in enumerate(zip(found.services["id"], found.services["kind"], strict=True)):
+        if ("s", j) not in spliced:
+            continue
+        reach = nx.single_source_dijkstra_path_length(spliced, ("s", j))
+        to_homes = np.array([reach.get(("h", i), np.inf) for i in range(len(homes))])
+        to_homes += spots["h"].distance_m + spots["s"].distance_m[j]
+        best[kind] = np.fmin(best.get(kind, np.inf), to_homes)
+        for rank in (1, 2, 3):
+            rows = np.flatnonzero(found.homes[f"{kind}_{rank}_id"].to_numpy() == sid)
+            got = found.homes[f"{kind}_{rank}_m"].to_numpy()[rows]
+            assert got == pytest.approx(to_homes[rows], rel=1e-6), sid
+            checked += len(rows)
+    assert checked >= 1000
+    # and the nearest is the nearest: no service of its kind is nearer by networkx
+    for kind, nearest in best.items():
+        ours = found.homes[f"{kind}_1_m"].to_numpy()
+        known = found.homes["reason"].isna().to_numpy()
+        assert ours[known] == pytest.approx(nearest[known], rel=1e-6), kind
+
+
+def test_gaps_and_new_clinics_on_walking_distance_close_the_5_minute_circle(street, street_found):
+    """The walking graph's nodes are the street ends: only D's (0, 200) end can serve anyone
+    new within 300 m. B and C are out of every site's reach; E is unknown, never a gap."""
+    city = street[0]
+    assert sorted(cim.access.gaps(street_found, "5min", kind="clinic")["id"]) == ["B", "C", "D"]
+    end = _at((0, 200)).iloc[0]
+    fewest = cim.access.site_services(city, street_found, "clinic", circle="5min")
+    assert len(fewest.sites) == 1 and fewest.sites.geometry.iat[0].distance(end) < 1e-6
+    # over the homes some site can serve (A 10, D 40 residents): 0.2 before, all after
+    assert (fewest.covered_before, fewest.covered_after) == pytest.approx((0.2, 1.0))
+    most = cim.access.site_services(city, street_found, "clinic", circle="5min", count=1)
+    assert most.sites.geometry.iat[0].distance(end) < 1e-6
+    assert (most.covered_before, most.covered_after) == pytest.approx((0.1, 0.5))  # of A-D
+    with pytest.raises(layers.InputError, match="5min market was not checked"):
+        cim.access.gaps(street_found, "5min", kind="market")
+
+
+# --- views and the command line ---------------------------------------------------------------
+
+
+def test_the_access_view_colours_homes_by_circle_and_draws_walking_isochrones(street, street_found):
+    from cim.views import access_view
+    from cim.views.access import ACCESS_CLASSES
+    from cim.views.style import MISSING_COLOR
+
+    city = street[0]
+    clinic = _at((0, 0)).iloc[0]
+    deck = access_view(city, street_found, kind="clinic", isochrones_from=clinic)
+    assert [layer.id for layer in deck.layers] == [
+        "roads",
+        "isochrones",
+        "homes",
+        "services",
+        "origin",
+    ]
+    homes = next(layer for layer in deck.layers if layer.id == "homes")
+    colour = {c[:3].__repr__(): label for _, label, c in ACCESS_CLASSES}
+    drawn = [colour.get(row["color"][:3].__repr__(), "missing") for row in homes.data]
+    # A 200 m, B 900 m, C 1,400 m, D 4,200 m round the block, E off the network
+    assert drawn == [ACCESS_CLASSES[i][1] for i in (0, 2, 3, 3)] + ["missing"]
+    assert homes.data[4]["color"] == MISSING_COLOR
+    # 5 / 10 / 15 minutes at 1.2 m/s are 360 / 720 / 1,080 m along the street from the clinic
+    areas = cim.access.walking_router(city).service_areas(
+        gpd.GeoDataFrame({"id": ["o"]}, geometry=[clinic], crs=4326),
+        cutoffs=[300, 600, 900],
+        objective="time",
+    )
+    a, b = _at((200, 0), (900, 0))
+    inside = [(area.contains(a), area.contains(b)) for area in areas.geometry]
+    assert inside == [(True, False), (True, False), (True, True)]
+    assert "步行 5 分钟（1.2 m/s）" in deck.description
+
+
+@pytest.fixture(scope="session")
+def accessed(invoke, made_once):
+    def make(folder: Path) -> str:
+        result = invoke("access", "--kinds", "clinic,school,market", "--out", folder / "run")
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    folder, stdout = made_once("accessed", make)
+    return folder / "run", stdout
+
+
+def test_access_cli_writes_homes_units_report_and_map(accessed, city):
+    out, stdout = accessed
+    assert {p.name for p in out.iterdir()} == {
+        "access_by_building.parquet",
+        "access_by_unit.csv",
+        "report.md",
+        "map.html",
+    }
+    homes = gpd.read_parquet(out / "access_by_building.parquet")
+    residential = city.layer("buildings").query("use == 'residential'")
+    assert sorted(homes["id"]) == sorted(residential["id"]) and homes.crs.to_epsg() == 4326
+    assert {"clinic_1_m", "clinic_3_id", "market_n500", "school_straight_m", "meets_15min"} <= set(
+        homes.columns
+    )
+    units = pd.read_csv(out / "access_by_unit.csv", dtype={"unit_code": str})
+    assert set(units["level"]) == {"community", "street", "district"}
+    for level, group in units.groupby("level"):
+        assert group["homes"].sum() <= len(homes), level
+    report = (out / "report.md").read_text("utf-8")
+    for column, kind, metres in (("10min_market", "market", 500), ("15min_clinic", "clinic", 1000)):
+        walking = int(homes[column].sum())
+        straight = int((homes[f"{kind}_straight_m"] <= metres).sum())
+        assert f"| {walking:,} ({walking / len(homes):.1%}) | {straight:,} (" in report
+    assert walking < straight  # the walk is longer than the line
+    assert "## Circles met: walking against a straight line" in report
+    assert "Living circles on foot: 166 homes" in stdout
+
+
+@pytest.mark.browser
+def test_access_map_renders_the_homes_and_the_isochrones_offline(accessed, render):
+    shown = render(accessed[0] / "map.html", evaluate="window.cimDeck.props.layers.map(l => l.id)")
+    assert shown.offline and shown.drawn > 20_000
+    assert {"homes", "isochrones", "services", "roads"} <= set(shown.value)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--kinds", "clinic,hospitals"), "error: unknown service kind 'hospitals'"),
+        (("--kinds", "elderly_care"), "error: services: no elderly_care"),
+        (("--homes", "castles"), "error: homes must be one of residential"),
+        (("--from", "east"), "error: --from must be LON,LAT"),
+    ],
+)
+def test_access_cli_refuses_bad_input_in_one_line(invoke, tmp_path, args, message):
+    result = invoke("access", "--out", tmp_path / "o", *args)
+    assert result.exit_code == 1 and message in " ".join(result.output.split())
+    assert "Traceback" not in result.output
