@@ -261,6 +261,20 @@ def test_the_cli_fails_with_the_partition_that_cannot_be_read(invoke, tmp_path):
     assert "1 of 1 partitions failed" in result.output
 
 
+def test_a_partitioned_job_writes_only_into_a_folder_of_its_own(scale, tmp_path):
+    source = scale / "addresses" / "part-00000.parquet"
+    with pytest.raises(
+        InputError, match=r"out.parquet: the output of a partitioned job is a folder"
+    ):
+        parse_partitions(source, tmp_path / "out.parquet")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "other.parquet").write_bytes(b"")
+    with pytest.raises(InputError, match=r"holds other.parquet, which is not one of this job's"):
+        parse_partitions(source, tmp_path / "out")
+    parse_partitions(source, tmp_path / "again")
+    assert parse_partitions(source, tmp_path / "again").rows == 200  # a rerun replaces its own
+
+
 def test_the_scheduler_is_the_option_then_the_environment_then_in_process(monkeypatch):
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
     assert resolve(None) == "in-process"

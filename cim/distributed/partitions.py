@@ -146,6 +146,8 @@ def run_partitions(
 
     A partition that cannot be read or worked on (a corrupt file, a missing column) gives
     a result with ``error`` naming its path, and no output file; the others are written.
+    ``out`` must be empty or hold only this job's partitions (a rerun replaces them), so
+    that no file of another job is read with its output.
     A task whose worker dies is run again elsewhere by Dask; if workers keep dying on it,
     the partition fails with the reason and, again, no file for it.
 
@@ -161,11 +163,19 @@ def run_partitions(
     """
     sources = partition_paths(source)
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"{out} is a file; the output of a partitioned job is a folder")
+    if out.suffix.lower() in _SUFFIXES or (out.exists() and not out.is_dir()):
+        raise layers.InputError(
+            f"{out}: the output of a partitioned job is a folder (one file per partition)"
+        )
     targets = [_output(s, out) for s in sources]
     if len(set(targets)) < len(targets):
         raise layers.InputError(f"{source}: two partitions have the same name")
+    others = sorted(set(out.glob("*.parquet")) - set(targets)) if out.is_dir() else []
+    if others:
+        raise layers.InputError(
+            f"{out} holds {others[0].name}, which is not one of this job's partitions: give "
+            "an empty folder (or the one an earlier run of the same job wrote)"
+        )
     out.mkdir(parents=True, exist_ok=True)
     run = PartitionedRun(out)
     if client is None:
