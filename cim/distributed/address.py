@@ -120,10 +120,11 @@ def geocode_partitions(
 
     Examples
     --------
-    >>> import tempfile, cim
+    >>> import tempfile, geopandas as gpd
     >>> from cim.paths import SAMPLE_DIR
-    >>> base = AddressBase.from_city(cim.sample_city())
-    >>> run = geocode_partitions(SAMPLE_DIR / "addresses.parquet", tempfile.mkdtemp(), base=base)
+    >>> source = SAMPLE_DIR / "addresses.parquet"
+    >>> base = AddressBase.from_layer(gpd.read_parquet(source))
+    >>> run = geocode_partitions(source, tempfile.mkdtemp(), base=base)
     >>> run.rows, run.flagged
     (68, 0)
     """

@@ -30,14 +30,7 @@ class Fleet:
     """What dispatch needs of a city, small enough to send to every worker: the compiled
     roads as arrays and the facilities. It answers ``layer("facilities")`` and
     ``router(profile)`` as a :class:`cim.CityModel` does, building each vehicle's router
-    from the arrays once.
-
-    Examples
-    --------
-    >>> import cim
-    >>> fleet = Fleet.of(cim.sample_city())
-    >>> fleet.router("ambulance").profile.name, len(fleet.layer("facilities"))
-    ('ambulance', 50)
+    from the arrays once (see :func:`dispatch_partitions`).
     """
 
     def __init__(self, arrays: dict[str, np.ndarray], facilities: gpd.GeoDataFrame):
