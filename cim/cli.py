@@ -170,7 +170,9 @@ def _partitioned(source: Path, scheduler: str | None) -> bool:
     """Whether a job runs over partitions: asked for, or a folder or glob given."""
     import glob
 
-    return scheduler is not None or source.is_dir() or glob.has_magic(str(source))
+    if scheduler is not None or source.is_dir():
+        return True
+    return not source.exists() and glob.has_magic(str(source))
 
 
 def _over_partitions(source: Path, scheduler: str | None, label: str, job) -> PartitionedRun:

@@ -275,6 +275,14 @@ def test_a_partitioned_job_writes_only_into_a_folder_of_its_own(scale, tmp_path)
     assert parse_partitions(source, tmp_path / "again").rows == 200  # a rerun replaces its own
 
 
+def test_a_file_named_like_a_glob_is_that_one_file(invoke, tmp_path):
+    source = tmp_path / "calls[1].parquet"
+    pd.DataFrame({"address": ["武侯区玉林北路2号"]}).to_parquet(source)
+    result = invoke("address", "parse", source, tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    assert "partitions" not in result.output and (tmp_path / "out.csv").is_file()
+
+
 def test_the_scheduler_is_the_option_then_the_environment_then_in_process(monkeypatch):
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
     assert resolve(None) == "in-process"

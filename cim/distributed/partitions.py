@@ -90,11 +90,11 @@ def partition_paths(source) -> list[Path]:
             if found:
                 break
         what = f"folder {path} has no .parquet or .csv partitions"
+    elif path.exists():  # a file named like a glob (a[1].csv) is that file
+        found, what = [path], ""
     elif glob.has_magic(text):
         found = sorted(Path(p) for p in glob.glob(text) if Path(p).suffix.lower() in _SUFFIXES)
         what = f"no .parquet or .csv file matches {text}"
-    elif path.exists():
-        found, what = [path], ""
     else:
         raise FileNotFoundError(f"no such file or folder: {path}")
     if not found:
