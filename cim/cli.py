@@ -55,6 +55,10 @@ scale_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(scale_app, name="scale")
+export_app = typer.Typer(
+    help="Write the city in open 3D formats: CityJSON 2.0 and 3D Tiles.", no_args_is_help=True
+)
+app.add_typer(export_app, name="export")
 
 CHUNK = 5000
 ColumnOption = Annotated[str, typer.Option("--column", help="Column holding the address text.")]
@@ -1077,6 +1081,82 @@ def events_report(
     )
     for name, path in paths.items():
         console.print(f"  {name:<8} {path}")
+
+
+def _skipped(skipped: pd.DataFrame) -> None:
+    for row in skipped.itertuples():
+        console.print(f"  [yellow]left out:[/] {_shown(f'building {row.id}: {row.reason}')}")
+
+
+@export_app.command("cityjson")
+def export_cityjson(
+    out: Annotated[Path, typer.Option(help="The CityJSON file to write, e.g. city.city.json.")],
+    city: CityOption = None,
+    lod: Annotated[
+        int, typer.Option(min=0, max=1, help="1: buildings as prisms; 0: footprints.")
+    ] = 1,
+) -> None:
+    """Buildings as LOD1 solids, roads and districts / streets / communities as CityJSON 2.0."""
+    import layers
+    from cim.interop.cityjson import to_cityjson
+
+    started = time.perf_counter()
+    try:
+        with console.status("Loading the city…"):
+            model = _load(city)
+        with console.status("Writing CityJSON…"):
+            done = to_cityjson(model, out, lod=lod)
+    except (layers.CimError, OSError) as err:
+        _fail(err)
+    console.print(
+        f"[green]✓[/] {', '.join(f'{n} {k}' for k, n in done.counts.items())} in "
+        f"EPSG:{done.crs.to_epsg()}; {done.estimated} building heights estimated "
+        f"(heightEstimated), {len(done.skipped)} buildings left out"
+    )
+    _skipped(done.skipped)
+    console.print(f"  cityjson {done.path}")
+    console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")
+
+
+@export_app.command("3dtiles")
+def export_3dtiles(
+    out: Annotated[Path, typer.Option(help="Folder for tileset.json and tiles/*.b3dm.")],
+    city: CityOption = None,
+    max_per_tile: Annotated[int, typer.Option(min=1, help="Most buildings in one tile.")] = 256,
+    page: Annotated[
+        bool,
+        typer.Option(
+            "--map/--no-map", help="Also write map.html: the tileset drawn offline (deck.gl)."
+        ),
+    ] = True,
+) -> None:
+    """Buildings as a 3D Tiles tileset (b3dm with a batch table) for Cesium-based viewers."""
+    import layers
+    from cim.interop.tiles import to_3dtiles
+
+    started = time.perf_counter()
+    try:
+        with console.status("Loading the city…"):
+            model = _load(city)
+        with console.status("Writing 3D Tiles…"):
+            done = to_3dtiles(model, out, max_per_tile=max_per_tile)
+        if page:
+            from cim.views import export_html, tileset_view
+
+            with console.status("Rendering the offline map…"):
+                view = tileset_view(done.path, title=f"{model.name} · 3D Tiles")
+                shown = export_html(view, out / "map.html", title=f"{model.name} 3D Tiles")
+    except (layers.CimError, OSError) as err:
+        _fail(err)
+    console.print(
+        f"[green]✓[/] {done.buildings} buildings in {done.tiles} tiles, "
+        f"{len(done.skipped)} buildings left out"
+    )
+    _skipped(done.skipped)
+    console.print(f"  tileset {done.path}")
+    if page:
+        console.print(f"  map     {shown}")
+    console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")
 
 
 @app.command()

@@ -507,7 +507,11 @@ def _walk_share(
     rows = ctx.rows(layer, where)
     if rows.empty:
         return _ratio(ctx.total(rows), ctx.total(rows))
-    nearest = walking_router(ctx.city).k_nearest(
+    try:
+        router = walking_router(ctx.city)
+    except layers.EmptyLayerError as err:
+        raise _MissingDataError(f"no walking network: {err}") from None
+    nearest = router.k_nearest(
         found.geometry.representative_point().to_crs(4326),
         rows.geometry.representative_point().to_crs(4326),
         k=1,

@@ -444,7 +444,8 @@ def road_closures(
         part = lines[i]
         steps = np.arange(0, part.length + dem.cell_m / 2, dem.cell_m / 2)
         points = shapely.get_coordinates(shapely.line_interpolate_point(part, steps))
-        cols, rows_ = inverse * (points[:, 0], points[:, 1])
+        cols = inverse.a * points[:, 0] + inverse.b * points[:, 1] + inverse.c
+        rows_ = inverse.d * points[:, 0] + inverse.e * points[:, 1] + inverse.f
         r = np.clip(np.floor(rows_).astype(int), 0, water.shape[0] - 1)
         c = np.clip(np.floor(cols).astype(int), 0, water.shape[1] - 1)
         depth_cm = float(water[r, c].max() * 100)

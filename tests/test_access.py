@@ -19,6 +19,7 @@ import layers
 import routing
 
 TINY_OSM = Path(__file__).parent / "data" / "tiny.osm"
+JINAN_ROADS = Path(__file__).parent / "data" / "jinan_roads.geojson"
 
 
 def _roads(rows):
@@ -79,6 +80,36 @@ def test_the_walking_graph_from_osm_takes_footways_and_walks_one_way_streets_bot
     assert highways.count("footway") == 2 and highways.count("residential") == 2
     assert walking.graph["excluded"] == {"access=private": 1}
     assert walking.graph["walk_speed_mps"] == layers.standards.WALK_SPEED_MPS
+
+
+def test_the_walking_router_is_built_again_when_the_roads_change_and_vitals_say_why_not(street):
+    roads = street[0].layer("roads")
+    city = cim.CityModel({"roads": roads.iloc[:1]}, name="tiny")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        before = cim.access.walking_router(city)
+        assert cim.access.walking_router(city) is before
+        city.add_layer("roads", roads)
+        after = cim.access.walking_router(city)
+    assert before.graph.number_of_edges() == 2 and after.graph.number_of_edges() == 6
+    hospital = gpd.GeoDataFrame(
+        {"id": ["h"], "kind": ["hospital"], "name": ["医院"], "units": [1]},
+        geometry=_at((0, 0)).to_numpy(),
+        crs=4326,
+    )
+    home = gpd.GeoDataFrame(
+        {"id": ["r"], "height_m": [9.0], "use": ["residential"]},
+        geometry=[_at((200, 20)).iloc[0].buffer(0.0001)],
+        crs=4326,
+    )
+    motorway = cim.CityModel(
+        {"roads": roads.assign(highway="motorway"), "facilities": hospital, "buildings": home},
+        name="tiny",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        row = motorway.vitals("city", indicators=["clinic_15min_share"]).iloc[0]
+    assert row["status"] == "no_data" and row["note"].startswith("no walking network: roads: no")
 
 
 def test_a_pedestrian_needs_a_positive_speed():
@@ -186,6 +217,55 @@ def test_the_gb50180_requirements_each_home_meets_match_a_hand_computed_street(s
     assert summary.loc["15min", "unchecked"] == "elderly_care, sports"
 
 
+def test_shares_per_unit_weigh_residents_and_leave_out_homes_off_the_network(street, street_found):
+    roads = street[0].layer("roads")
+    west, east = (
+        shapely.box(X0 + x0, Y0 - 600, X0 + x1, Y0 + 300) for x0, x1 in ((-100, 1100), (1100, 2100))
+    )
+    communities = gpd.GeoDataFrame(
+        {"code": ["w", "e"], "name": ["西社区", "东社区"], "parent_code": "s"},
+        geometry=[west, east],
+        crs=METRIC,
+    ).to_crs(4326)
+    city = cim.CityModel({"roads": roads, "communities": communities}, name="tiny")
+    table = street_found.by_unit(city, "community").set_index("unit_code")
+    # west holds A (10 residents), B (20), D (40) and E (50, off the network); east holds C (30)
+    assert table.loc["w", ["homes", "residents", "cut_off"]].tolist() == [4, 120, 1]
+    assert table.loc["w", "share_15min"] == pytest.approx(30 / 70)  # A and B
+    assert table.loc["w", "share_5min_clinic"] == pytest.approx(10 / 70)  # A on foot
+    assert table.loc["w", "share_5min_straight"] == 0.0  # no kindergarten within 300 m of A, D
+    assert table.loc["e", ["share_15min", "share_5min_kindergarten"]].tolist() == [0.0, 1.0]
+
+
+def test_k_nearest_gives_every_node_its_nearest_services_by_hand(street):
+    """Router.k_nearest without targets: the street ends, services part-way along the streets."""
+    city, services, _ = street
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        router = cim.access.walking_router(city)
+    near = router.k_nearest(services, k=2)
+    graph = router.graph
+    nodes = list(graph.nodes)
+    lon, lat = ([graph.nodes[n][axis] for n in nodes] for axis in ("x", "y"))
+    xy = gpd.GeoSeries.from_xy(lon, lat, crs=4326).to_crs(METRIC).get_coordinates().to_numpy()
+    place = {(round(x - X0), round(y - Y0)): n for n, (x, y) in zip(nodes, xy, strict=True)}
+    found = {
+        corner: near[near["target"] == place[corner]][["source_id", "cost"]].to_numpy().tolist()
+        for corner in ((0, 0), (2000, 0), (2000, 200), (0, 200))
+    }
+    expected = {
+        (0, 0): [["c", 0], ["m", 600]],
+        (2000, 0): [["k", 500], ["s", 1000]],
+        (2000, 200): [["k", 700], ["s", 1200]],
+        (0, 200): [["k", 2700], ["s", 3200]],  # round by the east end
+    }
+    for corner, rows in expected.items():
+        assert [r[0] for r in found[corner]] == [r[0] for r in rows], corner
+        assert [r[1] for r in found[corner]] == pytest.approx([r[1] for r in rows], abs=0.01)
+    with pytest.raises(layers.InputError, match="k must be at least 1"):
+        router.k_nearest(services, k=0)
+
+
 def test_unknown_or_absent_service_kinds_are_refused_by_name(street):
     city, services, homes = street
     with pytest.raises(
@@ -196,51 +276,88 @@ def test_unknown_or_absent_service_kinds_are_refused_by_name(street):
         cim.access.accessibility(city, ["clinic", "elderly_care"], homes=homes, services=services)
 
 
-def test_walking_distances_to_the_k_nearest_equal_networkx_on_every_pair(city):
-    """Every (home, service) pair of the 3 nearest clinics and schools of the sample's 800
-    buildings (4,000+ pairs), against networkx on the walking graph with the points spliced in."""
-    found = cim.access.accessibility(city, ["clinic", "school"], homes="buildings", k=3)
-    router = cim.access.walking_router(city)
+def _networkx_metres(router: routing.Router, homes, services) -> np.ndarray:
+    """Walking metres from every service to every home (services x homes) by networkx, on the
+    router's graph with the points spliced into their streets (a street's two directions are
+    one chain) and their straight gaps to it added."""
     graph = router.graph
-    homes = found.homes.geometry.representative_point()
-    spots = {"h": router.snap(homes), "s": router.snap(found.services)}
-    spliced = nx.Graph()  # the two directions of a street are one edge; the shortest one kept
+    spots = {"h": router.snap(homes), "s": router.snap(services)}
+    spliced = nx.Graph()  # the shortest of parallel edges kept
     for u, v, length in sorted(graph.edges(data="length"), key=lambda e: -e[2]):
         spliced.add_edge(u, v, weight=length)
     edges = list(graph.edges(keys=True, data="length"))
-    on_edge: dict[int, list] = {}
     on_street: dict[tuple, list] = {}
     for prefix, snapped in spots.items():
         for i in snapped.on_road:
-            on_edge.setdefault(snapped.edge[i], []).append((snapped.fraction[i], (prefix, i)))
-    for e, points in on_edge.items():  # a street's two directions are one chain
-        u, v, _, length = edges[e]
-        street = (u, v, round(length, 6)) if u <= v else (v, u, round(length, 6))
-        flip = u > v
-        on_street.setdefault(street, []).extend((1 - t if flip else t, p) for t, p in points)
+            u, v, _, length = edges[snapped.edge[i]]
+            t = snapped.fraction[i]
+            street = (u, v, round(length, 6)) if u <= v else (v, u, round(length, 6))
+            on_street.setdefault(street, []).append((t if u <= v else 1 - t, (prefix, i)))
     for (u, v, length), points in on_street.items():
         chain = [(0.0, u), *sorted(points), (1.0, v)]
         for (a, p), (b, q) in itertools.pairwise(chain):
             spliced.add_edge(p, q, weight=(b - a) * length)
-    checked, best = 0, {}
-    for j, (sid, kind) in enumerate(zip(found.services["id"], found.services["kind"], strict=True)):
-        if ("s", j) not in spliced:
-            continue
+    metres = np.full((len(services), len(homes)), np.inf)
+    for j in spots["s"].on_road:
         reach = nx.single_source_dijkstra_path_length(spliced, ("s", j))
-        to_homes = np.array([reach.get(("h", i), np.inf) for i in range(len(homes))])
-        to_homes += spots["h"].distance_m + spots["s"].distance_m[j]
-        best[kind] = np.fmin(best.get(kind, np.inf), to_homes)
-        for rank in (1, 2, 3):
-            rows = np.flatnonzero(found.homes[f"{kind}_{rank}_id"].to_numpy() == sid)
-            got = found.homes[f"{kind}_{rank}_m"].to_numpy()[rows]
-            assert got == pytest.approx(to_homes[rows], rel=1e-6), sid
-            checked += len(rows)
-    assert checked >= 1000
-    # and the nearest is the nearest: no service of its kind is nearer by networkx
-    for kind, nearest in best.items():
-        ours = found.homes[f"{kind}_1_m"].to_numpy()
-        known = found.homes["reason"].isna().to_numpy()
-        assert ours[known] == pytest.approx(nearest[known], rel=1e-6), kind
+        metres[j] = [reach.get(("h", i), np.inf) for i in range(len(homes))]
+        metres[j] += spots["h"].distance_m + spots["s"].distance_m[j]
+    return metres
+
+
+def _assert_equal_to_networkx(found, router) -> int:
+    """Every (home, service) pair among each home's k nearest equals networkx, and the nearest
+    is the nearest; returns how many pairs were checked."""
+    homes = found.homes.geometry.representative_point()
+    metres = _networkx_metres(router, homes, found.services)
+    known = found.homes["reason"].isna().to_numpy()
+    ids = found.services["id"].to_numpy()
+    checked = 0
+    for kind in found.kinds:
+        mine = np.flatnonzero(found.services["kind"].to_numpy() == kind)
+        rank = 1
+        while f"{kind}_{rank}_id" in found.homes.columns:
+            chosen = found.homes[f"{kind}_{rank}_id"].to_numpy()
+            for j in mine:
+                rows = np.flatnonzero(chosen == ids[j])
+                got = found.homes[f"{kind}_{rank}_m"].to_numpy()[rows]
+                assert got == pytest.approx(metres[j, rows], rel=1e-6), ids[j]
+                checked += len(rows)
+            rank += 1
+        nearest = metres[mine].min(axis=0)
+        assert found.homes[f"{kind}_1_m"].to_numpy()[known] == pytest.approx(
+            nearest[known], rel=1e-6
+        ), kind
+    return checked
+
+
+def test_walking_distances_to_the_k_nearest_equal_networkx_on_every_pair(city):
+    """Every (home, service) pair of the 3 nearest clinics and schools of the sample's 800
+    buildings (4,000+ pairs), against networkx on the walking graph with the points spliced in."""
+    found = cim.access.accessibility(city, ["clinic", "school"], homes="buildings", k=3)
+    assert _assert_equal_to_networkx(found, cim.access.walking_router(city)) >= 1000
+
+
+def test_walking_distances_on_jinan_equal_networkx_too():
+    """The second city: Jinan's real roads around 大明湖 (tests/data, ODbL), 400 homes and 30
+    services at random places (synthetic, seeded), 2,000+ pairs."""
+    roads = layers.load("roads", JINAN_ROADS)
+    jinan = cim.CityModel({"roads": roads}, name="济南")
+    rng = np.random.default_rng(19)
+    west, south, east, north = roads.total_bounds
+
+    def scatter(count, **columns):
+        xy = rng.uniform([west, south], [east, north], (count, 2))
+        return gpd.GeoDataFrame(columns, geometry=gpd.points_from_xy(*xy.T), crs=4326)
+
+    homes = scatter(400, id=[f"h{i}" for i in range(400)], synthetic=True)
+    services = scatter(30, kind=["clinic"] * 18 + ["market"] * 12, synthetic=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found = cim.access.accessibility(
+            jinan, ["clinic", "market"], homes=homes, services=services, k=3
+        )
+    assert _assert_equal_to_networkx(found, cim.access.walking_router(jinan)) >= 2000
 
 
 def test_gaps_and_new_clinics_on_walking_distance_close_the_5_minute_circle(street, street_found):
@@ -294,6 +411,20 @@ def test_the_access_view_colours_homes_by_circle_and_draws_walking_isochrones(st
     inside = [(area.contains(a), area.contains(b)) for area in areas.geometry]
     assert inside == [(True, False), (True, False), (True, True)]
     assert "步行 5 分钟（1.2 m/s）" in deck.description
+    # the gaps map of the 10-minute circle: B alone meets it (school 100 m, market 300 m)
+    gaps = access_view(city, street_found, circle="10min")
+    homes = next(layer for layer in gaps.layers if layer.id == "homes")
+    assert [row["color"][:3] for row in homes.data] == [
+        [215, 48, 39],
+        [26, 152, 80],
+        [215, 48, 39],
+        [215, 48, 39],
+        MISSING_COLOR[:3],
+    ]
+    services = next(layer for layer in gaps.layers if layer.id == "services")
+    assert len(services.data) == 2  # the school and the market the circle checks
+    with pytest.raises(layers.InputError, match="circle '20min' was not checked"):
+        access_view(city, street_found, circle="20min")
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@
 - :mod:`cim.views.layers`: the layer builders they are made of, to compose your own;
 - :mod:`cim.views.style`: colours, classification (mapclassify) and escaped tooltips;
 - :mod:`cim.views.html`: :func:`export_html`, one offline file, compact at 100k buildings;
+- :mod:`cim.views.tiles`: :func:`tileset_view`, a local 3D Tiles tileset drawn offline;
 - :mod:`cim.views.static`: PNG maps (matplotlib) for printed reports.
 """
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
         waterlogging_view,
     )
     from cim.views.style import classify
+    from cim.views.tiles import tileset_view
 
 __all__ = [
     "PRESETS",
@@ -44,6 +46,7 @@ __all__ = [
     "export_html",
     "render_html",
     "service_area_view",
+    "tileset_view",
     "view_state",
     "waterlogging_view",
 ]
@@ -63,6 +66,7 @@ __getattr__, __dir__ = lazy_attributes(
         "export_html": "cim.views.html",
         "render_html": "cim.views.html",
         "service_area_view": "cim.views.maps",
+        "tileset_view": "cim.views.tiles",
         "view_state": "cim.views.maps",
         "waterlogging_view": "cim.views.maps",
     },

@@ -16,7 +16,7 @@ from cim.access.services import SERVICE_KINDS
 from cim.model import CityModel
 from cim.views.layers import area_layer, bounds_of, point_layer
 from cim.views.maps import CityDeck, _base, _note, compose
-from cim.views.style import MISSING_COLOR, fixed_classes, ramp, tip
+from cim.views.style import MISSING_COLOR, Classes, fixed_classes, ramp, tip
 
 __all__ = ["ACCESS_CLASSES", "ISOCHRONE_MINUTES", "access_view"]
 
@@ -35,6 +35,7 @@ def access_view(
     access: Access,
     *,
     kind: str | None = None,
+    circle: str | None = None,
     isochrones_from=None,
     minutes=ISOCHRONE_MINUTES,
     preset: str = "2d",
@@ -48,6 +49,9 @@ def access_view(
         From :func:`cim.access.accessibility`.
     kind : str, optional
         The service kind to colour by; the first of ``access.kinds`` by default.
+    circle : {"15min", "10min", "5min"}, optional
+        Colour the homes by whether they meet this circle instead (every requirement checked,
+        on foot): the gaps map. The services drawn are then those the circle checks.
     isochrones_from : shapely Point or (lon, lat), optional
         Draw the area reached on foot from here within each of ``minutes`` (at the walking
         speed of ``access``), along the walking graph.
@@ -73,6 +77,20 @@ def access_view(
     metres = homes[f"{kind}_1_m"].to_numpy(dtype=float)
     classes = fixed_classes(np.where(np.isinf(metres), _FAR_M, metres), ACCESS_CLASSES)
     label = SERVICE_KINDS[kind].label
+    shown = [kind]
+    if circle is not None:
+        if circle not in access.circles:
+            raise layers.InputError(
+                f"circle {circle!r} was not checked; choose one of {', '.join(access.circles)}"
+            )
+        met = homes[f"meets_{circle}"]
+        classes = Classes(
+            np.where(met.isna(), -1, np.where(met.fillna(False).to_numpy(dtype=bool), 0, 1)),
+            [[26, 152, 80], [215, 48, 39]],
+            [f"满足{circle}生活圈", f"{circle}生活圈缺口"],
+        )
+        shown = access.requirements.query("circle == @circle")["kind"].tolist()
+        label = "、".join(SERVICE_KINDS[k].label for k in shown)
     tips = [
         tip(
             f"住宅 {home_id}",
@@ -92,7 +110,7 @@ def access_view(
         if polygons
         else point_layer(homes, colors=colors, tips=tips, id="homes", radius_m=15)
     )
-    services = access.services[access.services["kind"] == kind]
+    services = access.services[access.services["kind"].isin(shown)]
     deck_layers = _base(city)
     counts = np.bincount(classes.index[classes.index >= 0], minlength=len(classes.labels))
     legend = [
@@ -142,8 +160,12 @@ def access_view(
             radius_m=30,
             min_radius_px=4,
             tips=[
-                tip(n if isinstance(n, str) else label, ("类型", label), ("编号", i))
-                for n, i in zip(services["name"], services["id"], strict=True)
+                tip(
+                    n if isinstance(n, str) else SERVICE_KINDS[k].label,
+                    ("类型", SERVICE_KINDS[k].label),
+                    ("编号", i),
+                )
+                for n, k, i in zip(services["name"], services["kind"], services["id"], strict=True)
             ],
             id="services",
         )
@@ -153,11 +175,20 @@ def access_view(
         deck_layers.append(
             point_layer(origin, colors=[0, 0, 0], radius_m=20, min_radius_px=6, id="origin")
         )
-    note = _note(city, f"住宅按到最近{label}的步行路网距离着色", homes=homes)
+    lead = (
+        f"住宅按到最近{label}的步行路网距离着色"
+        if circle is None
+        else f"住宅按是否满足 {circle} 生活圈着色（{label}，步行路网距离）"
+    )
+    note = _note(city, lead, homes=homes)
     return compose(
         deck_layers,
         bounds=bounds_of(*bounds, pad=0.03),
-        title=f"{city.name} 步行可达：最近{label}（GB 50180-2018 生活圈）",
+        title=(
+            f"{city.name} 步行可达：最近{label}（GB 50180-2018 生活圈）"
+            if circle is None
+            else f"{city.name} {circle} 生活圈缺口（GB 50180-2018）"
+        ),
         legend=legend,
         note=note,
         preset=preset,
