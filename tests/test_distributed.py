@@ -29,8 +29,10 @@ from cim.distributed import (
     vital_signs,
 )
 from cim.distributed.scale_data import write_scale_data
+from cim.distributed.simulation import replicate
 from cim.model import CityModel
 from cim.response import dispatch_incidents
+from cim.simulation import compare
 from cim.tables import join_fields, write_table
 from cim.vitals import compute
 from layers import InputError
@@ -217,6 +219,22 @@ def test_dispatch_on_the_cluster_equals_dispatch_incidents(client, city, scale, 
     no_route = expected.drop_duplicates("incident_id")["eta_s"].isna()
     assert run.flagged == int(no_route.sum()) > 0  # unknown kinds and far points, with reasons
     assert got["reason"].str.contains("no responder is defined for incident kind 'other'").any()
+
+
+def test_simulation_replications_on_the_cluster_equal_compare(client, city):
+    options = {"policies": ("nearest", "moveup"), "hours": 1, "incidents_per_day": 120, "seed": 4}
+    expected = compare(city, replications=2, **options)
+    got = replicate(city, replications=2, client=client, **options)
+    assert got.seeds == expected.seeds == (4, 5)
+    # path ids are numbered replication by replication, so only they may differ
+    pd.testing.assert_frame_equal(
+        got.log.drop(columns="path_id"), expected.log.drop(columns="path_id")
+    )
+    pd.testing.assert_frame_equal(
+        got.moves.drop(columns="path_id"), expected.moves.drop(columns="path_id")
+    )
+    pd.testing.assert_frame_equal(got.kpis, expected.kpis)
+    assert got.paths.index.isin(got.moves["path_id"]).all() and len(got.paths)
 
 
 def test_the_cli_runs_partitions_in_process(invoke, scale, tmp_path):

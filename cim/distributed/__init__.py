@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         require_dask,
         resolve,
     )
+    from cim.distributed.simulation import replicate
     from cim.distributed.vitals import vital_signs
 
 _HOMES = {
@@ -54,6 +55,7 @@ _HOMES = {
     "require_dask": "cim.distributed.scheduler",
     "resolve": "cim.distributed.scheduler",
     "vital_signs": "cim.distributed.vitals",
+    "replicate": "cim.distributed.simulation",
 }
 __all__ = [
     "IN_PROCESS",
@@ -67,6 +69,7 @@ __all__ = [
     "geocode_partitions",
     "parse_partitions",
     "partition_paths",
+    "replicate",
     "require_dask",
     "resolve",
     "run_partitions",
