@@ -73,6 +73,7 @@ def _in_process(path: Path, units: dict[str, gpd.GeoDataFrame], crs, kinds) -> p
 
 def _on_cluster(paths: list[Path], units: dict[str, gpd.GeoDataFrame], crs, kinds, client):
     """One delayed count table per (partition, level), from dask-geopandas joins."""
+    import dask.dataframe
     import dask_geopandas
 
     for path in paths:  # a corrupt file is named here, before any work starts
@@ -80,11 +81,14 @@ def _on_cluster(paths: list[Path], units: dict[str, gpd.GeoDataFrame], crs, kind
             pyarrow.parquet.read_schema(path)
         except (OSError, pyarrow.ArrowException) as err:
             raise _unreadable(path, err) from None
-    points = dask_geopandas.read_parquet(
-        [str(p) for p in paths], columns=["kind", "status", "geometry"]
+    files = [str(p) for p in paths]
+    # the kinds from their two text columns alone: no geometry read or projected for them
+    table = dask.dataframe.read_parquet(files, columns=["kind", "status"])
+    delayed = list(
+        table.map_partitions(_online, kinds).map_partitions(_kinds, meta=_COUNTS).to_delayed()
     )
+    points = dask_geopandas.read_parquet(files, columns=["kind", "status", "geometry"])
     points = points.map_partitions(_online, kinds)[["kind", "geometry"]].to_crs(crs)
-    delayed = list(points.map_partitions(_kinds, meta=_COUNTS).to_delayed())
     for level, shapes in units.items():
         right = dask_geopandas.from_geopandas(shapes, npartitions=1)
         right.calculate_spatial_partitions()
