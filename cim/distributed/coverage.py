@@ -57,6 +57,10 @@ def _unreadable(where, err: Exception) -> layers.InputError:
     return layers.InputError(f"{where}: not a readable GeoParquet sensors partition ({err})")
 
 
+def _file_kinds(path: str, kinds: tuple[str, ...] | None) -> pd.DataFrame:
+    return _kinds(_online(pd.read_parquet(path, columns=["kind", "status"]), kinds))
+
+
 def _in_process(path: Path, units: dict[str, gpd.GeoDataFrame], crs, kinds) -> pd.DataFrame:
     try:
         frame = gpd.read_parquet(path, columns=["kind", "status", "geometry"])
@@ -73,7 +77,7 @@ def _in_process(path: Path, units: dict[str, gpd.GeoDataFrame], crs, kinds) -> p
 
 def _on_cluster(paths: list[Path], units: dict[str, gpd.GeoDataFrame], crs, kinds, client):
     """One delayed count table per (partition, level), from dask-geopandas joins."""
-    import dask.dataframe
+    import dask
     import dask_geopandas
 
     for path in paths:  # a corrupt file is named here, before any work starts
@@ -83,10 +87,7 @@ def _on_cluster(paths: list[Path], units: dict[str, gpd.GeoDataFrame], crs, kind
             raise _unreadable(path, err) from None
     files = [str(p) for p in paths]
     # the kinds from their two text columns alone: no geometry read or projected for them
-    table = dask.dataframe.read_parquet(files, columns=["kind", "status"])
-    delayed = list(
-        table.map_partitions(_online, kinds).map_partitions(_kinds, meta=_COUNTS).to_delayed()
-    )
+    delayed = [dask.delayed(_file_kinds)(path, kinds) for path in files]
     points = dask_geopandas.read_parquet(files, columns=["kind", "status", "geometry"])
     points = points.map_partitions(_online, kinds)[["kind", "geometry"]].to_crs(crs)
     for level, shapes in units.items():
