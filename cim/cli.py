@@ -18,6 +18,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     import pandas as pd
 
+    from cim.distributed import PartitionedRun
     from cim.model import CityModel
 
 # Each command imports the library where it runs: `cim --help` and a mistyped option answer
@@ -48,6 +49,12 @@ events_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(events_app, name="events")
+scale_app = typer.Typer(
+    help="City-scale batch jobs over Parquet partitions, in-process or on a Dask cluster "
+    "(--scheduler).",
+    no_args_is_help=True,
+)
+app.add_typer(scale_app, name="scale")
 export_app = typer.Typer(
     help="Write the city in open 3D formats: CityJSON 2.0 and 3D Tiles.", no_args_is_help=True
 )
@@ -58,6 +65,17 @@ ColumnOption = Annotated[str, typer.Option("--column", help="Column holding the 
 CityOption = Annotated[
     Path | None,
     typer.Option("--city", help="Saved city model folder; the Chengdu sample by default."),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Run over partitions: in-process, local[:N] (N worker processes) or a Dask "
+        "scheduler address (tcp://host:8786); $DASK_SCHEDULER_ADDRESS when not given. "
+        "SOURCE may then be a folder or glob of Parquet partitions, and OUT is a folder "
+        "with one file per partition. Needs the dask extra except in-process.",
+        show_default=False,
+    ),
 ]
 EncodingOption = Annotated[
     str | None,
@@ -150,6 +168,47 @@ def _in_chunks(texts: list, work, label: str) -> pd.DataFrame:
             parts.append(work(texts[start : start + CHUNK]))
             progress.advance(task, min(CHUNK, len(texts) - start))
     return pd.concat(parts or [work([])], ignore_index=True)
+
+
+def _partitioned(source: Path, scheduler: str | None) -> bool:
+    """Whether a job runs over partitions: asked for, or a folder or glob given."""
+    import glob
+
+    if scheduler is not None or source.is_dir():
+        return True
+    return not source.exists() and glob.has_magic(str(source))
+
+
+def _over_partitions(source: Path, scheduler: str | None, label: str, job) -> PartitionedRun:
+    """``job(client, progress)`` on the chosen scheduler, a line and a tick per partition;
+    failed partitions are listed and end the command with 1 (the others are written)."""
+    import layers
+    from cim.distributed import connect, partition_paths, resolve
+
+    total = len(partition_paths(source))
+    where = resolve(scheduler)
+    console.print(f"  {total} partitions, scheduler {_shown(where)}")
+    with (
+        connect(where) as client,
+        Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=console) as bar,
+    ):
+        task = bar.add_task(label, total=total)
+
+        def tick(part):
+            name = _shown(Path(part.source).name)
+            if part.error is None:
+                bar.console.print(f"  [green]✓[/] {name}: {part.rows} rows, {part.flagged} flagged")
+            else:
+                bar.console.print(f"  [red]✗[/] {_shown(part.error)}")
+            bar.advance(task)
+
+        run = job(client, tick)
+    if run.failed:
+        raise layers.InputError(
+            f"{len(run.failed)} of {total} partitions failed (listed above, nothing written "
+            f"for them); the other {total - len(run.failed)} are in {run.out}"
+        )
+    return run
 
 
 def _write_errors(out: Path, rows: pd.DataFrame) -> Path | None:
@@ -448,11 +507,13 @@ def address_parse(
             "flagged in the 'ambiguous' column."
         ),
     ] = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Parse addresses into province … room; unreadable rows go to OUT.errors.csv with the reason.
 
     The parsed fields take their plain names; an input column of the same name (e.g. a
-    ``district`` column) is kept as ``district_input``.
+    ``district`` column) is kept as ``district_input``. Over partitions (--scheduler, or a
+    folder or glob as SOURCE) unreadable rows keep their reason in the ``error`` column.
     """
     import functools
 
@@ -463,6 +524,25 @@ def address_parse(
     from cim.address.parser import home_code
     from cim.tables import join_fields, write_table
 
+    if _partitioned(source, scheduler):
+        from cim.distributed import parse_partitions
+
+        try:
+            run = _over_partitions(
+                source,
+                scheduler,
+                "parsing",
+                lambda client, tick: parse_partitions(
+                    source, out, column=column, home=home, client=client, progress=tick
+                ),
+            )
+        except (layers.CimError, OSError) as err:
+            _fail(err)
+        console.print(
+            f"[green]✓[/] parsed {run.rows - run.flagged} of {run.rows} addresses → {out}"
+            + (f"; {run.flagged} could not be read (see the 'error' column)" if run.flagged else "")
+        )
+        return
     try:
         frame, texts = _texts(source, column, out, encoding)
         home_code(home)
@@ -504,12 +584,14 @@ def address_geocode(
     column: ColumnOption = "address",
     city: CityOption = None,
     encoding: EncodingOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Geocode addresses against the city's address base; unmatched rows go to OUT.errors.csv.
 
     The match fields (address_id, standard, code, match_level, score, candidates, district,
     town, reason, and lon/lat or geometry) take their plain names; an input column of the
-    same name is kept as ``<name>_input``.
+    same name is kept as ``<name>_input``. Over partitions (--scheduler, or a folder or glob
+    as SOURCE) the output is GeoParquet per partition and unmatched rows keep their reason.
     """
     import geopandas as gpd
     import pandas as pd
@@ -518,6 +600,27 @@ def address_geocode(
     from cim.address import AddressBase
     from cim.tables import join_fields, write_table
 
+    if _partitioned(source, scheduler):
+        from cim.distributed import geocode_partitions
+
+        try:
+            with console.status("Building the address base…"):
+                base = AddressBase.from_city(_load(city))
+            run = _over_partitions(
+                source,
+                scheduler,
+                "geocoding",
+                lambda client, tick: geocode_partitions(
+                    source, out, base=base, column=column, client=client, progress=tick
+                ),
+            )
+        except (layers.CimError, OSError) as err:
+            _fail(err)
+        console.print(
+            f"[green]✓[/] geocoded {run.rows} addresses → {out}"
+            + (f"; {run.flagged} matched nothing (see the 'reason' column)" if run.flagged else "")
+        )
+        return
     try:
         frame, texts = _texts(source, column, out, encoding)
         with console.status("Building the address base…"):
@@ -762,6 +865,128 @@ def access(
         console.print(f"  homes weighed by {found.residents} (no population column)")
     for name, path in paths.items():
         console.print(f"  {name:<8} {path}")
+    console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")
+
+
+@scale_app.command("data")
+def scale_data(
+    out: Annotated[Path, typer.Argument(help="Folder for addresses/, sensors/, incidents/.")],
+    addresses: Annotated[int, typer.Option(min=0, help="Synthetic addresses.")] = 0,
+    sensors: Annotated[int, typer.Option(min=0, help="Synthetic sensors.")] = 0,
+    incidents: Annotated[int, typer.Option(min=0, help="Synthetic incidents over a year.")] = 0,
+    rows_per_partition: Annotated[int, typer.Option(min=1, help="Rows per file.")] = 250_000,
+    seed: Annotated[int, typer.Option(help="The same seed writes the same rows.")] = 0,
+) -> None:
+    """Write synthetic addresses, sensors and incidents over the sample city as partitions."""
+    from cim.distributed.scale_data import write_scale_data
+
+    started = time.perf_counter()
+    with console.status("Writing…"):
+        written = write_scale_data(
+            out,
+            addresses=addresses,
+            sensors=sensors,
+            incidents=incidents,
+            rows_per_partition=rows_per_partition,
+            seed=seed,
+        )
+    for kind, paths in written.items():
+        console.print(f"[green]✓[/] {kind}: {len(paths)} partitions → {_shown(paths[0].parent)}")
+    console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")
+
+
+@scale_app.command("dispatch")
+def scale_dispatch(
+    incidents: Annotated[
+        Path, typer.Argument(help="Folder or glob of GeoParquet incident partitions.")
+    ],
+    out: Annotated[Path, typer.Argument(help="Folder for one GeoParquet of routes per partition.")],
+    city: CityOption = None,
+    k: Annotated[int, typer.Option("--k", min=1, help="Units ranked per incident.")] = 1,
+    scheduler: SchedulerOption = None,
+) -> None:
+    """Dispatch every incident partition from the city's facilities, routes per partition."""
+    import layers
+    import routing
+    from cim.distributed import dispatch_partitions
+
+    started = time.perf_counter()
+    try:
+        with (
+            console.status("Loading the city and compiling its roads…"),
+            warnings.catch_warnings(),
+        ):
+            warnings.simplefilter("ignore", routing.UnreachableNodesWarning)
+            model = _load(city)
+            model.router("car")
+        run = _over_partitions(
+            incidents,
+            scheduler,
+            "dispatching",
+            lambda client, tick: dispatch_partitions(
+                model, incidents, out, k=k, client=client, progress=tick
+            ),
+        )
+    except (layers.CimError, OSError) as err:
+        _fail(err)
+    console.print(
+        f"[green]✓[/] {run.rows} routes → {out}; {run.flagged} incidents without a route "
+        "(the reason is in their row)"
+    )
+    console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")
+
+
+@scale_app.command("sensors")
+def scale_sensors(
+    sensors: Annotated[
+        Path, typer.Argument(help="Folder or glob of GeoParquet sensor partitions.")
+    ],
+    out: Annotated[Path, typer.Argument(help="Output .csv or .parquet: counts per unit.")],
+    city: CityOption = None,
+    level: Annotated[
+        list[str] | None,
+        typer.Option(help="Units: grid, community, street, district (repeat); all by default."),
+    ] = None,
+    scheduler: SchedulerOption = None,
+) -> None:
+    """Online sensors per unit and kind, density and below-target flag, from partitions."""
+    import layers
+    from cim.distributed import connect, partition_paths, resolve, sensor_counts
+    from cim.tables import check_suffix, write_table
+    from layers.units import UNIT_LAYERS
+
+    started = time.perf_counter()
+    try:
+        check_suffix(out)
+        levels = level or list(UNIT_LAYERS)
+        for name in levels:
+            if name not in UNIT_LAYERS:
+                raise layers.InputError(
+                    f"--level must be one of {', '.join(UNIT_LAYERS)}, not {name!r}"
+                )
+        where, total = resolve(scheduler), len(partition_paths(sensors))
+        with console.status("Loading the city…"):
+            model = _load(city)
+        console.print(f"  {total} partitions, scheduler {_shown(where)}")
+        with (
+            connect(where) as client,
+            Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=console) as bar,
+        ):
+            task = bar.add_task("counting", total=total * (len(levels) + 1 if client else 1))
+            table = sensor_counts(
+                model,
+                sensors,
+                levels=levels,
+                client=client,
+                progress=lambda n: bar.advance(task, n),
+            )
+        write_table(table, out)
+    except (layers.CimError, OSError) as err:
+        _fail(err)
+    console.print(
+        f"[green]✓[/] {len(table)} units, {int(table.groupby('level')['sensors'].sum().max())} "
+        f"online sensors placed → {out}"
+    )
     console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")
 
 

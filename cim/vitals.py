@@ -69,6 +69,7 @@ __all__ = [
     "VitalsError",
     "compute",
     "load_registry",
+    "place",
     "save_snapshot",
 ]
 
@@ -215,8 +216,9 @@ class _Context:
     """The units of one level in a metric CRS, the per-unit sums the formulas share, and what
     the current indicator met on the way: rows left out, unknown values, the area it used."""
 
-    def __init__(self, city: CityModel, level: str) -> None:
+    def __init__(self, city: CityModel, level: str, placed=None) -> None:
         self.city = city
+        self.placed = dict(placed or {})
         present = city.layers
         name = next((n for n in ("roads", "buildings", "districts") if n in present), None)
         if name is None:
@@ -332,15 +334,12 @@ class _Context:
     def _placed(self, layer: str) -> gpd.GeoDataFrame:
         """Each row of ``layer`` with the unit holding a point on its surface, within
         ``EDGE_M``; on a shared edge, the first unit. Projected and joined once per layer."""
+        if layer in self.placed:
+            return self.placed[layer].assign(_layer=layer)
         if layer not in self.city.layers:
             raise _MissingDataError(f"the city has no {layer} layer")
         frame = self.city.layer(layer).to_crs(self.crs)
-        points = gpd.GeoDataFrame(geometry=frame.geometry.representative_point(), crs=self.crs)
-        joined = points.sjoin(
-            self.units[["code", "geometry"]], predicate="dwithin", distance=EDGE_M, how="left"
-        )
-        unit = joined.groupby(level=0)["code"].first().reindex(frame.index)
-        return frame.assign(_unit=unit, _layer=layer)
+        return frame.assign(_unit=place(frame, self.units), _layer=layer)
 
     def total(self, frame: gpd.GeoDataFrame, values=1.0, *, track: bool = True) -> pd.Series:
         """Sum of ``values`` (1 a row by default) over the rows of ``frame`` per unit; the
@@ -394,6 +393,27 @@ class _Context:
 
         routes = dispatch_incidents(self.city)
         return routing.first_units(routes).set_index("incident_id")
+
+
+def place(frame: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> pd.Series:
+    """The ``code`` of the unit holding a point on each row's surface, within ``EDGE_M``
+    (on a shared edge, the first unit); missing for a row in no unit. ``frame`` and
+    ``units`` share a metric CRS; ``frame``'s index is unique.
+
+    Examples
+    --------
+    >>> import cim
+    >>> city = cim.sample_city()
+    >>> crs = city.metric_crs
+    >>> units = city.layer("districts").to_crs(crs).assign(code=lambda d: d["code"].astype(str))
+    >>> place(city.layer("facilities").to_crs(crs), units).value_counts().index[0]
+    '510108000000'
+    """
+    points = gpd.GeoDataFrame(geometry=frame.geometry.representative_point(), crs=frame.crs)
+    joined = points.sjoin(
+        units[["code", "geometry"]], predicate="dwithin", distance=EDGE_M, how="left"
+    )
+    return joined.groupby(level=0)["code"].first().reindex(frame.index)
 
 
 def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
@@ -579,6 +599,7 @@ def compute(
     *,
     registry: dict[str, Indicator] | None = None,
     indicators: list[str] | None = None,
+    placed: dict[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Every indicator of ``registry`` for every unit of ``level``.
 
@@ -590,6 +611,12 @@ def compute(
         From :func:`load_registry`; the shipped indicators by default.
     indicators : list of str, optional
         Compute only these ids.
+    placed : dict, optional
+        Layer name → its rows already placed in the units of ``level``: the columns the
+        filters read and ``_unit``, the unit's code as :func:`place` gives it (no geometry).
+        Such a layer stands in for the city's and serves the counting formulas (``count``,
+        ``count_per_area``, ``count_per_road_km``, ``share``, ``per_10k``): how
+        :func:`cim.distributed.vital_signs` brings in a layer too large for one machine.
 
     Returns
     -------
@@ -612,7 +639,7 @@ def compute(
     unknown = [i for i in chosen if i not in registry]
     if unknown:
         raise layers.MissingError(f"unknown indicator {unknown[0]!r}; known: {', '.join(registry)}")
-    ctx = _Context(city, level)
+    ctx = _Context(city, level, placed)
     ctx.covered  # noqa: B018  (before the first indicator, so it counts in none)
     frames = []
     for indicator in (registry[i] for i in chosen if level in registry[i].levels):
