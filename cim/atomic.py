@@ -23,7 +23,7 @@ try:
 except ImportError:  # Windows: no advisory locks; saves and reads are not serialised
     fcntl = None
 
-__all__ = ["atomic_dir", "atomic_path", "reading_dir", "write_text"]
+__all__ = ["atomic_dir", "atomic_path", "reading_dir", "remove_leftovers", "write_text"]
 
 
 @contextlib.contextmanager
@@ -47,6 +47,30 @@ def atomic_path(path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def remove_leftovers(path) -> list[Path]:
+    """Remove the temporary files that :func:`atomic_path` saves of ``path`` killed mid-write left.
+
+    A process killed (``SIGKILL``, a dead Dask worker) cannot clean up after itself; call
+    this once no other save of ``path`` is running. Returns the files removed.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "part.parquet"
+    >>> _ = (target.parent / f".part.{'0' * 32}.tmp.parquet").write_bytes(b"half")
+    >>> [p.name for p in remove_leftovers(target)]
+    ['.part.00000000000000000000000000000000.tmp.parquet']
+    """
+    path = Path(path)
+    ours = re.compile(rf"\.{re.escape(path.stem)}\.[0-9a-f]{{32}}\.tmp{re.escape(path.suffix)}")
+    if not path.parent.is_dir():
+        return []
+    removed = [p for p in path.parent.iterdir() if ours.fullmatch(p.name) and p.is_file()]
+    for orphan in removed:
+        orphan.unlink(missing_ok=True)
+    return removed
 
 
 def write_text(path, text: str) -> Path:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 import layers
+from cim.atomic import remove_leftovers
 from cim.tables import read_table, write_table
 
 __all__ = ["PartitionResult", "PartitionedRun", "partition_paths", "run_partitions"]
@@ -149,7 +150,8 @@ def run_partitions(
     ``out`` must be empty or hold only this job's partitions (a rerun replaces them), so
     that no file of another job is read with its output.
     A task whose worker dies is run again elsewhere by Dask; if workers keep dying on it,
-    the partition fails with the reason and, again, no file for it.
+    the partition fails with the reason and, again, no file for it. The half-written
+    files of killed workers are removed at the end.
 
     Examples
     --------
@@ -208,4 +210,6 @@ def run_partitions(
         if progress:
             progress(done[s])
     run.partitions = [done[s] for s in sources]
+    for t in targets:  # what a worker killed mid-write left
+        remove_leftovers(t)
     return run
