@@ -44,31 +44,62 @@ def _solver():
     return pulp.PULP_CBC_CMD(msg=False)
 
 
+def _left_open(cover: np.ndarray, existing: np.ndarray, weights: np.ndarray):
+    """What the ``existing`` facilities leave to decide in a covering problem.
+
+    The demand rows they do not cover and some candidate can, identical rows merged into one
+    with their weights summed, over the candidates that cover any of them. The optimum of
+    this smaller problem is the optimum of the whole: every other row is covered (or not)
+    whatever is chosen, and a row's constraint depends only on which candidates cover it.
+    Returns the rows (bool), their weights, and the kept candidates' column numbers.
+    """
+    open_rows = cover.any(axis=1) & ~cover[:, existing].any(axis=1)
+    rows, inverse = np.unique(cover[open_rows], axis=0, return_inverse=True)
+    summed = np.bincount(inverse.ravel(), weights=weights[open_rows], minlength=len(rows))
+    useful = np.flatnonzero(~existing & rows.any(axis=0))
+    return rows[:, useful], summed, useful
+
+
+def _chosen(model, columns: np.ndarray) -> np.ndarray:
+    return columns[[bool(var.value()) for var in model.fac_vars]]
+
+
 def maximal_covering(
     cost: np.ndarray, weights: np.ndarray, radius: float, count: int, existing: np.ndarray
 ) -> np.ndarray:
     """Facilities (columns of ``cost``: demand x candidates) chosen by MCLP, existing included.
 
     Returns a bool mask over candidates of the open facilities (``existing`` are forced open
-    and count towards ``count``).
+    and count towards ``count``). spopt solves only what the existing ones leave open
+    (:func:`_left_open`); when no more than the new facilities asked for can add coverage,
+    they all open, and the rest of ``count`` goes to the first other candidates.
     """
-    cost = np.where(np.isfinite(cost), cost, radius * 10 + 1)
-    model = MCLP.from_cost_matrix(
-        cost, weights, radius, p_facilities=count, predefined_facilities_arr=existing
-    )
-    model.solve(_solver())
-    return np.array([bool(model.fac_vars[j].value()) for j in range(cost.shape[1])])
+    open_ = existing.copy()
+    new = count - int(existing.sum())
+    rows, summed, useful = _left_open(cost <= radius, existing, weights)
+    if len(useful) > new > 0:
+        model = MCLP.from_cost_matrix(np.where(rows, 0.0, 1.0), summed, 0.5, p_facilities=new)
+        model.solve(_solver())
+        open_[_chosen(model, useful)] = True
+    elif new > 0:
+        open_[useful] = True
+        open_[np.flatnonzero(~open_)[: new - len(useful)]] = True
+    return open_
 
 
 def set_covering(cost: np.ndarray, radius: float, existing: np.ndarray) -> np.ndarray:
-    """Fewest facilities (columns of ``cost``) putting every demand row within ``radius``."""
-    model = LSCP.from_cost_matrix(
-        np.where(np.isfinite(cost), cost, radius * 10 + 1),
-        radius,
-        predefined_facilities_arr=existing,
-    )
-    model.solve(_solver())
-    return np.array([bool(model.fac_vars[j].value()) for j in range(cost.shape[1])])
+    """Fewest facilities (columns of ``cost``) putting every demand row within ``radius``.
+
+    Rows no candidate covers are left out; spopt solves only what the existing facilities
+    leave open (:func:`_left_open`).
+    """
+    open_ = existing.copy()
+    rows, _, useful = _left_open(cost <= radius, existing, np.ones(len(cost)))
+    if len(rows):
+        model = LSCP.from_cost_matrix(np.where(rows, 0.0, 1.0), 0.5)
+        model.solve(_solver())
+        open_[_chosen(model, useful)] = True
+    return open_
 
 
 def _candidates(city: CityModel, count: int, seed: int) -> gpd.GeoDataFrame:
