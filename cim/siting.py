@@ -2,8 +2,9 @@
 
 The optimisation is spopt's, solved with pulp's bundled CBC; the cost matrix is network
 travel (metres or seconds) from every candidate site to every demand point
-(:meth:`routing.Router.cost_matrix`, one batched search). Existing facilities are kept (spopt's predefined
-facilities), so results say what the new ones add.
+(:meth:`routing.Router.cost_matrix`, one batched search). Existing facilities are kept, so
+results say what the new ones add. spopt and pulp load on the first solve (1.5 s), not with
+the modules that import this one (the vital signs, the living circles).
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from typing import NamedTuple
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pulp
-from spopt.locate import LSCP, MCLP
 
 import layers
 from cim.model import CityModel
@@ -40,8 +39,11 @@ class Siting(NamedTuple):
     covered_after: float
 
 
-def _solver():
-    return pulp.PULP_CBC_CMD(msg=False)
+def _solved(model):
+    import pulp
+
+    model.solve(pulp.PULP_CBC_CMD(msg=False))
+    return model
 
 
 def _left_open(cover: np.ndarray, existing: np.ndarray, weights: np.ndarray):
@@ -78,9 +80,10 @@ def maximal_covering(
     new = count - int(existing.sum())
     rows, summed, useful = _left_open(cost <= radius, existing, weights)
     if len(useful) > new > 0:
+        from spopt.locate import MCLP
+
         model = MCLP.from_cost_matrix(np.where(rows, 0.0, 1.0), summed, 0.5, p_facilities=new)
-        model.solve(_solver())
-        open_[_chosen(model, useful)] = True
+        open_[_chosen(_solved(model), useful)] = True
     elif new > 0:
         open_[useful] = True
         open_[np.flatnonzero(~open_)[: new - len(useful)]] = True
@@ -96,9 +99,9 @@ def set_covering(cost: np.ndarray, radius: float, existing: np.ndarray) -> np.nd
     open_ = existing.copy()
     rows, _, useful = _left_open(cost <= radius, existing, np.ones(len(cost)))
     if len(rows):
-        model = LSCP.from_cost_matrix(np.where(rows, 0.0, 1.0), 0.5)
-        model.solve(_solver())
-        open_[_chosen(model, useful)] = True
+        from spopt.locate import LSCP
+
+        open_[_chosen(_solved(LSCP.from_cost_matrix(np.where(rows, 0.0, 1.0), 0.5)), useful)] = True
     return open_
 
 
