@@ -38,11 +38,12 @@ SETTLED = """() => document.body.dataset.rendered === 'true'
 def pytest_collection_modifyitems(items):
     """Tests that drive the browser run first.
 
-    They take most of the suite's time. pytest-xdist hands each worker the next test when it
-    is free (``--maxschedchunk=1`` in pyproject.toml), so the long ones are shared out first and
-    the short ones fill the gaps, instead of one worker being left with renders at the end.
-    Their expensive fixtures are session-scoped or made once, so moving them builds nothing
-    twice and no worker waits for another's.
+    They take most of the suite's time. ``make test`` runs pytest-xdist with ``--dist
+    loadgroup --no-loadscope-reorder``: each worker is handed the next test (or the next
+    ``xdist_group``, tests sharing an expensive module fixture) when it is free, so the long
+    ones are shared out first and the short ones fill the gaps, instead of one worker being
+    left with renders at the end. Their expensive fixtures are session-scoped or made once, so
+    moving them builds nothing twice and no worker waits for another's.
     """
     items.sort(key=lambda item: "render" not in getattr(item, "fixturenames", ()))
 
@@ -112,7 +113,7 @@ def demo(made_once, invoke):
 
 @dataclass
 class Rendered:
-    pixels: np.ndarray  # H x W x 3
+    pixels: np.ndarray | None  # H x W x 3; None when the page was not left to draw
     requests: list[str]
     errors: list[str]
     title: str
@@ -171,9 +172,12 @@ def render(browser):
         html: str | None = None,
         evaluate: str | None = None,
         then: str | None = None,
+        draw: bool = True,
     ) -> Rendered:
         """``then``: a script to run after the first screenshot; the page settles again and a
-        second screenshot (``later``) is taken, in the same page: one load, two frames."""
+        second screenshot (``later``) is taken, in the same page: one load, two frames.
+        ``draw=False``: the page's scripts run but get no animation frame, so deck.gl never
+        draws (no pixels), for claims about what the page holds."""
         if html is not None:
             Path(path).write_text(html, encoding="utf-8")
         context = browser.new_context(offline=True, viewport={"width": width, "height": height})
@@ -183,9 +187,13 @@ def render(browser):
         context.on("request", lambda r: requests.append(r.url))
         page = context.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
+        if not draw:
+            page.add_init_script("window.requestAnimationFrame = () => 0;")
         page.goto(Path(path).resolve().as_uri())
-        page.wait_for_function(SETTLED, polling="raf")
-        shots = [page.screenshot()]
+        shots = []
+        if draw:
+            page.wait_for_function(SETTLED, polling="raf")
+            shots.append(page.screenshot())
         if then:
             page.evaluate(then)
             page.wait_for_function(SETTLED, polling="raf")
@@ -194,7 +202,8 @@ def render(browser):
         value = page.evaluate(evaluate) if evaluate else None
         context.close()
         pixels = [np.asarray(Image.open(io.BytesIO(png)).convert("RGB")) for png in shots]
-        return Rendered(pixels[0], requests, errors, title, value, (pixels[1:] or [None])[0])
+        first, later = [*pixels, None, None][:2]
+        return Rendered(first, requests, errors, title, value, later)
 
     return _render
 

@@ -23,6 +23,7 @@ from cim.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text("utf-8")
+pytestmark = pytest.mark.xdist_group("readme")  # one worker runs the README once for all tests
 
 
 def _blocks(language: str, text: str = README) -> list[str]:
