@@ -109,6 +109,7 @@ def test_covered_shares_equal_those_against_the_whole_union(city):
         road_m = [shapely.length(shapely.intersection(roads, unit)).sum() for unit in shapes]
         covered_m = [shapely.length(shapely.intersection(covered_roads, u)).sum() for u in shapes]
         rows = table.loc[level].loc[units["code"].astype(str)]
+        np.testing.assert_allclose(rows["road_km"], np.divide(road_m, 1000), rtol=1e-9)
         np.testing.assert_allclose(
             rows["covered_share"],
             shapely.area(shapely.intersection(shapes, covered)) / shapely.area(shapes),
