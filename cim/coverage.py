@@ -16,7 +16,7 @@ import layers
 from cim.model import CityModel
 from layers.units import UNIT_LAYERS, unit_layer
 
-__all__ = ["TARGET_DENSITY", "sensor_coverage"]
+__all__ = ["TARGET_DENSITY", "count_table", "sensor_coverage"]
 
 ROADSIDE = ("camera", "manhole", "water_level")  # sensors that watch the road they stand on
 ROADSIDE_GAP_M = 30.0  # farther than this from any road, a sensor is not beside one
@@ -66,6 +66,44 @@ def _inside(parts: shapely.STRtree, geometries) -> tuple[np.ndarray, np.ndarray]
     """
     pairs, pieces = _pieces(parts, geometries)
     return pairs[0], pieces
+
+
+def count_table(
+    units: pd.DataFrame,
+    level: str,
+    area_m2: np.ndarray,
+    counts: dict[str, np.ndarray],
+    *,
+    target_density: float = TARGET_DENSITY,
+) -> pd.DataFrame:
+    """The count columns of :func:`sensor_coverage` for one level's ``units``.
+
+    ``counts`` holds the online sensors per unit of each kind; ``area_m2`` the units' areas
+    in their metric CRS. Returns ``unit_code, level, name, area_km2, sensors,
+    density_per_km2``, ``sensors_<kind>`` per kind (sorted) and ``below_target``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> units = pd.DataFrame({"code": ["a", "b"], "name": ["甲", "乙"]})
+    >>> table = count_table(units, "street", np.array([1e6, 2e6]), {"camera": np.array([30, 10])})
+    >>> table[["sensors", "density_per_km2", "below_target"]].to_numpy().tolist()
+    [[30, 30.0, False], [10, 5.0, True]]
+    """
+    total = sum(counts.values(), np.zeros(len(units), dtype=np.int64))
+    frame = pd.DataFrame(
+        {
+            "unit_code": units["code"].astype(str).to_numpy(),
+            "level": level,
+            "name": units["name"].to_numpy() if "name" in units.columns else None,
+            "area_km2": area_m2 / 1e6,
+            "sensors": total,
+            "density_per_km2": total / (area_m2 / 1e6),
+            **{f"sensors_{k}": counts[k] for k in sorted(counts)},
+        }
+    )
+    frame["below_target"] = frame["density_per_km2"] < target_density
+    return frame
 
 
 def _network_covered(city: CityModel, points) -> np.ndarray:
@@ -164,8 +202,6 @@ def sensor_coverage(
         unit_index, unit_covered = _inside(covered_parts, shapes)
         owner = _owner(tree, points.geometry.values)
         kind_of = points["kind"].to_numpy()[owner[0]]
-        by_kind = {k: np.bincount(owner[1][kind_of == k], minlength=count) for k in all_kinds}
-        total = np.bincount(owner[1], minlength=count)
         in_unit = (
             tree.query(building_points, predicate="within")
             if len(building_points)
@@ -182,38 +218,30 @@ def sensor_coverage(
             tree, count, covered_roads[~shapely.is_empty(covered_roads)], shapely.length
         )
         road_network_m = np.minimum(_per_unit(tree, count, along_roads, shapely.length), road_m)
-        frame = pd.DataFrame(
-            {
-                "unit_code": units["code"].astype(str).to_numpy(),
-                "level": level,
-                "name": units["name"].to_numpy() if "name" in units.columns else None,
-                "area_km2": area / 1e6,
-                "sensors": total,
-                "density_per_km2": total / (area / 1e6),
-                "covered_share": np.bincount(
-                    unit_index, weights=shapely.area(unit_covered), minlength=count
-                )
-                / area,
-                "buildings": n_buildings,
-                "buildings_covered_share": np.divide(
-                    n_watched, n_buildings, out=np.full(count, np.nan), where=n_buildings > 0
-                ),
-                "road_km": road_m / 1000,
-                "road_covered_share": np.divide(
-                    road_covered_m, road_m, out=np.full(count, np.nan), where=road_m > 0
-                ),
-                "road_network_covered_share": np.divide(
-                    road_network_m, road_m, out=np.full(count, np.nan), where=road_m > 0
-                ),
-                **{f"sensors_{k}": v for k, v in by_kind.items()},
-            }
-        )
-        frame["below_target"] = frame["density_per_km2"] < target_density
+        by_kind = {k: np.bincount(owner[1][kind_of == k], minlength=count) for k in all_kinds}
+        frame = count_table(units, level, area, by_kind, target_density=target_density)
+        shares = {
+            "covered_share": np.bincount(
+                unit_index, weights=shapely.area(unit_covered), minlength=count
+            )
+            / area,
+            "buildings": n_buildings,
+            "buildings_covered_share": np.divide(
+                n_watched, n_buildings, out=np.full(count, np.nan), where=n_buildings > 0
+            ),
+            "road_km": road_m / 1000,
+            "road_covered_share": np.divide(
+                road_covered_m, road_m, out=np.full(count, np.nan), where=road_m > 0
+            ),
+            "road_network_covered_share": np.divide(
+                road_network_m, road_m, out=np.full(count, np.nan), where=road_m > 0
+            ),
+        }
+        for at, (name, values) in enumerate(shares.items(), start=6):  # after the density
+            frame.insert(at, name, values)
         frames.append(frame)
     if not frames:
         raise layers.MissingError(
             f"the city has none of the unit layers {', '.join(unit_layer(lv) for lv in levels)}"
         )
-    columns = list(frames[0].columns)
-    columns.append(columns.pop(columns.index("below_target")))
-    return pd.concat(frames, ignore_index=True)[columns]
+    return pd.concat(frames, ignore_index=True)

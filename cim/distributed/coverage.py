@@ -21,7 +21,7 @@ import pyarrow.parquet
 import shapely
 
 import layers
-from cim.coverage import TARGET_DENSITY
+from cim.coverage import TARGET_DENSITY, count_table
 from cim.distributed.partitions import partition_paths
 from cim.model import CityModel
 from layers.units import UNIT_LAYERS, unit_layer
@@ -182,23 +182,10 @@ def sensor_counts(
 def _table(city, level, shapes, counts, all_kinds, target_density) -> pd.DataFrame:
     here = counts[counts["level"].eq(level)]
     units = city.layer(unit_layer(level))
-    size = len(units)
-    area = shapely.area(shapes.geometry.values)
 
     def per_unit(rows: pd.DataFrame) -> np.ndarray:
-        return np.bincount(rows["unit"], weights=rows["n"], minlength=size).astype(np.int64)
+        return np.bincount(rows["unit"], weights=rows["n"], minlength=len(units)).astype(np.int64)
 
-    total = per_unit(here)
-    frame = pd.DataFrame(
-        {
-            "unit_code": units["code"].astype(str).to_numpy(),
-            "level": level,
-            "name": units["name"].to_numpy() if "name" in units.columns else None,
-            "area_km2": area / 1e6,
-            "sensors": total,
-            "density_per_km2": total / (area / 1e6),
-            **{f"sensors_{k}": per_unit(here[here["kind"].eq(k)]) for k in all_kinds},
-        }
-    )
-    frame["below_target"] = frame["density_per_km2"] < target_density
-    return frame
+    per_kind = {k: per_unit(here[here["kind"].eq(k)]) for k in all_kinds}
+    area = shapely.area(shapes.geometry.values)
+    return count_table(units, level, area, per_kind, target_density=target_density)
