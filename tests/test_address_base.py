@@ -182,3 +182,25 @@ def test_an_address_of_another_city_matches_nothing_not_even_a_road_of_the_same_
     assert found["match_level"].tolist() == ["none", "none", "road_no"]
     assert found["reason"].iloc[0] == "in 成都市, outside this base (杭州市)"
     assert found.geometry.iloc[:2].isna().all()
+
+
+def test_road_points_are_those_of_the_roads_and_addresses_grouped_by_pandas(city, base):
+    """The road points are grouped by name without pandas' groupby; they equal those
+    grouped with it."""
+    from cim.address.normalize import clean
+
+    roads, records = city.layer("roads"), base.records
+    named = roads[roads["name"].notna()]
+    expected = {}
+    for name, group in named.groupby(named["name"].map(lambda n: clean(str(n)).replace(" ", ""))):
+        line = shapely.line_merge(shapely.union_all(group.geometry.values))
+        expected[name] = (
+            line.interpolate(0.5, normalized=True)
+            if line.geom_type == "LineString"
+            else line.representative_point()
+        )
+    for road, group in records[records["road"].notna()].groupby("road"):
+        expected.setdefault(road, shapely.MultiPoint(group.geometry.values).centroid)
+    assert len(expected) > len(named["name"].unique()) > 500  # roads, and roads only addressed
+    assert base._roads.keys() == expected.keys()
+    assert all(base._roads[name].equals_exact(expected[name], 0) for name in expected)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from pyproj import Transformer
 from typer.testing import CliRunner
 
 import cim
@@ -19,6 +20,7 @@ import routing
 from cim.cli import app
 from cim.graph_cache import CACHE_FILE, GraphCacheWarning
 from cim.response import dispatch_incidents
+from layers.crs import metric_crs
 from routing._engine import CompiledGraph
 from tests.conftest import points
 from tests.test_graph_trust import reference_graph
@@ -160,12 +162,13 @@ def test_a_folder_where_the_cache_cannot_be_written_still_routes(folder):
 
 
 def test_a_cached_graph_gives_the_same_dispatch_and_warnings(city, tmp_path):
-    folder = city.save(tmp_path / "chengdu")
+    used = {name: city.layer(name) for name in ("roads", "facilities", "incidents")}
+    folder = cim.CityModel(used, name="chengdu").save(tmp_path / "chengdu")
     runs = []
-    for _ in range(3):  # uncached (the sample), built and cached, read from the cache
+    for _ in range(3):  # uncached (a new model), built and cached, read from the cache
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            model = cim.CityModel.load(folder) if runs else cim.sample_city()
+            model = cim.CityModel.load(folder) if runs else cim.CityModel(used)
             routes = dispatch_incidents(model, k=2)
             peak = model.router("fire_engine", hour=8).dispatch(
                 model.layer("incidents"), model.layer("facilities")
@@ -207,6 +210,21 @@ def test_every_profile_and_hour_from_one_compiled_graph(city):
                 for field in ("xy", "edge_u", "edge_v", "length", "twin"):
                     assert np.array_equal(getattr(engine, field), getattr(fresh, field)), field
                 assert shapely.equals_exact(engine.lines, fresh.lines, tolerance=0).all()
+
+
+def test_graphs_of_one_zone_share_transformers_that_transform_as_fresh_ones():
+    car, triangle = routing.get_profile("car"), routing.graph_from_roads(roads())
+    built = CompiledGraph.from_graph(triangle, car)
+    stored = CompiledGraph.from_arrays(built.to_arrays(), car)
+    assert CompiledGraph.from_graph(triangle, car).to_metric is built.to_metric
+    assert CompiledGraph.from_arrays(built.to_arrays(), car).to_lonlat is stored.to_lonlat
+    crs = metric_crs(D[0])
+    fresh = [Transformer.from_crs(*ends, always_xy=True) for ends in ((4326, crs), (crs, 4326))]
+    for engine in (built, stored):
+        xy = engine.to_metric.transform(*D)
+        assert xy == fresh[0].transform(*D)
+        assert engine.to_lonlat.transform(*xy) == fresh[1].transform(*xy)
+    assert str(built.to_arrays()["crs"]) == built.to_metric.target_crs.to_string()
 
 
 def test_the_cli_says_where_the_road_graph_came_from(tmp_path):

@@ -156,10 +156,10 @@ def _holds_open(pid: int, path: Path) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to watch the log")
 def test_two_ingests_of_overlapping_files_into_one_log_at_once_both_finish(city, tmp_path):
-    events = synthetic_events(city, 300, seed=11)
+    events = synthetic_events(city, 120, seed=11)
     first, second, db = tmp_path / "first.csv", tmp_path / "second.csv", tmp_path / "events.db"
-    events.iloc[:200].to_csv(first, index=False)
-    events.iloc[100:].to_csv(second, index=False)
+    events.iloc[:80].to_csv(first, index=False)
+    events.iloc[40:].to_csv(second, index=False)
     EventLog(db).close()
     command = [
         sys.executable,
@@ -170,9 +170,9 @@ def test_two_ingests_of_overlapping_files_into_one_log_at_once_both_finish(city,
         "--db",
         str(db),
         "--batch",
-        "25",
+        "20",
     ]
-    # Hold the write lock until both have opened the log: both then find the 100 shared ids
+    # Hold the write lock until both have opened the log: both then find the 40 shared ids
     # missing and race to write them.
     with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as holder:
         holder.execute("BEGIN IMMEDIATE")
@@ -202,8 +202,8 @@ def test_two_ingests_of_overlapping_files_into_one_log_at_once_both_finish(city,
         )
         for out, _ in outputs
     ]
-    assert [logged + skipped for logged, skipped in counts] == [200, 200]
-    assert sum(logged for logged, _ in counts) == 300
+    assert [logged + skipped for logged, skipped in counts] == [80, 80]
+    assert sum(logged for logged, _ in counts) == 120
     with EventLog(db) as log:
         logged, steps = log.events(), log.transitions()
     assert sorted(logged["id"]) == sorted(events["id"])
@@ -237,14 +237,20 @@ def test_a_batch_whose_ids_another_writer_logged_first_adds_only_the_rest(tmp_pa
         assert sorted(one.transitions()["event_id"]) == ["a", "b", "c"]
 
 
-@pytest.fixture
-def truncated_log(tmp_path) -> Path:
-    whole = tmp_path / "whole.db"
+@pytest.fixture(scope="module")
+def truncated_bytes(tmp_path_factory) -> bytes:
+    """The first half of a log of 3000 events."""
+    whole = tmp_path_factory.mktemp("log") / "whole.db"
     with EventLog(whole) as log:
         log.write(*_batch([f"e{i:05d}" for i in range(3000)]))
     data = whole.read_bytes()
+    return data[: len(data) // 2]
+
+
+@pytest.fixture
+def truncated_log(tmp_path, truncated_bytes) -> Path:
     cut = tmp_path / "truncated.db"
-    cut.write_bytes(data[: len(data) // 2])
+    cut.write_bytes(truncated_bytes)
     return cut
 
 

@@ -261,17 +261,17 @@ class AddressBase:
         points: dict[str, shapely.Point] = {}
         if roads is not None and "name" in roads.columns:
             named = roads[roads["name"].notna()]
-            for name, group in named.groupby(
-                named["name"].map(lambda n: clean(str(n)).replace(" ", ""))
-            ):
-                line = shapely.line_merge(shapely.union_all(group.geometry.values))
+            keys = [clean(str(n)).replace(" ", "") for n in named["name"]]
+            for name, lines in _grouped(keys, named.geometry.values):
+                line = shapely.line_merge(shapely.union_all(lines))
                 points[name] = (
                     line.interpolate(0.5, normalized=True)
                     if line.geom_type == "LineString"
                     else line.representative_point()
                 )
-        for road, group in records[records["road"].notna()].groupby("road"):
-            points.setdefault(road, shapely.MultiPoint(group.geometry.values).centroid)
+        placed = records[records["road"].notna()]
+        for road, group in _grouped(placed["road"], placed.geometry.values):
+            points.setdefault(road, shapely.MultiPoint(group).centroid)
         return points
 
     def __len__(self) -> int:
@@ -557,3 +557,14 @@ def _codes(records: pd.DataFrame) -> pd.Series:
         seen[code] = seen.get(code, 0) + 1
         unique.append(f"{code}-{seen[code]:02d}")
     return pd.Series(unique, index=records.index)
+
+
+def _grouped(keys, geometries) -> list[tuple[str, np.ndarray]]:
+    """The geometries of each key, keys sorted, each group in its rows' order: what
+    ``groupby`` gives, without making a GeoDataFrame per group."""
+    keys = np.asarray(keys, dtype=object)
+    if not len(keys):
+        return []
+    order = np.argsort(keys, kind="stable")
+    names, starts = np.unique(keys[order], return_index=True)
+    return list(zip(names, np.split(np.asarray(geometries)[order], starts[1:]), strict=True))
