@@ -49,6 +49,8 @@ PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 ALLOWED_TAGS = {"h1", "h2", "p", "ul", "li", "table", "thead", "tbody", "tr", "th", "td", "img"}
 
 runner = CliRunner()
+RENDERER = MarkdownIt("commonmark", {"html": True}).enable("table")
+RENDERER.validateLink = lambda url: True  # a viewer that lets any link through
 
 
 def folded(text: str) -> str:
@@ -65,9 +67,7 @@ class Page(HTMLParser):
         self.chunks: list[str] = []
         self.cells: list[str] = []
         self._in_cell = False
-        renderer = MarkdownIt("commonmark", {"html": True}).enable("table")
-        renderer.validateLink = lambda url: True  # a viewer that lets any link through
-        self.feed(renderer.render(markdown))
+        self.feed(RENDERER.render(markdown))
         self.text = "".join(self.chunks)
 
     def handle_starttag(self, tag, attrs):

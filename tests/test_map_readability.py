@@ -12,11 +12,11 @@ from html import unescape
 from pathlib import Path
 
 import geopandas as gpd
-import mapclassify
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from matplotlib.figure import Figure
 from PIL import Image
 
 import cim
@@ -95,6 +95,8 @@ def test_a_choropleth_of_a_small_valued_column_on_wuhan_keeps_its_classes_apart(
     city = cim.CityModel({"buildings": buildings, "grid": cells}, name="武汉光谷")
 
     deck = choropleth_view(city, "built_km2", level="grid", data=data, k=5)
+    import mapclassify  # here, not at collection: imported at once it compiles a numba kernel
+
     bins = mapclassify.Quantiles(data["built_km2"].to_numpy(), k=5).bins
     assert len({f"{b:,.1f}" for b in bins}) < len(bins)  # the old one-decimal legend merged them
     labels = [label for label in legend_labels(deck.description) if label != "无数据"]
@@ -226,7 +228,7 @@ def test_dispatch_views_draw_the_closures_under_the_routes(city, closed_dispatch
     assert "closures_areas" not in [layer.id for layer in dispatch_view(city, routes).layers]
 
 
-def test_the_dispatch_png_draws_stations_and_closures(city, closed_dispatch, tmp_path):
+def test_the_dispatch_png_draws_stations_and_closures(city, closed_dispatch, tmp_path, monkeypatch):
     routes, barriers, stations = closed_dispatch  # stations as read from a file: no kind column
     sent = stations[stations["id"].isin(routes["resource_id"])]
     assert len(sent) == 4
@@ -234,7 +236,13 @@ def test_the_dispatch_png_draws_stations_and_closures(city, closed_dispatch, tmp
     def drawn(name: str, **options) -> np.ndarray:
         return pixels(dispatch_map(city, routes, tmp_path / f"{name}.png", **options))
 
+    renders = []
+    render = Figure.draw
+    monkeypatch.setattr(Figure, "draw", lambda *args: renders.append(1) or render(*args))
     every = drawn("every", resources=stations, closures=barriers)
+    # drawn when saved (constrained layout measures, then renders), not after each of the
+    # five layers geopandas plots (7 renders before)
+    assert len(renders) == 2
     one = drawn("one", resources=sent.head(1), closures=barriers)
     orange = FACILITY_COLORS["fire_station"]  # the kind is the city's facility's
     # the legend entry and one triangle about 340 px; each further triangle about 50 px more

@@ -324,8 +324,10 @@ def test_the_animated_map_plays_offline_and_its_frames_differ_over_time(
             const layer = id => window.cimDeck.props.layers.find(l => l.id === id);
             const seen = [layer('incidents').props.data.length, layer('trips').props.currentTime];
             const first = layer('trips').props.data[0].timestamps;
-            window.cimTimeline.play();
-            await new Promise(resolve => setTimeout(resolve, 300));
+            const frame = () => new Promise(resolve => requestAnimationFrame(resolve));
+            const before = window.cimTimeline.time();
+            window.cimTimeline.play();  // until the clock moves (a frame or two), not longer
+            for (let i = 0; i < 30 && window.cimTimeline.time() === before; i++) await frame();
             window.cimTimeline.pause();
             return {clock, seen, first, played: window.cimTimeline.time()};
         })()""",

@@ -9,6 +9,9 @@ deck's props and writes it straight into a ``<script>`` block. Here:
   (about 0.1 m), numbers as float32, colours as bytes, strings once each with an index per
   row, all base64-encoded. The page rebuilds the rows and hands them to the layers after
   deck.gl has parsed the props, so user text never passes through deck.gl's JSON converter;
+- the layers are shown from the second frame on: deck.gl draws its first frame before it has
+  seen the canvas's size and then draws again at that size, so a page that showed its layers
+  at once would draw them twice (on software WebGL, a second or more per frame);
 - every string is escaped for the script context, and the panel and tooltips are HTML-escaped;
 - a deck with a :class:`Timeline` gets a play / pause button and a time slider: the clock sets
   ``currentTime`` of its ``TripsLayer`` layers and shows only the rows whose
@@ -233,9 +236,18 @@ html, body {{ margin: 0; padding: 0; width: 100%; height: 100%; background: #f7f
   window.cimDeck = deck;
   if (!deck) return;
   const columns = {columns};
+  const visible = Object.fromEntries(deck.props.layers.map(l => [l.id, l.props.visible]));
+  let shown = false;
   deck.setProps({{
-    layers: deck.props.layers.map(l => l.id in columns ? l.clone({{data: cimRows(columns[l.id])}}) : l),
-    onAfterRender: () => {{ document.body.dataset.rendered = 'true'; }},
+    layers: deck.props.layers.map(l => l.clone({{
+      visible: false,
+      ...(l.id in columns ? {{data: cimRows(columns[l.id])}} : {{}}),
+    }})),
+    onAfterRender: () => {{
+      if (shown) {{ document.body.dataset.rendered = 'true'; return; }}
+      shown = true;
+      deck.setProps({{layers: deck.props.layers.map(l => l.clone({{visible: visible[l.id]}}))}});
+    }},
   }});
 }})();
 </script>

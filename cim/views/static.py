@@ -88,9 +88,17 @@ def _rgb(color) -> tuple[float, ...]:
     return tuple(c / 255 for c in color[:3]) + ((color[3] / 255,) if len(color) > 3 else ())
 
 
+class _SavedCanvas(FigureCanvasAgg):
+    """An Agg canvas that draws when the figure is saved, only: geopandas asks for a draw
+    after every layer it plots, each a full render of the map (5 of a dispatch map's 7)."""
+
+    def draw_idle(self, *args, **kwargs) -> None:
+        pass
+
+
 def _figure(city: CityModel, bounds) -> tuple[Figure, object]:
     figure = Figure(figsize=(8, 7), dpi=150)
-    FigureCanvasAgg(figure)
+    _SavedCanvas(figure)
     if cjk_font():
         figure.set_layout_engine("constrained")
     ax = figure.add_subplot()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import html
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -238,9 +240,7 @@ def classify(
         uppers = np.array([finite[present].max()])
         found = np.zeros(int(present.sum()), dtype=int)
     else:
-        import mapclassify  # takes seconds to import (scikit-learn): only when classifying
-
-        method = mapclassify.classify(finite[present], scheme, k=k, bins=bins)
+        method = _mapclassify().classify(finite[present], scheme, k=k, bins=bins)
         uppers, found = np.asarray(method.bins, dtype=float), np.asarray(method.yb)
     index = np.full(len(finite), -1)
     index[present] = found
@@ -251,6 +251,32 @@ def classify(
         for lo, hi, upper in zip(written[:-1], written[1:], uppers, strict=True)
     ]
     return Classes(index, ramp(cmap or "YlOrRd", len(uppers)), text)
+
+
+@functools.cache
+def _mapclassify():
+    """mapclassify, imported when a map first classifies numbers (scikit-learn makes that
+    slow), its Fisher-Jenks kernel compiled when that scheme is first used.
+
+    mapclassify types that kernel's ``numba.njit``, and numba compiles a typed function at
+    import: seconds in every process that classifies, whatever the scheme. Without the type
+    while mapclassify imports, numba compiles the kernel on its first call instead.
+    """
+    if "mapclassify" in sys.modules:
+        return sys.modules["mapclassify"]
+    import numba
+
+    typed = numba.njit
+
+    def untyped(*args, **kwargs):
+        return typed(*(args[1:] if args and isinstance(args[0], str) else args), **kwargs)
+
+    numba.njit = untyped
+    try:
+        import mapclassify
+    finally:
+        numba.njit = typed
+    return mapclassify
 
 
 def _categories(series: pd.Series, cmap: str, labels: dict, most: int = 10) -> Classes:
