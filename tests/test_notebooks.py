@@ -69,8 +69,9 @@ def test_notebook_is_stored_clean_runs_and_shows_its_views_offline(path, tmp_pat
     views = inline_views(code)
     if any("cim.views." in cell.source for cell in code):
         assert views, "a notebook that uses cim.views shows at least one view inline"
-    for _, page in views:  # the same page as export_html writes; test_views renders each
+    for text, page in views:  # the same page as export_html writes; test_views renders each
         static_page_text(page)
+        assert text.startswith("<CityDeck: ") and len(text) < 1000, "layers named, not dumped"
 
 
 def test_a_notebook_sees_no_name_the_one_before_defined(kernel, tmp_path):
