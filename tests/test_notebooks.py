@@ -35,6 +35,8 @@ def kernel():
 def run(notebook, folder: Path, kernel) -> None:
     """Execute ``notebook`` in ``kernel`` as in a fresh one, in ``folder``; raise on error."""
     folder.mkdir(exist_ok=True)
+    if kernel.has_kernel and not run_sync(kernel.is_alive)():
+        run_sync(kernel.restart_kernel)(now=True)  # a notebook before this one killed it
     client = NotebookClient(
         notebook, km=kernel, timeout=120, resources={"metadata": {"path": str(folder)}}
     )
