@@ -85,8 +85,19 @@ class CityDeck(pdk.Deck):
     """A ``pydeck.Deck`` that shows inline in Jupyter with no network.
 
     pydeck's own notebook display loads deck.gl from a CDN; this one embeds the same
-    self-contained page as :func:`cim.views.export_html` in an iframe.
+    self-contained page as :func:`cim.views.export_html` in an iframe. Its text form names
+    the layers; pydeck's is the whole deck as JSON (megabytes), which a notebook would
+    otherwise carry beside the page in every view's output (``to_json()`` still gives it).
+
+    Examples
+    --------
+    >>> roads = pdk.Layer("PathLayer", [], id="roads")
+    >>> compose([roads], bounds=[104.0, 30.6, 104.1, 30.7], title="成都")
+    <CityDeck: PathLayer 'roads'>
     """
+
+    def __repr__(self) -> str:
+        return f"<CityDeck: {', '.join(f'{layer.type} {layer.id!r}' for layer in self.layers)}>"
 
     def _repr_html_(self) -> str:
         page = html.escape(render_html(self), quote=True)
