@@ -3,7 +3,6 @@ import re
 from html import unescape
 
 import geopandas as gpd
-import mapclassify
 import numpy as np
 import pydeck as pdk
 import pytest
@@ -283,6 +282,8 @@ def test_the_15_cm_rule_draws_a_dark_ring(city, tmp_path, render):
 def test_classes_follow_mapclassify_and_the_fixed_rules():
     values = np.arange(1.0, 21.0)
     quantiles = classify(values, scheme="quantiles", k=4)
+    import mapclassify  # after cim.views.style has loaded it, which defers its numba compile
+
     assert quantiles.index.tolist() == mapclassify.Quantiles(values, k=4).yb.tolist()
     depth = fixed_classes([0, 15, 15.01, 30, 50, 51, np.nan], DEPTH_CLASSES)
     assert depth.index.tolist() == [0, 0, 1, 1, 2, 3, -1]

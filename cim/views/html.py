@@ -244,7 +244,7 @@ html, body {{ margin: 0; padding: 0; width: 100%; height: 100%; background: #f7f
       ...(l.id in columns ? {{data: cimRows(columns[l.id])}} : {{}}),
     }})),
     onAfterRender: () => {{
-      if (shown) {{ document.body.dataset.rendered = 'true'; return; }}
+      if (shown || !deck.props.layers.length) {{ document.body.dataset.rendered = 'true'; return; }}
       shown = true;
       deck.setProps({{layers: deck.props.layers.map(l => l.clone({{visible: visible[l.id]}}))}});
     }},
