@@ -37,6 +37,10 @@ from cim.tables import join_fields, write_table
 from cim.vitals import compute
 from layers import InputError
 
+# Under ``pytest --dist loadgroup`` the tests on the cluster share one pytest-xdist worker, so
+# the cluster (and its workers' imports) starts once per run instead of once per worker.
+ON_CLUSTER = pytest.mark.xdist_group("dask-cluster")
+
 
 @pytest.fixture(scope="session")
 def client():
@@ -84,6 +88,7 @@ def _parsed_here(source, tmp_path) -> pd.DataFrame:
     return _as_written(join_fields(frame, parse_many(frame["address"].tolist())), tmp_path)
 
 
+@ON_CLUSTER
 def test_parsing_on_the_cluster_equals_parse_many_row_for_row(client, scale, tmp_path):
     seen = []
     out = tmp_path / "out"
@@ -95,6 +100,7 @@ def test_parsing_on_the_cluster_equals_parse_many_row_for_row(client, scale, tmp
     assert got["error"].notna().sum() == run.flagged > 0  # the unreadable rows are there too
 
 
+@ON_CLUSTER
 def test_geocoding_on_the_cluster_equals_the_base_in_process(client, city, scale, tmp_path):
     base = AddressBase.from_city(city)
     source = scale / "addresses" / "part-00000.parquet"
@@ -108,6 +114,7 @@ def test_geocoding_on_the_cluster_equals_the_base_in_process(client, city, scale
     assert run.flagged == int(found["match_level"].eq("none").sum()) > 0
 
 
+@ON_CLUSTER
 def test_a_corrupt_partition_is_named_and_the_others_are_written(client, scale, tmp_path):
     parts = tmp_path / "parts"
     parts.mkdir()
@@ -145,13 +152,21 @@ def coverage_here(city, scale):
     return sensor_coverage(_with_sensors(city, scale, UNITS))
 
 
-@pytest.mark.parametrize("on_cluster", [True, False], ids=["cluster", "in-process"])
+def _client_if(on_cluster: bool, request):
+    """The cluster's client, started only for a test that runs on it."""
+    return request.getfixturevalue("client") if on_cluster else None
+
+
+@pytest.mark.parametrize(
+    "on_cluster",
+    [pytest.param(True, id="cluster", marks=ON_CLUSTER), pytest.param(False, id="in-process")],
+)
 def test_sensor_counts_per_unit_equal_sensor_coverage(
-    client, city, scale, coverage_here, on_cluster
+    request, city, scale, coverage_here, on_cluster
 ):
     ticks = []
     got = sensor_counts(
-        city, scale / "sensors", client=client if on_cluster else None, progress=ticks.append
+        city, scale / "sensors", client=_client_if(on_cluster, request), progress=ticks.append
     )
     assert list(got.columns[:6]) == list(coverage_here.columns[:6])
     assert {c for c in got.columns if c.startswith("sensors_")} == {
@@ -176,8 +191,11 @@ SENSOR_VITALS = [
 ]
 
 
-@pytest.mark.parametrize("on_cluster", [True, False], ids=["cluster", "in-process"])
-def test_vital_signs_with_partitioned_sensors_equal_compute(client, city, scale, on_cluster):
+@pytest.mark.parametrize(
+    "on_cluster",
+    [pytest.param(True, id="cluster", marks=ON_CLUSTER), pytest.param(False, id="in-process")],
+)
+def test_vital_signs_with_partitioned_sensors_equal_compute(request, city, scale, on_cluster):
     expected = compute(
         _with_sensors(city, scale, ("roads", "buildings", *UNITS)),
         "street",
@@ -188,7 +206,7 @@ def test_vital_signs_with_partitioned_sensors_equal_compute(client, city, scale,
         "street",
         indicators=SENSOR_VITALS,
         partitioned={"sensors": scale / "sensors"},
-        client=client if on_cluster else None,
+        client=_client_if(on_cluster, request),
     )
     pd.testing.assert_frame_equal(got, expected)
     assert {"ok", "warn", "alarm", "no_data"} <= set(got["status"])
@@ -199,6 +217,7 @@ def test_vital_signs_refuse_a_partitioned_layer_a_formula_needs_whole(city, scal
         vital_signs(city, "street", partitioned={"buildings": scale / "sensors"})
 
 
+@ON_CLUSTER
 def test_a_corrupt_sensors_partition_is_named(client, city, scale, tmp_path):
     shutil.copy(scale / "sensors" / "part-00000.parquet", tmp_path)
     (tmp_path / "part-00001.parquet").write_bytes(b"PAR1 cut short")
@@ -207,6 +226,7 @@ def test_a_corrupt_sensors_partition_is_named(client, city, scale, tmp_path):
             sensor_counts(city, tmp_path, client=where)
 
 
+@ON_CLUSTER
 def test_dispatch_on_the_cluster_equals_dispatch_incidents(client, city, scale, tmp_path):
     source = scale / "incidents"
     run = dispatch_partitions(city, source, tmp_path / "out", k=2, client=client)
@@ -221,6 +241,7 @@ def test_dispatch_on_the_cluster_equals_dispatch_incidents(client, city, scale, 
     assert got["reason"].str.contains("no responder is defined for incident kind 'other'").any()
 
 
+@ON_CLUSTER
 def test_simulation_replications_on_the_cluster_equal_compare(client, city):
     options = {"policies": ("nearest", "moveup"), "hours": 1, "incidents_per_day": 120, "seed": 4}
     expected = compare(city, replications=2, **options)
@@ -334,6 +355,7 @@ def test_asking_for_a_cluster_without_dask_says_how_to_install_it(monkeypatch, i
     assert "pip install 'cim-toolkit[dask]'" in result.output
 
 
+@ON_CLUSTER
 def test_a_worker_killed_mid_job_changes_nothing(client, scale, tmp_path):
     pids = list(client.run(os.getpid).values())
 
