@@ -29,6 +29,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 RENDER_TIMEOUT_MS = 60_000  # a first frame of software WebGL on a loaded 2-core machine
+CITY_VIEW_WITH_ROUTES = ["districts", "roads", "buildings", "routes", "facilities", "incidents"]
 # deck.gl has drawn a frame, every layer's data is in, and no further frame is pending
 SETTLED = """() => document.body.dataset.rendered === 'true'
     && window.cimDeck.layerManager.getLayers().every(layer => layer.isLoaded)

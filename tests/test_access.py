@@ -128,7 +128,7 @@ def _at(*xy_m):
     return gpd.GeoSeries([shapely.Point(X0 + x, Y0 + y) for x, y in xy_m], crs=METRIC).to_crs(4326)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def street():
     """Two parallel streets 200 m apart joined only at their east end (2,000 m), services on
     the south one at 0 (clinic), 600 (market), 1,000 (school) and 1,500 m (kindergarten)."""
@@ -163,7 +163,7 @@ def street():
     return city, services, homes
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def street_found(street):
     city, services, homes = street
     with warnings.catch_warnings():

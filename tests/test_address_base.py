@@ -6,7 +6,7 @@ import shapely
 from cim.address import MATCH_LEVELS, AddressBase
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def base(city):
     return AddressBase.from_city(city)
 
@@ -127,7 +127,7 @@ def test_link_attaches_records_and_reports_the_rest(base):
         base.link(people, address_col="address")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def hangzhou():
     """A base of another city built from its own layers: address points, districts, streets."""
     texts = {

@@ -19,12 +19,12 @@ from routing._engine import reached_pieces
 GAP_M = 20.0
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def car(city):
     return city.router("car")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def metric_lines(city, car):
     """Every edge's line in the router's metric CRS, in ``graph.edges(keys=True)`` order."""
     to_metric = Transformer.from_crs(4326, car.metric_crs, always_xy=True)

@@ -30,7 +30,7 @@ WUHAN_BUILDINGS = Path(__file__).parent / "data" / "wuhan_guanggu_buildings.geoj
 LUJIAZUI = shapely.box(121.4955, 31.2300, 121.5055, 31.2420)  # centre 121.5005°E
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def wuhan_buildings() -> gpd.GeoDataFrame:
     return layers.load("buildings", WUHAN_BUILDINGS)
 

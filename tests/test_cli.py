@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 import traceback
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 import cim.sample
 from cim.cli import app
 from cim.views.style import CLOSURE_COLOR, FACILITY_COLORS
-from tests.conftest import near_color, static_page
+from tests.conftest import CITY_VIEW_WITH_ROUTES, near_color, static_page
 
 CIM = Path(sys.executable).with_name("cim")
 RUNNER = CliRunner(env={"COLUMNS": "80"})  # the width rich falls back to off a terminal
@@ -77,20 +78,13 @@ def test_demo_writes_the_dispatch_report(demo, city):
     assert "done in" in stdout and "First unit by incident kind" in stdout
 
 
-@pytest.mark.browser
-def test_demo_map_renders_offline_drawing_each_layer_once(demo, render):
-    """deck.gl's first frame comes before it has seen the canvas's size, and it draws again
-    at that size: the page shows its layers from the second frame, so none is drawn twice."""
+def test_demo_map_is_the_offline_city_view_with_the_routes(demo):
+    """The city view with routes, which test_views draws in the browser (layer by layer)."""
     out, _ = demo
-    shown = render(
-        out / "map.html",
-        evaluate="""[window.cimDeck.stats.get('Layers rendered').count,
-            window.cimDeck.layerManager.getLayers().filter(layer => layer.isDrawable).length]""",
-    )
-    assert shown.offline
-    assert shown.drawn > 20_000
-    drawn_layers, drawable_layers = shown.value
-    assert drawn_layers == drawable_layers >= 7  # districts fill and outline, roads, buildings, ...
+    page = static_page(out / "map.html")
+    layers = re.findall(r'"@@type":\s*"(\w+)"[^{}]*?"id":\s*"(\w+)"', page)
+    assert [i for _, i in layers] == CITY_VIEW_WITH_ROUTES
+    assert "成都样例城市 · 出警调度" in page
 
 
 def test_demo_fails_clearly_when_it_cannot_write(tmp_path):

@@ -121,7 +121,7 @@ def known(param: str, **fixed):
     return apply
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="session", autouse=True)
 def one_address_base(city):
     """``AddressBase.from_city`` of the session's sample city, built once for every example.
 

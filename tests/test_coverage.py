@@ -15,7 +15,7 @@ def metric(geometries, **columns):
     return gpd.GeoDataFrame(columns, geometry=geometries, crs=4544).to_crs(4326)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def block():
     """A 1 km x 1 km district with two online sensors, one offline, four buildings and a road."""
     square = shapely.box(X, Y, X + 1000, Y + 1000)

@@ -11,7 +11,7 @@ import routing
 from tests.conftest import points
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def car_route(city):
     """A car route of the sample city between a fire station and a fire, with a spot to flood."""
     stations = city.layer("facilities").query("kind == 'fire_station'")

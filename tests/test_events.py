@@ -46,7 +46,7 @@ def test_a_bad_class_table_is_refused(tmp_path):
         load_classes(path)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def mixed(city, tmp_path_factory):
     address = city.layer("addresses").query("road == '总府路'")["address"].iloc[0]
     smoke = city.layer("sensors").query("kind == 'smoke'")["id"].iloc[0]

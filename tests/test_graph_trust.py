@@ -106,7 +106,7 @@ def test_sample_roads_with_half_the_lines_reversed_give_the_same_graph(city):
     assert all(graph.nodes[n] == turned.nodes[n] for n in linked)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def jinan_part():
     """The directed Jinan network inside a 3 x 3 km window, as a roads layer with u/v."""
     nodes = pd.read_csv(f"{NETWORKS}/jinan_nodes.csv.gz").set_index("node_id")

@@ -28,7 +28,7 @@ PAYLOADS = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def town(tmp_path_factory):
     """One district with two roads, three sensors and an address; saved for the CLI."""
 
@@ -248,7 +248,7 @@ def test_a_filter_on_a_text_column_with_a_number_is_an_error_not_a_traceback(tow
 # The filter language against DataFrame.query: the same rows for what both accept.
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def table() -> pd.DataFrame:
     return pd.DataFrame(
         {

@@ -109,7 +109,7 @@ def test_load_takes_a_list_of_references(city):
         layers.load("incidents", shifted, reference=[city.layer("roads"), city.layer("buildings")])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def jinan() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Jinan's real road network (OSM, WGS84): edges as lines, and the nodes as points."""
     nodes = pd.read_csv("sample_data/networks/jinan_nodes.csv.gz").set_index("node_id")
@@ -195,7 +195,7 @@ def write_points(path, frame: gpd.GeoDataFrame, extra: list[tuple] = ()) -> None
     pd.concat([table, rows], ignore_index=True).to_csv(path, index=False)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def hostile_dispatch(city, tmp_path_factory, invoke):
     folder = tmp_path_factory.mktemp("hostile")
     incidents = city.layer("incidents").head(8)

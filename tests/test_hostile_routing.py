@@ -52,7 +52,7 @@ def midpoint_boxes(pairs) -> gpd.GeoDataFrame:
     return metric(m.buffer(10, cap_style="square") for m in middles)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def lattice() -> gpd.GeoDataFrame:
     """Streets between neighbouring crossings; the middle row is one-way eastbound."""
     ends = [((i, j), (i + 1, j)) for j in range(SIZE) for i in range(SIZE - 1)]
@@ -66,7 +66,7 @@ def lattice() -> gpd.GeoDataFrame:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def graph(lattice) -> nx.MultiDiGraph:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -117,7 +117,7 @@ def fire_engine_time(u, v, data):
 # -- every road closed -------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def shut(graph) -> routing.Router:
     return routing.Router(graph, profile="fire_engine").with_closures(metric([EVERYTHING]))
 
@@ -164,7 +164,7 @@ def test_full_closure_coverage_covers_nothing_and_warns(shut):
     assert covered["unit_id"].isna().all()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def ring_town() -> cim.CityModel:
     """A ring road only: a loop at one crossing, so there is no edge to snap to."""
     return cim.CityModel(
@@ -218,7 +218,7 @@ def test_siting_with_no_road_to_follow_adds_nothing_and_says_why(ring_town):
 # -- part of the city closed -------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cut(graph):
     barriers = midpoint_boxes(ISLAND + CORNER)
     return routing.Router(graph, profile="fire_engine").with_closures(barriers), without(
@@ -270,7 +270,7 @@ def test_an_incident_cut_off_by_the_closures_gets_the_reason(cut):
 # -- the command line --------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def town(lattice, tmp_path_factory):
     folder = tmp_path_factory.mktemp("town")
     cim.CityModel({"roads": lattice}, name="格子城").save(folder / "city")

@@ -66,7 +66,7 @@ def test_flood_refuses_a_dem_of_another_place(tmp_path, invoke):
     assert not out.exists()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def jinan(tmp_path_factory) -> Path:
     """A saved model of a second real city: roads of Jinan from its road-network tables."""
     nodes = pd.read_csv("sample_data/networks/jinan_nodes.csv.gz").set_index("node_id")
@@ -237,7 +237,7 @@ def test_a_batch_whose_ids_another_writer_logged_first_adds_only_the_rest(tmp_pa
         assert sorted(one.transitions()["event_id"]) == ["a", "b", "c"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def truncated_bytes(tmp_path_factory) -> bytes:
     """The first half of a log of 3000 events."""
     whole = tmp_path_factory.mktemp("log") / "whole.db"
@@ -310,7 +310,7 @@ def test_events_commands_refuse_a_damaged_log_in_one_line(kind, tmp_path, trunca
 # -- 12: --closures files that cannot be used ---------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def points_csv(tmp_path_factory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("points")
     incidents, resources = folder / "incidents.csv", folder / "resources.csv"

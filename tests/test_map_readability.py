@@ -198,7 +198,7 @@ def test_flooded_roads_are_thin_violet_lines_over_the_waterlogging_points(city):
 # -- closures and stations on dispatch maps --------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def closed_dispatch(city):
     incidents = city.layer("incidents").head(6)
     stations = city.layer("facilities").query("kind == 'fire_station'")

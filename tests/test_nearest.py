@@ -27,7 +27,7 @@ def scattered(city, count, prefix, seed):
     ).to_crs(4326)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def places(city):
     return scattered(city, 80, "i", seed=4), scattered(city, 14, "s", seed=5)
 

@@ -20,7 +20,7 @@ NETWORKS = {
 }
 
 
-@pytest.fixture(scope="module", params=list(NETWORKS))
+@pytest.fixture(scope="session", params=list(NETWORKS))
 def network(request, city):
     build = NETWORKS[request.param]
     if build is None:

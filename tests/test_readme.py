@@ -36,7 +36,7 @@ def _section(title: str) -> str:
     return README[start : end if end != -1 else None]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # kept while xdist runs other modules' tests between these
 def readme_run(tmp_path_factory, city):
     """The folder the README ran in, and each statement that failed, with its error."""
     folder = tmp_path_factory.mktemp("readme")

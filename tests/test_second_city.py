@@ -187,13 +187,13 @@ def _make_city(folder: Path) -> None:
     stations.to_file(folder / "fire_stations.geojson", driver="GeoJSON")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def jinan_dir(made_once) -> Path:
     folder, _ = made_once("jinan_city", _make_city)
     return folder
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def jinan(jinan_dir) -> cim.CityModel:
     return cim.CityModel.load(jinan_dir / "city")
 
@@ -203,12 +203,12 @@ def _run(made_once, jinan_dir, name: str, *args) -> tuple[Path, dict]:
     return made_once(name, lambda out: cli(*args, "--city", jinan_dir / "city", "--out", out))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def flooded(made_once, jinan_dir):
     return _run(made_once, jinan_dir, "jinan_flood", "flood", "--rain-mm-h", 90, "--hours", 2)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dispatched(made_once, jinan_dir, flooded):
     """``cim dispatch`` of the incidents CSV, k=2 fire engines: without, then with the flood."""
     common = [
@@ -356,7 +356,7 @@ def _route_overlap_m(routes: gpd.GeoDataFrame, barriers: gpd.GeoDataFrame, metri
     return np.array([0.0 if g is None else g.intersection(zone).length for g in lines])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def flood_dispatch(jinan, flooded):
     """Every incident dispatched by the library before and after the flood's closures."""
     closures = gpd.read_file(flooded[0] / "closures.geojson")
@@ -419,7 +419,7 @@ def test_cim_dispatch_takes_the_flood_closures_as_the_flood_applied_them(
 # -- vitals ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def vitals_by_district(made_once, jinan_dir):
     return _run(made_once, jinan_dir, "jinan_vitals_district", "vitals", "--level", "district")
 

@@ -26,7 +26,7 @@ ARC_ERROR_M = BUFFER_M * (1 - np.cos(np.pi / (4 * 8)))
 CUTOFFS_M = (1500.0, 3000.0)  # metres, so that networkx can check with the graph's lengths
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stations(city):
     """The engine and four stations on graph nodes of the sample city's strong core."""
     graph = city.graph

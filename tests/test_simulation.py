@@ -29,7 +29,7 @@ SERVICE_S = 60.0  # mean on-scene time of the queueing tests
 CORNER = (104.060, 30.650)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def station(grid):
     """``station(c)``: the block of streets with one fire station of ``c`` units at a corner."""
     cities: dict[int, cim.CityModel] = {}
@@ -310,7 +310,7 @@ def test_a_kind_no_unit_serves_is_logged_as_never_reached(city):
     assert log.loc[log["kind"] != "earthquake", "reached"].all()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def jinan(made_once) -> cim.CityModel:
     from tests.test_second_city import _make_city
 

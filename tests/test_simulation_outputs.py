@@ -68,7 +68,7 @@ def _kpis(log: pd.DataFrame) -> pd.DataFrame:
     ).drop(columns=["std", "count"])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def day(city) -> SimpleNamespace:
     """Two policies on two seeds over three hours: 60 sample incidents a seed, trips out and
     back from the sample's fire stations and ambulance bases, a storm that closes roads."""
@@ -152,7 +152,7 @@ def day(city) -> SimpleNamespace:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def report(day, tmp_path_factory):
     return write_report(day, tmp_path_factory.mktemp("simulation"), notes=[HOSTILE_TEXT])
 

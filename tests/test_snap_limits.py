@@ -184,7 +184,7 @@ def assert_never_faster(router, closed, incidents, resources) -> tuple[pd.DataFr
     return comparison, int((slack > 1e-6).sum()) + lost
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sample_flood(city):
     """The `cim flood` scenario on the sample DEM: 100 mm/h for 2 h."""
     dem = read_dem(SAMPLE_DEM)
@@ -249,7 +249,7 @@ def test_a_point_on_a_closed_street_leaves_by_the_dry_end(grid):
     assert after.distance_m > before.distance_m and after.eta_s > before.eta_s
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def jinan():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", routing.UnreachableNodesWarning)

@@ -40,7 +40,7 @@ def frame(geometries, **columns) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(columns, geometry=geometries, crs=METRIC).to_crs(4326)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def town() -> cim.CityModel:
     districts = frame(
         [
@@ -122,7 +122,7 @@ def town() -> cim.CityModel:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def vitals(town):
     table = town.vitals("district")
     return {(r.indicator_id, r.unit_code): r for r in table.itertuples()}

@@ -91,12 +91,12 @@ def town_layers() -> dict[str, gpd.GeoDataFrame]:
     }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def town() -> cim.CityModel:
     return cim.CityModel(town_layers(), name="小城")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def rows(town):
     table = town.vitals("district")
     return {(r.indicator_id, r.unit_code): r for r in table.itertuples()}
@@ -222,7 +222,7 @@ def jinan_roads(lon: float, lat: float, half: float) -> gpd.GeoDataFrame:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def jinan(tmp_path_factory):
     """Part of the real Jinan network, no districts; 5 sensors within the road hull, 2 beyond."""
     lon, lat = 117.02, 36.66
