@@ -111,7 +111,7 @@ def coverage_table(city):
 
 @pytest.fixture(scope="session")
 def all_views(city, routes, coverage_table):
-    stations = city.layer("facilities").query("kind == 'fire_station'")
+    stations = city.layer("facilities").query("kind == 'fire_station'").head(3)
     areas = city.router(profile="fire_engine").service_areas(stations, cutoffs=[180, 300])
     water = points(
         "w",
@@ -139,7 +139,7 @@ def all_views(city, routes, coverage_table):
             city, "density_per_km2", level="community", data=coverage_table
         ),
         "waterlogging": waterlogging_view(city, points=water, closures=flooded),
-        "coverage_units": coverage_view(city, coverage_table),
+        "coverage_units": coverage_view(city, coverage_table, level="street"),
         "coverage_ranges": coverage_view(city, mode="ranges"),
         "coverage_hexagons": coverage_view(city, mode="hexagons"),
         "service_areas": service_area_view(city, areas),
