@@ -219,15 +219,23 @@ def test_the_same_seed_gives_the_same_day_and_every_policy_the_same_calls(city):
     streams = [g[calls].reset_index(drop=True) for _, g in every.log.groupby("policy")]
     for stream in streams[1:]:
         pd.testing.assert_frame_equal(stream, streams[0])
-    once = simulate(city, **options)  # seed 5 again, alone: the very same day
-    nearest = every.log[every.log["policy"] == "nearest"]
+    # seed 6 again, alone: the very same day, its move-ups on coverage times of its own (the
+    # route numbers differ: the study numbers the routes of all its runs)
+    once = simulate(city, policy="moveup", **{**options, "seed": 6})
+    moveup = every.log[every.log["policy"] == "moveup"]
+    again = moveup[moveup["replication"] == 1].reset_index(drop=True)
     pd.testing.assert_frame_equal(
-        nearest[nearest["replication"] == 0].reset_index(drop=True), once.log
+        again.assign(path_id=again["path_id"] >= 0),
+        once.log.assign(replication=1, path_id=once.log["path_id"] >= 0),
     )
-    moves = every.moves[(every.moves["policy"] == "nearest") & (every.moves["replication"] == 0)]
-    pd.testing.assert_frame_equal(moves.reset_index(drop=True), once.moves)
-    second = nearest[nearest["replication"] == 1]
-    assert not np.array_equal(second["call_s"], once.log["call_s"])
+    moves = every.moves[(every.moves["policy"] == "moveup") & (every.moves["replication"] == 1)]
+    pd.testing.assert_frame_equal(
+        moves.reset_index(drop=True).drop(columns="path_id"),
+        once.moves.assign(replication=1).drop(columns="path_id"),
+    )
+    assert (once.moves["kind"] == "move_up").any()
+    first = moveup[moveup["replication"] == 0]
+    assert not np.array_equal(first["call_s"], once.log["call_s"])
     kpis = every.kpis.set_index(["policy", "metric", "group"])
     assert (kpis.xs("all", level="group")["replications"] == 2).all()
     low, mean, high = kpis.loc[

@@ -24,7 +24,15 @@ import shapely
 import routing
 from cim.model import CityModel
 from cim.simulation.errors import SimulationError
-from cim.waterlogging import FLOODED_REACH_M, ponding, read_dem, road_closures
+from cim.waterlogging import (
+    DEM,
+    FLOODED_REACH_M,
+    Basins,
+    find_basins,
+    ponding,
+    read_dem,
+    road_closures,
+)
 
 __all__ = ["NetworkStates", "read_hyetograph"]
 
@@ -112,14 +120,27 @@ def read_hyetograph(rain) -> pd.DataFrame | None:
     return table
 
 
+@lru_cache(maxsize=4)
+def _basins(dem_path: str, modified_ns: int) -> tuple[DEM, Basins]:
+    """The DEM and its depressions and catchments (cached: they depend on the file alone,
+    which ``modified_ns`` tells apart when it is rewritten)."""
+    dem = read_dem(dem_path)
+    return dem, find_basins(dem)
+
+
 @lru_cache(maxsize=32)
-def _water(dem_path: str, store_mm: float, runoff: float, drainage_mm_h: float):
+def _water(dem_path: str, modified_ns: int, store_mm: float, runoff: float, drainage_mm_h: float):
     """The DEM and the water on it when the store holds ``store_mm`` (cached: a storm's hours
     repeat the same stores, and so do the replications and policies of one study)."""
-    dem = read_dem(dem_path)
+    dem, basins = _basins(dem_path, modified_ns)
     rain_mm_h = (store_mm + drainage_mm_h) / runoff
     _, water = ponding(
-        dem, rain_mm_h=rain_mm_h, hours=1.0, runoff=runoff, drainage_mm_h=drainage_mm_h
+        dem,
+        rain_mm_h=rain_mm_h,
+        hours=1.0,
+        runoff=runoff,
+        drainage_mm_h=drainage_mm_h,
+        basins=basins,
     )
     return dem, water
 
@@ -231,7 +252,9 @@ class NetworkStates:
             if hour >= self.start_hour:
                 keys.append(round(store, 1))
         for store in sorted(set(keys) - {0.0}):
-            surface, water = _water(str(dem), store, float(runoff), float(drainage_mm_h))
+            surface, water = _water(
+                str(dem), Path(dem).stat().st_mtime_ns, store, float(runoff), float(drainage_mm_h)
+            )
             self._barriers[store] = road_closures(self.city.layer("roads"), surface, water)
         return keys
 

@@ -169,6 +169,7 @@ class _Study:
             ).astype(int)
             for p in profiles
         }
+        self.coverage: dict[tuple, np.ndarray] = {}  # anchors to demand, per network state
 
     def calls(self, seed: int) -> pd.DataFrame:
         """The incident stream of ``seed``, with each call's profile, place and service."""
@@ -236,7 +237,7 @@ class _Study:
     def travel(self, calls: pd.DataFrame, where: np.ndarray) -> Travel:
         """A travel model over the places at ``where`` (lon, lat rows)."""
         places = gpd.GeoDataFrame(geometry=shapely.points(where), crs=4326)
-        return Travel(self.states, places, self.anchors, calls)
+        return Travel(self.states, places, self.anchors, calls, coverage=self.coverage)
 
 
 def _run(

@@ -39,6 +39,9 @@ class Travel:
     calls : DataFrame
         ``place`` and ``profile`` (None for a call no unit serves) of each incident: the
         incidents are the targets of their profile.
+    coverage : dict, optional
+        Where :meth:`coverage` keeps its times: a study's replications share one (their
+        anchors and demand are the same, only the calls change).
     """
 
     def __init__(
@@ -47,6 +50,8 @@ class Travel:
         places: gpd.GeoDataFrame,
         anchors: dict[str, np.ndarray],
         calls: pd.DataFrame,
+        *,
+        coverage: dict[tuple, np.ndarray] | None = None,
     ):
         self.states = states
         self.points = gpd.GeoSeries(places.geometry.values, crs=4326)
@@ -59,7 +64,7 @@ class Travel:
             column[targets] = np.arange(len(targets))
             self._targets[name], self._column[name] = targets, column
         self._rows: dict[tuple, routing.CostRows] = {}
-        self._coverage: dict[tuple, np.ndarray] = {}
+        self._coverage = {} if coverage is None else coverage
         self._path_ids: dict[tuple, int] = {}
         self.trips: list[tuple] = []
 
