@@ -49,12 +49,13 @@ _REACH_M = 1500.0  # how far beyond the references a feature may lie and still b
 
 def _standing(k: float, n: int, decoys: np.ndarray, spread: float) -> tuple[float, float]:
     """How far ``k`` of ``n`` lies from the decoy counts: (z, two-sided binomial tail)."""
-    from scipy.stats import binom  # 1 s to import; needed only when a layer is checked
+    # binomial tails from scipy.special: scipy.stats' binom takes 0.4-1.3 s more to import
+    from scipy.special import bdtr, bdtrc
 
     rate = (decoys.sum() + 1.0) / (decoys.size * n + 2.0)
     spread = max(np.sqrt(n * rate * (1 - rate)), spread, 0.5)
     whole = round(k)
-    tail = binom.sf(whole - 1, n, rate) if k >= n * rate else binom.cdf(whole, n, rate)
+    tail = bdtrc(whole - 1, n, rate) if k >= n * rate else bdtr(whole, n, rate)
     return float((k - decoys.mean()) / spread), float(min(1.0, 2 * tail))
 
 

@@ -10,6 +10,7 @@ in-process, sometimes with ``--encoding`` (right or wrong). A user's mistake mus
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import tempfile
 import traceback
@@ -138,6 +139,21 @@ def one_address_base(city):
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(AddressBase, "from_city", classmethod(from_city))
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_click_command():
+    """The click command of ``cim.cli.app``, built once for every example.
+
+    ``typer.testing.CliRunner.invoke`` builds it anew from the app on each call (40 ms of
+    reading every command's signature), where ``cim`` builds it once per process.
+    """
+    import typer.main
+    import typer.testing
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(typer.testing, "_get_command", functools.cache(typer.main.get_command))
         yield
 
 
