@@ -219,6 +219,11 @@ def test_the_same_seed_gives_the_same_day_and_every_policy_the_same_calls(city):
     streams = [g[calls].reset_index(drop=True) for _, g in every.log.groupby("policy")]
     for stream in streams[1:]:
         pd.testing.assert_frame_equal(stream, streams[0])
+    lost = every.log[~every.log["reached"]]  # places no unit reaches, each for its own reason
+    why = [g[["replication", "incident_id", "reason"]] for _, g in lost.groupby("policy")]
+    for reasons in why[1:]:
+        assert reasons.to_numpy().tolist() == why[0].to_numpy().tolist()
+    assert why[0]["reason"].nunique() >= 2
     # seed 6 again, alone: the very same day, its move-ups on coverage times of its own (the
     # route numbers differ: the study numbers the routes of all its runs)
     once = simulate(city, policy="moveup", **{**options, "seed": 6})

@@ -66,6 +66,7 @@ class Travel:
         self._rows: dict[tuple, routing.CostRows] = {}
         self._coverage = {} if coverage is None else coverage
         self._path_ids: dict[tuple, int] = {}
+        self._why: dict[tuple, str] = {}
         self.trips: list[tuple] = []
 
     def times(
@@ -96,10 +97,14 @@ class Travel:
         return self._coverage[key]
 
     def why_unreachable(self, key: tuple, targets, stations) -> list[str]:
-        """Why no station reaches each target in the network ``key`` (the Router's reason)."""
-        found = self._dispatch(self.states.router(key), targets, stations[:1])
-        first = found.drop_duplicates("incident_id").set_index("incident_id")["reason"]
-        return [str(first.get(int(t)) or "no route") for t in targets]
+        """Why no station reaches each target in the network ``key`` (the Router's reason;
+        kept, since every policy of a replication asks about the same calls)."""
+        ask = [t for t in dict.fromkeys(map(int, targets)) if (key, t) not in self._why]
+        if ask:
+            found = self._dispatch(self.states.router(key), ask, stations[:1])
+            first = found.drop_duplicates("incident_id").set_index("incident_id")["reason"]
+            self._why.update({(key, t): str(first.get(t) or "no route") for t in ask})
+        return [self._why[key, int(t)] for t in targets]
 
     def path_id(self, profile: str, slot: int, source: int, target: int, seconds: float) -> int:
         """The id of the route from ``source`` to ``target`` in that hour's network (the same
