@@ -217,6 +217,26 @@ class ExcludedRoadsWarning(layers.CimWarning):
     """Road lines no motor vehicle may drive were left out of the graph (counted per reason)."""
 
 
+def left_out(reason: pd.Series, *, graph: str, one: str, many: str, hint: str = "") -> dict:
+    """Refuse a roads layer whose every line ``reason`` leaves out; else warn of those left out.
+
+    ``reason`` is None for a line kept; ``one`` / ``many`` name what a kept line is ("a way
+    for pedestrians" / "ways for pedestrians"). Returns :func:`excluded_counts`.
+    """
+    excluded = excluded_counts(reason)
+    listed = ", ".join(f"{k} {v}" for k, v in excluded.items())
+    if reason.notna().all():
+        raise layers.EmptyLayerError("roads", f"no line is {one} ({listed}){hint}")
+    if excluded:
+        warnings.warn(
+            f"left {int(reason.notna().sum())} of {len(reason)} road lines out of the {graph} "
+            f"as no {many} ({listed}){hint}",
+            ExcludedRoadsWarning,
+            stacklevel=3,
+        )
+    return excluded
+
+
 def graph_from_roads(
     roads: gpd.GeoDataFrame,
     *,
@@ -271,19 +291,13 @@ def graph_from_roads(
     roads = layers.validate(roads, "roads").explode(index_parts=False)
     crs = metric_crs(roads)
     reason = excluded_roads(roads, exclude=exclude)
-    excluded = excluded_counts(reason)
-    if excluded:
-        listed = ", ".join(f"{k} {v}" for k, v in excluded.items())
-        warnings.warn(
-            f"left {int(reason.notna().sum())} of {len(roads)} road lines out of the graph as no "
-            f"roads for motor vehicles ({listed}); pass exclude= to keep some classes",
-            ExcludedRoadsWarning,
-            stacklevel=2,
-        )
-    if reason.notna().all():
-        raise layers.EmptyLayerError(
-            "roads", f"no line is a road for motor vehicles ({listed}); pass exclude= to keep some"
-        )
+    excluded = left_out(
+        reason,
+        graph="graph",
+        one="a road for motor vehicles",
+        many="roads for motor vehicles",
+        hint="; pass exclude= to keep some classes",
+    )
     roads = roads[reason.isna().to_numpy()]
     roads = roads[roads.geometry.to_crs(crs).length.to_numpy() > 0]
     labels, roads = roads.index.to_numpy(), roads.reset_index(drop=True)

@@ -11,8 +11,6 @@ the walking speed (:data:`layers.standards.WALK_SPEED_MPS`, 1.2 m/s) for their
 
 from __future__ import annotations
 
-import warnings
-
 import geopandas as gpd
 import networkx as nx
 import pandas as pd
@@ -20,8 +18,8 @@ import pandas as pd
 import layers
 from layers.osm import WALK_TAGS, walkways_from_osm
 from layers.standards import WALK_SPEED_MPS, WATERLOGGED_CM
-from routing.drivable import _text, excluded_counts
-from routing.graph import ExcludedRoadsWarning, graph_from_roads
+from routing.drivable import _text
+from routing.graph import graph_from_roads, left_out
 from routing.profiles import Profile
 
 __all__ = [
@@ -143,7 +141,7 @@ def walking_graph(
 
     Examples
     --------
-    >>> import shapely
+    >>> import shapely, warnings
     >>> roads = gpd.GeoDataFrame(
     ...     {"highway": ["residential", "motorway"], "oneway": [True, True], "name": ["a", "b"],
     ...      "maxspeed": [None, None]},
@@ -158,18 +156,9 @@ def walking_graph(
     walker = pedestrian(speed_mps)
     roads = layers.validate(roads, "roads")
     reason = not_walkable(roads)
-    excluded = excluded_counts(reason)
-    if reason.notna().all():
-        listed = ", ".join(f"{k} {v}" for k, v in excluded.items())
-        raise layers.EmptyLayerError("roads", f"no line is a way for pedestrians ({listed})")
-    if excluded:
-        listed = ", ".join(f"{k} {v}" for k, v in excluded.items())
-        warnings.warn(
-            f"left {int(reason.notna().sum())} of {len(roads)} road lines out of the walking "
-            f"graph as no ways for pedestrians ({listed})",
-            ExcludedRoadsWarning,
-            stacklevel=2,
-        )
+    excluded = left_out(
+        reason, graph="walking graph", one="a way for pedestrians", many="ways for pedestrians"
+    )
     kept = roads[reason.isna().to_numpy()]
     # the pedestrian's rules are applied: the vehicle rules of graph_from_roads must not be
     tags = ["vehicle", "motor_vehicle", "motorcar", "emergency", "railway", "man_made", *WALK_TAGS]
@@ -192,6 +181,7 @@ def walking_graph_from_osm(
 
     Examples
     --------
+    >>> import warnings
     >>> with warnings.catch_warnings():
     ...     warnings.simplefilter("ignore")
     ...     G = walking_graph_from_osm("tests/data/tiny.osm")
