@@ -256,6 +256,22 @@ def _addresses(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return validate(addresses.reset_index(drop=True), "addresses")
 
 
+def _osm_file(path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such OSM file: {path}")
+    return path
+
+
+def _features(path: Path) -> gpd.GeoDataFrame:
+    """Every tagged feature of an OSM XML file, as osmnx reads them."""
+    import osmnx as ox  # 1-2 s to import (it pulls in scikit-learn): only OSM files need it
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return ox.features_from_xml(path)
+
+
 def from_osm(path) -> dict[str, gpd.GeoDataFrame]:
     """Read an OpenStreetMap XML file into validated layers.
 
@@ -285,14 +301,8 @@ def from_osm(path) -> dict[str, gpd.GeoDataFrame]:
     >>> sorted(osm), len(osm["roads"])
     (['addresses', 'buildings', 'facilities', 'roads'], 2)
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such OSM file: {path}")
-    import osmnx as ox  # 1-2 s to import (it pulls in scikit-learn): only OSM files need it
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        features = ox.features_from_xml(path)
+    path = _osm_file(path)
+    features = _features(path)
     return {
         "roads": _roads(path),
         "buildings": _buildings(features),
@@ -322,9 +332,7 @@ def walkways_from_osm(path) -> gpd.GeoDataFrame:
     >>> sorted(ways["highway"])
     ['footway', 'primary', 'primary', 'residential', 'service']
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such OSM file: {path}")
+    path = _osm_file(path)
     return _roads(path, keep=_has_highway, tags=WALK_TAGS)
 
 
@@ -367,14 +375,7 @@ def services_from_osm(path) -> gpd.GeoDataFrame:
     >>> services_from_osm("tests/data/tiny.osm")[["kind", "tag"]].to_dict("records")
     [{'kind': 'clinic', 'tag': 'amenity=hospital'}]
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such OSM file: {path}")
-    import osmnx as ox
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        features = ox.features_from_xml(path)
+    features = _features(_osm_file(path))
     kind = pd.Series(None, index=features.index, dtype=object)
     tag = pd.Series(None, index=features.index, dtype=object)
     for key, value, service in SERVICE_TAGS:
